@@ -1,0 +1,55 @@
+import type * as t from 'io-ts';
+import { isLeft } from 'fp-ts/lib/Either.js';
+import { formatDecodeErrors } from './decode-errors.js';
+import { SyncProtocolError } from './errors.js';
+import {
+  CLIENT_MESSAGE_TYPES,
+  ClientMessageCodec,
+  SERVER_MESSAGE_TYPES,
+  ServerMessageCodec,
+  type ClientMessage,
+  type ServerMessage,
+} from './messages.js';
+
+export type Decoded<T> = { ok: true; value: T } | { ok: false; error: SyncProtocolError };
+
+/**
+ * Parses one text frame and decodes it with the side's message union. The `type` is looked at
+ * first so that an unknown type gets its own code (`unknown_message`) instead of a wall of union
+ * errors; everything else is the codec's verdict.
+ */
+function decodeFrame<T>(frame: unknown, codec: t.Decoder<unknown, T>, knownTypes: readonly string[]): Decoded<T> {
+  let value: unknown = frame;
+  if (typeof frame === 'string') {
+    try {
+      value = JSON.parse(frame);
+    } catch {
+      return fail('malformed_frame', 'frame is not valid JSON');
+    }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return fail('malformed_frame', 'frame is not a JSON object');
+  }
+  const type = (value as { type?: unknown }).type;
+  if (typeof type !== 'string') return fail('invalid_message', 'message has no string "type"');
+  if (!knownTypes.includes(type)) {
+    return fail('unknown_message', `unknown message type ${JSON.stringify(type.slice(0, 40))}`);
+  }
+  const decoded = codec.decode(value);
+  if (isLeft(decoded)) {
+    return fail('invalid_message', `invalid ${type} message: ${formatDecodeErrors(decoded.left)}`, { ref: type });
+  }
+  return { ok: true, value: decoded.right };
+}
+
+function fail(code: SyncProtocolError['code'], message: string, context: Record<string, unknown> = {}): Decoded<never> {
+  return { ok: false, error: new SyncProtocolError(code, message, context) };
+}
+
+/** What the server does with every inbound frame. */
+export const decodeClientMessage = (frame: unknown): Decoded<ClientMessage> =>
+  decodeFrame(frame, ClientMessageCodec, CLIENT_MESSAGE_TYPES);
+
+/** What the client does with every inbound frame. */
+export const decodeServerMessage = (frame: unknown): Decoded<ServerMessage> =>
+  decodeFrame(frame, ServerMessageCodec, SERVER_MESSAGE_TYPES);

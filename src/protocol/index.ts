@@ -1,0 +1,7 @@
+export * from './lsn.js';
+export * from './schema.js';
+export * from './errors.js';
+export * from './messages.js';
+export * from './decode.js';
+export * from './rows.js';
+export { formatDecodeErrors } from './decode-errors.js';

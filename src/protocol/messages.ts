@@ -1,0 +1,149 @@
+import * as t from 'io-ts';
+import { LsnCodec } from './lsn.js';
+import { SchemaDefinitionCodec } from './schema.js';
+import { ErrorCodeCodec } from './errors.js';
+
+/** The protocol version this code speaks; `hello.protocol` must equal it. */
+export const PROTOCOL_VERSION = 1;
+
+const NonEmptyString = (name: string, max: number) =>
+  t.refinement(t.string, (s) => s.length > 0 && s.length <= max, `${name} (1..${max} chars)`);
+const Count = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'non-negative integer');
+
+export const ClientIdCodec = NonEmptyString('ClientId', 128);
+export const ChangeIdCodec = NonEmptyString('ChangeId', 128);
+/** A primary-key value: text or integer, as the table's primary key column says. */
+export const KeyCodec = t.union([t.string, t.number]);
+export type Key = t.TypeOf<typeof KeyCodec>;
+export const RowCodec = t.UnknownRecord;
+export type Row = Record<string, unknown>;
+export const ChangeOpCodec = t.keyof({ insert: null, update: null, delete: null });
+export type ChangeOp = t.TypeOf<typeof ChangeOpCodec>;
+
+export const OriginCodec = t.type({ clientId: ClientIdCodec, changeId: ChangeIdCodec });
+export type Origin = t.TypeOf<typeof OriginCodec>;
+
+/**
+ * One committed change as the server streams it. `row` is the whole row after the change (absent
+ * for delete); `origin` names the client change that caused it, so a client can recognise its own.
+ */
+export const ChangeRecordCodec = t.intersection([
+  t.type({ lsn: LsnCodec, table: t.string, op: ChangeOpCodec, key: KeyCodec }),
+  t.partial({ row: RowCodec, origin: OriginCodec }),
+]);
+export type ChangeRecord = t.TypeOf<typeof ChangeRecordCodec>;
+
+/** A local write sent upstream. For update, `row` holds only the changed columns (a patch). */
+export const ClientChangeCodec = t.intersection([
+  t.type({ id: ChangeIdCodec, table: t.string, op: ChangeOpCodec, key: KeyCodec }),
+  t.partial({ row: RowCodec }),
+]);
+export type ClientChange = t.TypeOf<typeof ClientChangeCodec>;
+
+// ---- client -> server ----------------------------------------------------------------------
+
+export const HelloCodec = t.intersection([
+  t.type({
+    type: t.literal('hello'),
+    protocol: t.number,
+    clientId: ClientIdCodec,
+    lsn: LsnCodec,
+    schemaHash: t.string,
+  }),
+  t.partial({ token: t.string }),
+]);
+export const AckCodec = t.type({ type: t.literal('ack'), lsn: LsnCodec });
+export const SnapshotAckCodec = t.type({ type: t.literal('snapshot_ack'), seq: Count });
+export const PushCodec = t.type({ type: t.literal('push'), changes: t.array(ClientChangeCodec) });
+export const PingCodec = t.intersection([t.type({ type: t.literal('ping') }), t.partial({ id: t.number })]);
+export const PongCodec = t.intersection([t.type({ type: t.literal('pong') }), t.partial({ id: t.number })]);
+
+export const ClientMessageCodec = t.union([HelloCodec, AckCodec, SnapshotAckCodec, PushCodec, PingCodec, PongCodec]);
+export type ClientMessage = t.TypeOf<typeof ClientMessageCodec>;
+export type Hello = t.TypeOf<typeof HelloCodec>;
+export type Push = t.TypeOf<typeof PushCodec>;
+
+// ---- server -> client ----------------------------------------------------------------------
+
+export const SyncModeCodec = t.keyof({ initial: null, catchup: null, live: null, reset: null });
+export type SyncMode = t.TypeOf<typeof SyncModeCodec>;
+export const ResetReasonCodec = t.keyof({ lsn_too_old: null, lsn_ahead: null, schema_mismatch: null });
+export type ResetReason = t.TypeOf<typeof ResetReasonCodec>;
+
+export const LimitsCodec = t.type({
+  maxMessageBytes: Count,
+  maxChangesPerPush: Count,
+  snapshotWindow: Count,
+  changesWindow: Count,
+  heartbeatIntervalMs: Count,
+  heartbeatTimeoutMs: Count,
+});
+export type Limits = t.TypeOf<typeof LimitsCodec>;
+
+export const WelcomeCodec = t.intersection([
+  t.type({
+    type: t.literal('welcome'),
+    protocol: t.number,
+    sessionId: t.string,
+    serverLsn: LsnCodec,
+    mode: SyncModeCodec,
+    clientKnown: t.boolean,
+    limits: LimitsCodec,
+  }),
+  t.partial({ reason: ResetReasonCodec, schema: SchemaDefinitionCodec }),
+]);
+export const SnapshotBeginCodec = t.type({
+  type: t.literal('snapshot_begin'),
+  lsn: LsnCodec,
+  chunks: Count,
+  tables: t.array(t.type({ table: t.string, rows: Count, chunks: Count })),
+});
+/** Rows as arrays in `columns` order: smaller and quicker to parse than one object per row. */
+export const SnapshotChunkCodec = t.type({
+  type: t.literal('snapshot_chunk'),
+  seq: Count,
+  table: t.string,
+  chunk: Count,
+  chunks: Count,
+  columns: t.array(t.string),
+  rows: t.array(t.array(t.unknown)),
+});
+export const SnapshotEndCodec = t.type({ type: t.literal('snapshot_end'), lsn: LsnCodec });
+export const ChangesCodec = t.type({ type: t.literal('changes'), lsn: LsnCodec, changes: t.array(ChangeRecordCodec) });
+
+export const PushResultEntryCodec = t.union([
+  t.type({ id: ChangeIdCodec, status: t.literal('applied'), lsn: LsnCodec }),
+  t.intersection([t.type({ id: ChangeIdCodec, status: t.literal('duplicate') }), t.partial({ lsn: LsnCodec })]),
+  t.type({ id: ChangeIdCodec, status: t.literal('rejected'), reason: t.string, serverRow: t.union([RowCodec, t.null]) }),
+]);
+export type PushResultEntry = t.TypeOf<typeof PushResultEntryCodec>;
+export const PushResultCodec = t.type({ type: t.literal('push_result'), results: t.array(PushResultEntryCodec) });
+
+export const ErrorMessageCodec = t.intersection([
+  t.type({ type: t.literal('error'), code: ErrorCodeCodec, message: t.string, retryable: t.boolean }),
+  t.partial({ ref: t.string, retryAfterMs: Count }),
+]);
+
+export const ServerMessageCodec = t.union([
+  WelcomeCodec,
+  SnapshotBeginCodec,
+  SnapshotChunkCodec,
+  SnapshotEndCodec,
+  ChangesCodec,
+  PushResultCodec,
+  PingCodec,
+  PongCodec,
+  ErrorMessageCodec,
+]);
+export type ServerMessage = t.TypeOf<typeof ServerMessageCodec>;
+export type Welcome = t.TypeOf<typeof WelcomeCodec>;
+export type SnapshotBegin = t.TypeOf<typeof SnapshotBeginCodec>;
+export type SnapshotChunk = t.TypeOf<typeof SnapshotChunkCodec>;
+export type Changes = t.TypeOf<typeof ChangesCodec>;
+export type PushResult = t.TypeOf<typeof PushResultCodec>;
+export type ErrorMessage = t.TypeOf<typeof ErrorMessageCodec>;
+
+export const CLIENT_MESSAGE_TYPES = ['hello', 'ack', 'snapshot_ack', 'push', 'ping', 'pong'] as const;
+export const SERVER_MESSAGE_TYPES = [
+  'welcome', 'snapshot_begin', 'snapshot_chunk', 'snapshot_end', 'changes', 'push_result', 'ping', 'pong', 'error',
+] as const;

@@ -1,0 +1,71 @@
+import { SyncProtocolError } from './errors.js';
+import type { ColumnType, SyncSchema, TableSchema } from './schema.js';
+import type { ClientChange, Key, Row } from './messages.js';
+
+/**
+ * Checks of data against the schema. These run before anything touches SQL, on both sides, so an
+ * unknown table or column (a hostile identifier included) never reaches a statement, and a value
+ * that does not fit its column is refused with a clear error instead of being coerced.
+ */
+export function tableOf(schema: SyncSchema, table: string): TableSchema {
+  if (!Object.prototype.hasOwnProperty.call(schema.tables, table)) {
+    throw new SyncProtocolError('unknown_table', `unknown table ${JSON.stringify(table.slice(0, 64))}`, { table });
+  }
+  return schema.tables[table];
+}
+
+export function checkValue(type: ColumnType, value: unknown, where: string): void {
+  if (value === null) return;
+  const ok =
+    type === 'text' ? typeof value === 'string'
+    : type === 'integer' ? typeof value === 'number' && Number.isSafeInteger(value)
+    : type === 'real' ? typeof value === 'number' && Number.isFinite(value)
+    : value !== undefined; // json: any JSON value
+  if (!ok) {
+    throw new SyncProtocolError('invalid_value', `${where}: expected ${type}, got ${describe(value)}`);
+  }
+}
+
+export function checkKey(schema: SyncSchema, table: string, key: unknown): Key {
+  const spec = tableOf(schema, table);
+  const type = spec.columns[spec.primaryKey];
+  const ok = type === 'text' ? typeof key === 'string' && key.length > 0 : typeof key === 'number' && Number.isSafeInteger(key);
+  if (!ok) throw new SyncProtocolError('invalid_value', `${table}.${spec.primaryKey}: key must be ${type}, got ${describe(key)}`);
+  return key as Key;
+}
+
+/**
+ * Checks a row (whole, or a patch when `partial`). A whole row must carry its primary key; a
+ * patch must not change it. Missing non-key columns are NULL.
+ */
+export function checkRow(schema: SyncSchema, table: string, row: Row, options: { partial?: boolean } = {}): Row {
+  const spec = tableOf(schema, table);
+  for (const column of Object.keys(row)) {
+    if (!Object.prototype.hasOwnProperty.call(spec.columns, column)) {
+      throw new SyncProtocolError('unknown_column', `unknown column ${table}.${JSON.stringify(column.slice(0, 64))}`, { table, column });
+    }
+    checkValue(spec.columns[column], row[column], `${table}.${column}`);
+  }
+  if (!options.partial) checkKey(schema, table, row[spec.primaryKey]);
+  return row;
+}
+
+/** Checks one client change in full: table, key, and the row or patch its op needs. */
+export function checkClientChange(schema: SyncSchema, change: ClientChange): void {
+  const spec = tableOf(schema, change.table);
+  checkKey(schema, change.table, change.key);
+  if (change.op === 'delete') return;
+  if (!change.row) throw new SyncProtocolError('invalid_value', `${change.op} of ${change.table} needs a row`);
+  checkRow(schema, change.table, change.row, { partial: change.op === 'update' });
+  const pk = change.row[spec.primaryKey];
+  if (pk !== undefined && pk !== change.key) {
+    throw new SyncProtocolError('invalid_value', `${change.table}: row's ${spec.primaryKey} differs from the change's key`);
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
+  const text = JSON.stringify(value) ?? typeof value;
+  return text.length > 40 ? `${text.slice(0, 37)}...` : text;
+}

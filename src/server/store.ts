@@ -1,0 +1,86 @@
+import type { ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../protocol/index.js';
+
+/**
+ * The storage a sync server runs on. Sessions talk to storage only through this interface and
+ * never see SQL, so that the embedded SQLite store and a Postgres source (logical replication) are
+ * interchangeable and pass the same contract suite (spec/server/store-contract.ts).
+ *
+ * LSNs are `X/Y` strings, strictly increasing with every committed change. All methods are async
+ * because a networked store is; the embedded one resolves at once.
+ */
+export interface SyncStore {
+  readonly schema: SyncSchema;
+
+  /** The LSN of the last committed change (`0/0` when nothing was ever written). */
+  currentLsn(): Lsn;
+
+  /**
+   * The oldest LSN a client may resume from: `changesSince(lsn)` is complete for any
+   * `lsn >= oldestResumableLsn()`. Older clients must be reset (sent a fresh snapshot).
+   */
+  oldestResumableLsn(): Lsn;
+
+  /**
+   * A snapshot of every synced table, read in chunks. Changes committed after `lsn` may or may
+   * not be visible in the chunks; the caller replays `changesSince(lsn)` afterwards, which is
+   * idempotent (whole-row upserts and deletes by key), so the result converges either way.
+   */
+  openSnapshot(options: { chunkRows: number }): Promise<SnapshotReader>;
+
+  /** Committed changes with LSN > `lsn`, in LSN order, at most `limit` of them. */
+  changesSince(lsn: Lsn, limit: number): Promise<ChangeRecord[]>;
+
+  /**
+   * Calls `listener` after every commit with the changes it committed (in LSN order). Returns the
+   * unsubscribe function.
+   */
+  subscribe(listener: (changes: ChangeRecord[]) => void): () => void;
+
+  /**
+   * Applies one client's writes in ONE transaction and returns one result per change, in order.
+   * Idempotent by change id: a change id seen before answers `duplicate` and applies nothing.
+   * A rejected change does not abort the others. Input must already be checked against the schema.
+   */
+  applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]>;
+
+  /** A backend write (not from a sync client). Resolves to the LSN it committed at. */
+  write(change: BackendWrite): Promise<Lsn>;
+
+  /** Read-only SQL for the server's owner (tests, admin). Never reachable from a client. */
+  query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+
+  /** Records that a client id connected; true when the store already knew it. */
+  registerClient(clientId: string): Promise<boolean>;
+
+  close(): Promise<void>;
+}
+
+export interface SnapshotReader {
+  /** The snapshot's LSN: catch up from here once every chunk is applied. */
+  readonly lsn: Lsn;
+  /** Every synced table (schema order) with its row count when the snapshot opened. */
+  readonly tables: ReadonlyArray<{ table: string; rows: number; columns: readonly string[] }>;
+  /** The next chunk of rows (arrays in `columns` order), or null when every table is done. */
+  nextChunk(): Promise<{ table: string; columns: readonly string[]; rows: unknown[][] } | null>;
+  close(): void;
+}
+
+export type BackendWrite =
+  | { op: 'insert'; table: string; row: Row }
+  | { op: 'update'; table: string; key: Key; patch: Row }
+  | { op: 'delete'; table: string; key: Key };
+
+export type WriteResult =
+  | { id: string; status: 'applied'; lsn: Lsn }
+  | { id: string; status: 'duplicate'; lsn?: Lsn }
+  | { id: string; status: 'rejected'; reason: string; serverRow: Row | null };
+
+/**
+ * Decides what a client write does to the current server row. The default is server order, last
+ * write wins (see conflict-policy.ts); a server may pass its own.
+ */
+export type ConflictPolicy = (input: {
+  clientId: string;
+  change: ClientChange;
+  current: Row | null;
+}) => { action: 'apply'; row: Row | null } | { action: 'reject'; reason: string };
