@@ -4,7 +4,9 @@
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
 const common = {
   transform: { '^.+\\.(t|j|mj)sx?$': swc },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // wa-sqlite ships ES modules only: let swc transform it too.
+  transformIgnorePatterns: ['/node_modules/(?!wa-sqlite/)'],
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '^ws$': '<rootDir>/node_modules/ws/index.js' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
 };
 module.exports = {
