@@ -7,9 +7,10 @@ import type * as t from 'io-ts';
  */
 export function formatDecodeErrors(errors: t.Errors, max = 5): string {
   const lines = errors.slice(0, max).map((error) => {
+    // Intersection and union members add their index to the path; the user never wrote those.
     const path = error.context
+      .filter((entry, i) => entry.key !== '' && !isComposite(error.context[i - 1]?.type))
       .map((entry) => entry.key)
-      .filter((key) => key !== '')
       .join('.');
     const last = error.context[error.context.length - 1];
     const expected = error.message ?? `expected ${last?.type.name ?? 'a valid value'}`;
@@ -27,4 +28,9 @@ function preview(value: unknown): string {
     text = String(value);
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+function isComposite(type: unknown): boolean {
+  const tag = (type as { _tag?: string } | undefined)?._tag;
+  return tag === 'IntersectionType' || tag === 'UnionType';
 }

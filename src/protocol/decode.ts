@@ -2,23 +2,16 @@ import type * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { formatDecodeErrors } from './decode-errors.js';
 import { SyncProtocolError } from './errors.js';
-import {
-  CLIENT_MESSAGE_TYPES,
-  ClientMessageCodec,
-  SERVER_MESSAGE_TYPES,
-  ServerMessageCodec,
-  type ClientMessage,
-  type ServerMessage,
-} from './messages.js';
+import { CLIENT_MESSAGE_CODECS, SERVER_MESSAGE_CODECS, type ClientMessage, type ServerMessage } from './messages.js';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; error: SyncProtocolError };
 
 /**
- * Parses one text frame and decodes it with the side's message union. The `type` is looked at
- * first so that an unknown type gets its own code (`unknown_message`) instead of a wall of union
- * errors; everything else is the codec's verdict.
+ * Parses one text frame and decodes it with the side's message union, member by `type` tag: an
+ * unknown type gets its own code (`unknown_message`) instead of a wall of union errors, and
+ * everything else is the member codec's verdict.
  */
-function decodeFrame<T>(frame: unknown, codec: t.Decoder<unknown, T>, knownTypes: readonly string[]): Decoded<T> {
+function decodeFrame<T>(frame: unknown, codecs: Record<string, t.Decoder<unknown, T>>): Decoded<T> {
   let value: unknown = frame;
   if (typeof frame === 'string') {
     try {
@@ -32,12 +25,15 @@ function decodeFrame<T>(frame: unknown, codec: t.Decoder<unknown, T>, knownTypes
   }
   const type = (value as { type?: unknown }).type;
   if (typeof type !== 'string') return fail('invalid_message', 'message has no string "type"');
-  if (!knownTypes.includes(type)) {
+  if (!Object.prototype.hasOwnProperty.call(codecs, type)) {
     return fail('unknown_message', `unknown message type ${JSON.stringify(type.slice(0, 40))}`);
   }
-  const decoded = codec.decode(value);
+  const decoded = codecs[type].decode(value);
   if (isLeft(decoded)) {
-    return fail('invalid_message', `invalid ${type} message: ${formatDecodeErrors(decoded.left)}`, { ref: type });
+    // A bad LSN gets its own code: it is the one field whose misuse a client most needs to tell apart.
+    const badLsn = decoded.left.some((error) => error.context[error.context.length - 1]?.type.name === 'Lsn');
+    const code = badLsn ? 'invalid_lsn' : 'invalid_message';
+    return fail(code, `invalid ${type} message: ${formatDecodeErrors(decoded.left)}`, { ref: type });
   }
   return { ok: true, value: decoded.right };
 }
@@ -48,8 +44,8 @@ function fail(code: SyncProtocolError['code'], message: string, context: Record<
 
 /** What the server does with every inbound frame. */
 export const decodeClientMessage = (frame: unknown): Decoded<ClientMessage> =>
-  decodeFrame(frame, ClientMessageCodec, CLIENT_MESSAGE_TYPES);
+  decodeFrame(frame, CLIENT_MESSAGE_CODECS);
 
 /** What the client does with every inbound frame. */
 export const decodeServerMessage = (frame: unknown): Decoded<ServerMessage> =>
-  decodeFrame(frame, ServerMessageCodec, SERVER_MESSAGE_TYPES);
+  decodeFrame(frame, SERVER_MESSAGE_CODECS);

@@ -143,7 +143,26 @@ export type Changes = t.TypeOf<typeof ChangesCodec>;
 export type PushResult = t.TypeOf<typeof PushResultCodec>;
 export type ErrorMessage = t.TypeOf<typeof ErrorMessageCodec>;
 
-export const CLIENT_MESSAGE_TYPES = ['hello', 'ack', 'snapshot_ack', 'push', 'ping', 'pong'] as const;
-export const SERVER_MESSAGE_TYPES = [
-  'welcome', 'snapshot_begin', 'snapshot_chunk', 'snapshot_end', 'changes', 'push_result', 'ping', 'pong', 'error',
-] as const;
+/**
+ * The members of each union by their `type` tag. Decoding picks the member by tag first, so an
+ * error names the fields of the message that was meant, not of every member of the union.
+ */
+export const CLIENT_MESSAGE_CODECS: Record<ClientMessage['type'], t.Decoder<unknown, ClientMessage>> = {
+  hello: HelloCodec,
+  ack: AckCodec,
+  snapshot_ack: SnapshotAckCodec,
+  push: PushCodec,
+  ping: PingCodec,
+  pong: PongCodec,
+};
+export const SERVER_MESSAGE_CODECS: Record<ServerMessage['type'], t.Decoder<unknown, ServerMessage>> = {
+  welcome: WelcomeCodec,
+  snapshot_begin: SnapshotBeginCodec,
+  snapshot_chunk: SnapshotChunkCodec,
+  snapshot_end: SnapshotEndCodec,
+  changes: ChangesCodec,
+  push_result: PushResultCodec,
+  ping: PingCodec,
+  pong: PongCodec,
+  error: ErrorMessageCodec,
+};
