@@ -1,0 +1,46 @@
+import type { SyncServer } from '../../src/server/index.js';
+import { autoAck, helloPeer, startTestServer } from '../helpers/test-server.js';
+import { todo } from '../helpers/test-schema.js';
+import { compareLsn } from '../../src/protocol/index.js';
+
+describe('live streaming', () => {
+  let server: SyncServer;
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server.close());
+
+  it('shows two sessions the same changes in the same LSN order, with origins', async () => {
+    const head = server.currentLsn();
+    const a = await helloPeer(server, { clientId: 'watcher-a', lsn: head });
+    const b = await helloPeer(server, { clientId: 'watcher-b', lsn: head });
+    autoAck(a.peer);
+    autoAck(b.peer);
+    const writer = await helloPeer(server, { clientId: 'writer', lsn: head });
+    autoAck(writer.peer);
+
+    // Backend writes and client pushes interleaved, without waiting for one another.
+    const backend: Promise<string>[] = [];
+    for (let i = 0; i < 30; i++) {
+      backend.push(server.insert('todos', todo(i)));
+      writer.peer.send({ type: 'push', changes: [{ id: `push-${i}`, table: 'counters', op: 'insert', key: i, row: { n: i, label: `c${i}` } }] });
+    }
+    await Promise.all(backend);
+    await writer.peer.waitFor(() => writer.peer.all('push_result').length === 30 || undefined);
+    const total = 60;
+    const seen = (peer: typeof a.peer) => peer.all('changes').flatMap((m) => m.changes);
+    await a.peer.waitFor(() => seen(a.peer).length === total || undefined);
+    await b.peer.waitFor(() => seen(b.peer).length === total || undefined);
+
+    expect(seen(a.peer)).toEqual(seen(b.peer));
+    const lsns = seen(a.peer).map((c) => c.lsn);
+    for (let i = 1; i < lsns.length; i++) expect(compareLsn(lsns[i], lsns[i - 1])).toBe(1);
+    const pushed = seen(a.peer).filter((c) => c.table === 'counters');
+    expect(pushed).toHaveLength(30);
+    expect(pushed.every((c) => c.origin?.clientId === 'writer' && c.origin.changeId === `push-${c.key}`)).toBe(true);
+    expect(seen(a.peer).filter((c) => c.table === 'todos').every((c) => c.origin === undefined)).toBe(true);
+    // The writer sees its own changes come back at their LSN too (invariant 5 needs that).
+    expect(seen(writer.peer)).toEqual(seen(a.peer));
+    await Promise.all([a.peer.close(), b.peer.close(), writer.peer.close()]);
+  });
+});

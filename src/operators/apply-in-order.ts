@@ -1,0 +1,97 @@
+import { asyncScheduler, catchError, concat, concatMap, defer, EMPTY, last, NEVER, retry, switchMap, take, timer } from 'rxjs';
+import type { Observable, ObservableInput, OperatorFunction, SchedulerLike } from 'rxjs';
+import { assertBackoffConfig, backoffDelay } from './retry-backoff.js';
+
+export interface ApplyInOrderConfig<T> {
+  /** Tries per item, the first one included, before the stream pauses on it. At least 1. */
+  maxAttempts: number;
+  /** Backoff before the second try, in ms. */
+  initialDelayMs: number;
+  /** Cap on the backoff, in ms. */
+  maxDelayMs: number;
+  /** Backoff growth per failed try. Default 2. */
+  factor?: number;
+  /** Scheduler for the backoff waits. Default `asyncScheduler`. */
+  scheduler?: SchedulerLike;
+  /** Called when try number `attempt` failed and another is scheduled. */
+  onRetry?: (error: unknown, attempt: number, item: T) => void;
+  /** Called when the last try failed: the stream is now paused on `item`. */
+  onFailed?: (error: unknown, item: T) => void;
+  /**
+   * While paused, each value retries the failed item with a fresh round of `maxAttempts`.
+   * Subscribed only while paused, so use a hot signal (a Subject): a replaying source would
+   * resume at once. Without it (or once it completes) a paused stream stays paused until
+   * unsubscribed; resubscribing from the checkpoint is then the way on.
+   */
+  resume$?: Observable<unknown>;
+}
+
+/**
+ * Applies items one at a time, in arrival order (`concatMap` semantics), and emits each apply's
+ * result. Item n+1 is never applied before item n succeeded. A failed apply is retried after an
+ * exponential backoff ({@link backoffDelay}); when `maxAttempts` tries have failed, the item is
+ * NOT skipped (the next item would build on a hole): `onFailed` is called and the stream pauses.
+ * While paused it keeps receiving items and holds them, in order, behind the failed one; a value
+ * from `resume$` retries the failed item and, once it succeeds, the held items follow.
+ *
+ * `apply` may return a Promise or an Observable; its result is the last value it emits before
+ * completing (completing with no value counts as a failure, as with `lastValueFrom`). An apply
+ * that throws synchronously is a failed try too. A source error or completion behaves as in
+ * `concatMap`: an error goes through at once (held items are dropped: they were never applied,
+ * and resume starts from the checkpoint); completion waits until every held item is applied.
+ * Unsubscribing cancels a pending wait and an apply Observable in flight (a Promise cannot be
+ * cancelled; its outcome is ignored).
+ *
+ * ```
+ * source:   -a-b|            each try takes 2 ms; a's first two tries fail
+ * applyInOrder(apply, { maxAttempts: 3, initialDelayMs: 10, maxDelayMs: 100 })
+ * tries:    a at 1, a at 13 (waited 10), a at 35 (waited 20), then b at 37
+ * result:   37ms A-(B|)      (completion waits for the held b)
+ * ```
+ *
+ * @example
+ * const resume$ = new Subject<void>();
+ * const applied$ = batches$.pipe(
+ *   applyInOrder((batch) => db.transaction((tx) => writeBatch(tx, batch)), {
+ *     maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 5_000, resume$,
+ *     onFailed: (err, batch) => events.error(new ApplyError(batch.lsn, String(err), { cause: err })),
+ *   }),
+ * );
+ * // later, e.g. from a "retry now" button:
+ * resume$.next();
+ *
+ * @param apply applies one item; its Promise/Observable failing means "not applied, retry me".
+ * @param config attempts, backoff and hooks; see {@link ApplyInOrderConfig}.
+ */
+export function applyInOrder<T, R>(
+  apply: (item: T) => ObservableInput<R>,
+  config: ApplyInOrderConfig<T>,
+): OperatorFunction<T, R> {
+  const { maxAttempts, scheduler = asyncScheduler, onRetry, onFailed, resume$ } = config;
+  const backoff = { initialDelayMs: config.initialDelayMs, maxDelayMs: config.maxDelayMs, factor: config.factor };
+  assertBackoffConfig(backoff);
+  if (!(maxAttempts >= 1)) throw new RangeError(`maxAttempts must be >= 1, got ${maxAttempts}`);
+
+  const applyWithRetry = (item: T): Observable<R> =>
+    defer(() => apply(item)).pipe(
+      last(),
+      retry({
+        count: maxAttempts - 1,
+        delay: (error: unknown, attempt: number) => {
+          onRetry?.(error, attempt, item);
+          return timer(backoffDelay(attempt, backoff), scheduler);
+        },
+      }),
+      catchError((error: unknown) => {
+        onFailed?.(error, item);
+        // Paused: concatMap holds every later item until this inner completes. A resume$ that
+        // completes must not complete the inner (that would skip the item), hence NEVER after it.
+        return concat(resume$ ?? EMPTY, NEVER).pipe(
+          take(1),
+          switchMap(() => applyWithRetry(item)),
+        );
+      }),
+    );
+
+  return concatMap(applyWithRetry);
+}

@@ -1,0 +1,126 @@
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { defineSchema, type SyncSchema } from '../protocol/index.js';
+import { demoSchema } from './demo-schema.js';
+import { createSyncServer, type SyncServer } from './server.js';
+
+export const HELP = `rxsync — the reference sync server
+
+Usage:
+  rxsync serve [options]
+
+Options:
+  --port <n>       TCP port to listen on (default: $PORT, else 8787; 0 picks a free port)
+  --host <addr>    address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
+  --db <path>      SQLite database file, created if missing (default ./data/sync.db;
+                   ':memory:' keeps nothing)
+  --schema <file>  JSON schema: {"tables": {"todos": {"primaryKey": "id",
+                   "columns": {"id": "text", "title": "text"}}}}; column types are
+                   text, integer, real and json
+  --demo           serve the demo todo schema (instead of --schema) and seed a few todos
+  --retention <n>  changes kept in the log for catch-up (default 100000); older
+                   clients get a fresh snapshot
+  -h, --help       show this help
+
+The sync endpoint is ws://HOST:PORT/api/sync; GET /healthz answers {"ok":true,...}.
+`;
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  database: string;
+  schema: SyncSchema;
+  demo: boolean;
+  retention?: number;
+}
+
+/** Parses `serve` arguments; throws an Error with a message meant for the terminal. */
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): ServeOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      db: { type: 'string' },
+      schema: { type: 'string' },
+      demo: { type: 'boolean' },
+      retention: { type: 'string' },
+    },
+    strict: true,
+  });
+  const port = Number(values.port ?? env.PORT ?? 8787);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port must be 0..65535, got ${values.port ?? env.PORT}`);
+  if (values.demo && values.schema) throw new Error('use either --demo or --schema, not both');
+  if (!values.demo && !values.schema) throw new Error('--schema <file> is required (or --demo for the todo demo)');
+  const schema = values.demo ? demoSchema : loadSchema(values.schema!);
+  const retention = values.retention === undefined ? undefined : Number(values.retention);
+  if (retention !== undefined && (!Number.isInteger(retention) || retention < 1)) throw new Error('--retention must be a positive integer');
+  return {
+    port,
+    host: values.host ?? '127.0.0.1',
+    database: values.db ?? (values.demo ? './data/demo.db' : './data/sync.db'),
+    schema,
+    demo: Boolean(values.demo),
+    retention,
+  };
+}
+
+function loadSchema(file: string): SyncSchema {
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`cannot read schema ${file}: ${(error as Error).message}`);
+  }
+  return defineSchema(json);
+}
+
+export async function serve(options: ServeOptions): Promise<SyncServer> {
+  const server = await createSyncServer({
+    schema: options.schema,
+    port: options.port,
+    host: options.host,
+    database: options.database,
+    retention: options.retention === undefined ? undefined : { maxChanges: options.retention },
+  });
+  if (options.demo) await seedDemo(server);
+  return server;
+}
+
+async function seedDemo(server: SyncServer): Promise<void> {
+  const [{ n }] = await server.query<{ n: number }>('SELECT count(*) AS n FROM todos');
+  if (n > 0) return;
+  const titles = ['Try rxsync', 'Open a second window', 'Go offline, edit, come back'];
+  for (const [i, title] of titles.entries()) {
+    await server.insert('todos', { id: `demo-${i + 1}`, title, done: 0, updated_at: new Date().toISOString() });
+  }
+}
+
+/** The `rxsync` command. Returns the exit code (the server keeps the process alive). */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '-h' || command === '--help' || rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(HELP);
+    return command ? 0 : 1;
+  }
+  if (command !== 'serve') {
+    process.stderr.write(`unknown command ${JSON.stringify(command)}\n\n${HELP}`);
+    return 2;
+  }
+  let options: ServeOptions;
+  try {
+    options = parseServeArgs(rest);
+  } catch (error) {
+    process.stderr.write(`rxsync: ${(error as Error).message}\n(see rxsync --help)\n`);
+    return 2;
+  }
+  const server = await serve(options);
+  const httpUrl = server.url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '');
+  process.stdout.write(`rxsync server listening: ${server.url} (health: ${httpUrl}/healthz, db: ${options.database})\n`);
+  const stop = (): void => {
+    server.close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  return 0;
+}

@@ -1,0 +1,49 @@
+/**
+ * Per-connection limits of the reference server. Every one has a default meant for production and
+ * can be lowered in tests; the ones a client must respect travel in `welcome.limits`.
+ */
+export interface ServerLimits {
+  /** Largest inbound frame in bytes; enforced by the socket before parsing (close 1009). */
+  maxMessageBytes: number;
+  /** Most changes one `push` may carry. */
+  maxChangesPerPush: number;
+  /** Snapshot chunks sent but not yet acknowledged (`snapshot_ack`) at most. */
+  snapshotWindow: number;
+  /** `changes` messages sent but not yet acknowledged (`ack`) at most. */
+  changesWindow: number;
+  /** Rows per snapshot chunk. */
+  snapshotChunkRows: number;
+  /** Changes per `changes` message at most. */
+  changesPerMessage: number;
+  /** The server pings every this many ms ... */
+  heartbeatIntervalMs: number;
+  /** ... and drops a session that sent nothing for this long (close 4408). */
+  heartbeatTimeoutMs: number;
+  /** Sustained inbound messages per second, and the burst allowed above it. */
+  rateLimitPerSecond: number;
+  rateLimitBurst: number;
+  /** Invalid messages in a row before the connection is closed (4400). */
+  maxInvalidMessages: number;
+}
+
+export const DEFAULT_LIMITS: ServerLimits = {
+  maxMessageBytes: 4 * 1024 * 1024,
+  maxChangesPerPush: 1000,
+  snapshotWindow: 4,
+  changesWindow: 8,
+  snapshotChunkRows: 1000,
+  changesPerMessage: 500,
+  heartbeatIntervalMs: 15_000,
+  heartbeatTimeoutMs: 45_000,
+  rateLimitPerSecond: 200,
+  rateLimitBurst: 400,
+  maxInvalidMessages: 20,
+};
+
+export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {
+  const limits = { ...DEFAULT_LIMITS, ...overrides };
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isFinite(value) || value <= 0) throw new RangeError(`limit ${name} must be a positive number, got ${value}`);
+  }
+  return limits;
+}

@@ -1,0 +1,165 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { CloseCode, type Key, type Lsn, type Row, type SyncSchema } from '../protocol/index.js';
+import { resolveLimits, type ServerLimits } from './limits.js';
+import { SyncSession, type SessionHost } from './session.js';
+import { createSqliteStore } from './sqlite-store.js';
+import type { ConflictPolicy, SyncStore } from './store.js';
+
+export const SYNC_PATH = '/api/sync';
+
+export interface SyncServerOptions {
+  schema: SyncSchema;
+  /** 0 (the default) picks any free port. */
+  port?: number;
+  /** Default 127.0.0.1; use 0.0.0.0 to accept connections from other machines. */
+  host?: string;
+  /** Embedded SQLite: ':memory:' (default) or a file path. Ignored when `store` is given. */
+  database?: string;
+  /** A store of your own (e.g. Postgres); the server closes it on close(). */
+  store?: SyncStore;
+  /** Falsy (or a throw) refuses the client with `unauthorized` and close 4401. */
+  authenticate?: (token: string | undefined, request: IncomingMessage) => unknown | Promise<unknown>;
+  limits?: Partial<ServerLimits>;
+  retention?: { maxChanges?: number };
+  conflictPolicy?: ConflictPolicy;
+  /** Extra HTTP routes (the demo's static files); return false to fall through to 404. */
+  httpHandler?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
+  /** Called with failures of the server itself (not of clients' input). Default: console.error. */
+  onError?: (error: unknown) => void;
+}
+
+export interface SyncServer {
+  /** ws://HOST:PORT/api/sync */
+  readonly url: string;
+  readonly port: number;
+  readonly store: SyncStore;
+  /** Sessions currently connected. */
+  readonly sessionCount: number;
+  insert(table: string, row: Row): Promise<Lsn>;
+  update(table: string, key: Key, patch: Row): Promise<Lsn>;
+  delete(table: string, key: Key): Promise<Lsn>;
+  query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
+  currentLsn(): Lsn;
+  close(): Promise<void>;
+}
+
+/**
+ * The reference sync server: an HTTP server with `/healthz`, and the sync protocol over WebSocket
+ * at `/api/sync` on the same port. Each connection gets a SyncSession; the sessions share one store.
+ */
+export async function createSyncServer(options: SyncServerOptions): Promise<SyncServer> {
+  const limits = resolveLimits(options.limits);
+  const store =
+    options.store ??
+    createSqliteStore({ schema: options.schema, database: options.database, retention: options.retention, conflictPolicy: options.conflictPolicy });
+  if (store.schema.hash !== options.schema.hash) throw new Error('the store was opened with a different schema than the server');
+  const onError = options.onError ?? ((error: unknown) => console.error('[rxsync server]', error));
+  const sessions = new Set<SyncSession>();
+  const byClient = new Map<string, SyncSession>();
+
+  const host: SessionHost = {
+    store,
+    limits,
+    authenticate: options.authenticate as SessionHost['authenticate'],
+    claimClient(clientId, session) {
+      const previous = byClient.get(clientId);
+      byClient.set(clientId, session);
+      if (previous && previous !== session) previous.close(CloseCode.replaced, 'replaced by a newer connection of this client');
+    },
+    releaseClient(clientId, session) {
+      if (byClient.get(clientId) === session) byClient.delete(clientId);
+    },
+    onError: (error) => onError(error),
+  };
+
+  const http: Server = createServer((request, response) => {
+    handleHttp(request, response).catch((error) => {
+      onError(error);
+      if (!response.headersSent) response.writeHead(500).end();
+    });
+  });
+  async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path === '/healthz') {
+      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      response.end(JSON.stringify({ ok: true, lsn: store.currentLsn(), sessions: sessions.size }));
+      return;
+    }
+    if (options.httpHandler && (await options.httpHandler(request, response))) return;
+    response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  }
+
+  // maxPayload makes `ws` refuse an oversized frame (close 1009) before any of it is buffered whole or parsed.
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
+  http.on('upgrade', (request, socket, head) => {
+    const path = new URL(request.url ?? '/', 'http://localhost').pathname;
+    if (path !== SYNC_PATH) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => attach(ws, request));
+  });
+
+  function attach(ws: WebSocket, request: IncomingMessage): void {
+    const session = new SyncSession(
+      host,
+      {
+        send: (message) => {
+          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+        },
+        close: (code, reason) => ws.close(code, reason),
+      },
+      request,
+    );
+    sessions.add(session);
+    ws.on('message', (data, isBinary) => session.receive(isBinary ? '' : data.toString(), isBinary));
+    ws.on('close', () => {
+      sessions.delete(session);
+      session.dispose();
+    });
+    ws.on('error', () => {
+      // A protocol-level socket error (e.g. an oversized frame) is followed by 'close'; nothing else to do.
+    });
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      http.off('error', reject);
+      resolve();
+    });
+  });
+  const address = http.address() as AddressInfo;
+  const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  let closing: Promise<void> | undefined;
+
+  return {
+    url: `ws://${urlHost}:${address.port}${SYNC_PATH}`,
+    port: address.port,
+    store,
+    get sessionCount() {
+      return sessions.size;
+    },
+    insert: (table, row) => store.write({ op: 'insert', table, row }),
+    update: (table, key, patch) => store.write({ op: 'update', table, key, patch }),
+    delete: (table, key) => store.write({ op: 'delete', table, key }),
+    query: (sql, params) => store.query(sql, params),
+    currentLsn: () => store.currentLsn(),
+    close() {
+      closing ??= (async () => {
+        const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+        for (const session of sessions) session.close(CloseCode.goingAway, 'server shutting down');
+        // Give clients a moment to answer the close frame (so they see 1001), then cut the rest.
+        await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+        for (const client of wss.clients) client.terminate();
+        await new Promise<void>((resolve) => wss.close(() => resolve()));
+        http.closeAllConnections();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

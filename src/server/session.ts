@@ -1,0 +1,350 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CloseCode,
+  PROTOCOL_VERSION,
+  RETRYABLE_CODES,
+  SyncProtocolError,
+  checkClientChange,
+  compareLsn,
+  decodeClientMessage,
+  schemaDefinition,
+  type ChangeRecord,
+  type ClientMessage,
+  type ErrorCode,
+  type Hello,
+  type Lsn,
+  type Push,
+  type ServerMessage,
+} from '../protocol/index.js';
+import type { ServerLimits } from './limits.js';
+import { TokenBucket } from './rate-limiter.js';
+import { ChunkWindow, LsnWindow } from './send-window.js';
+import type { SnapshotReader, SyncStore } from './store.js';
+import { chooseSyncMode, needsSnapshot } from './sync-mode.js';
+
+/** What a session needs from the socket: the server's transport adapts a `ws` WebSocket to it. */
+export interface SessionTransport {
+  send(message: ServerMessage): void;
+  close(code: number, reason: string): void;
+}
+
+/** What a session needs from the server that hosts it. */
+export interface SessionHost {
+  readonly store: SyncStore;
+  readonly limits: ServerLimits;
+  /** Falsy (or a throw) refuses the client. */
+  authenticate?: (token: string | undefined, request: unknown) => unknown | Promise<unknown>;
+  /** A session took this client id: the host closes any older session holding it. */
+  claimClient(clientId: string, session: SyncSession): void;
+  releaseClient(clientId: string, session: SyncSession): void;
+  onError?(error: unknown, session: SyncSession): void;
+}
+
+type Phase = 'awaiting_hello' | 'snapshot' | 'streaming' | 'closed';
+
+/**
+ * One client connection, from hello to close. Inbound messages are handled one at a time in
+ * arrival order; outbound data (snapshot chunks, then changes) is pumped from the store only while
+ * the client's window has room, so a slow or silent client costs a bounded amount of memory.
+ * The session reaches storage only through the SyncStore interface.
+ */
+export class SyncSession {
+  readonly id = randomUUID();
+  clientId: string | undefined;
+  private phase: Phase = 'awaiting_hello';
+  private inbound: Promise<void> = Promise.resolve();
+  private sentLsn: Lsn = '0/0';
+  private headLsn: Lsn = '0/0';
+  private snapshot: SnapshotReader | undefined;
+  private snapshotProgress = new Map<string, { sent: number; chunks: number }>();
+  private readonly chunkWindow: ChunkWindow;
+  private readonly lsnWindow: LsnWindow;
+  private pumping = false;
+  private pumpAgain = false;
+  private unsubscribe: (() => void) | undefined;
+  private lastSeen = performance.now();
+  private readonly heartbeat: ReturnType<typeof setInterval>;
+  private readonly bucket: TokenBucket;
+  private droppedInRow = 0;
+  private lastRateErrorAt = -Infinity;
+  private invalidInRow = 0;
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly transport: SessionTransport,
+    private readonly request: unknown = undefined,
+  ) {
+    const { limits } = host;
+    this.chunkWindow = new ChunkWindow(limits.snapshotWindow);
+    this.lsnWindow = new LsnWindow(limits.changesWindow);
+    this.bucket = new TokenBucket(limits.rateLimitPerSecond, limits.rateLimitBurst);
+    this.heartbeat = setInterval(() => this.onHeartbeatTick(), limits.heartbeatIntervalMs);
+    this.heartbeat.unref?.();
+  }
+
+  get isClosed(): boolean {
+    return this.phase === 'closed';
+  }
+
+  /** One inbound frame, as the socket delivered it. */
+  receive(frame: string, isBinary = false): void {
+    if (this.phase === 'closed') return;
+    this.lastSeen = performance.now();
+    if (!this.bucket.tryTake()) return this.onRateLimited();
+    this.droppedInRow = 0;
+    if (isBinary) return this.reject(new SyncProtocolError('malformed_frame', 'binary frames are not part of the protocol'));
+    const decoded = decodeClientMessage(frame);
+    if (!decoded.ok) return this.reject(decoded.error);
+    const message = decoded.value;
+    if (message.type === 'ping') return this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }) });
+    if (message.type === 'pong') return;
+    this.inbound = this.inbound
+      .then(() => this.handle(message))
+      .then(() => { this.invalidInRow = 0; })
+      .catch((error) => this.onHandlerError(error, message.type));
+  }
+
+  /** Closes the session and its socket. */
+  close(code: number, reason: string): void {
+    if (this.phase === 'closed') return;
+    this.dispose();
+    this.transport.close(code, reason);
+  }
+
+  /** Releases everything the session holds; called when the socket closed on its own. */
+  dispose(): void {
+    if (this.phase === 'closed') return;
+    this.phase = 'closed';
+    clearInterval(this.heartbeat);
+    this.unsubscribe?.();
+    this.snapshot?.close();
+    if (this.clientId) this.host.releaseClient(this.clientId, this);
+  }
+
+  private async handle(message: ClientMessage): Promise<void> {
+    // A push that arrived before the socket closed is still applied: the write is durable sooner,
+    // and the client's resend will be answered `duplicate`.
+    if (this.phase === 'closed' && message.type !== 'push') return;
+    if (message.type === 'hello') return this.onHello(message);
+    if (this.clientId === undefined) {
+      throw new SyncProtocolError('hello_required', `${message.type} before hello: send hello first`);
+    }
+    switch (message.type) {
+      case 'ack':
+        if (!this.lsnWindow.ack(message.lsn, this.sentLsn)) {
+          throw new SyncProtocolError('invalid_lsn', `ack ${message.lsn} is beyond the last LSN sent (${this.sentLsn})`);
+        }
+        return this.pump();
+      case 'snapshot_ack':
+        if (!this.chunkWindow.ack(message.seq)) {
+          throw new SyncProtocolError('invalid_ack', `snapshot_ack ${message.seq} is beyond the last chunk sent (${this.chunkWindow.lastSent})`);
+        }
+        return this.pump();
+      case 'push':
+        return this.onPush(message);
+    }
+  }
+
+  private async onHello(hello: Hello): Promise<void> {
+    if (this.phase !== 'awaiting_hello') throw new SyncProtocolError('duplicate_hello', 'hello was already accepted on this connection');
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      this.sendError('unsupported_protocol', `protocol ${hello.protocol} is not supported; this server speaks ${PROTOCOL_VERSION}`, 'hello');
+      return this.close(CloseCode.protocolViolation, 'unsupported protocol');
+    }
+    if (this.host.authenticate && !(await this.isAuthenticated(hello.token))) {
+      this.sendError('unauthorized', 'authentication failed', 'hello');
+      return this.close(CloseCode.unauthorized, 'unauthorized');
+    }
+    if (this.isClosed) return;
+    const { store, limits } = this.host;
+    const clientKnown = await store.registerClient(hello.clientId);
+    if (this.isClosed) return;
+    this.clientId = hello.clientId;
+    this.host.claimClient(hello.clientId, this);
+    // Subscribe before reading the head so that no commit falls between the two.
+    this.unsubscribe = store.subscribe((changes) => this.onCommitted(changes));
+    this.headLsn = store.currentLsn();
+    const { mode, reason } = chooseSyncMode({
+      clientLsn: hello.lsn,
+      clientSchemaHash: hello.schemaHash,
+      schemaHash: store.schema.hash,
+      serverLsn: this.headLsn,
+      oldestResumableLsn: store.oldestResumableLsn(),
+    });
+    this.send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      sessionId: this.id,
+      serverLsn: this.headLsn,
+      mode,
+      clientKnown,
+      limits: {
+        maxMessageBytes: limits.maxMessageBytes,
+        maxChangesPerPush: limits.maxChangesPerPush,
+        snapshotWindow: limits.snapshotWindow,
+        changesWindow: limits.changesWindow,
+        heartbeatIntervalMs: limits.heartbeatIntervalMs,
+        heartbeatTimeoutMs: limits.heartbeatTimeoutMs,
+      },
+      ...(reason && { reason }),
+      ...(reason === 'schema_mismatch' && { schema: schemaDefinition(store.schema) }),
+    });
+    if (needsSnapshot(mode)) return this.startSnapshot();
+    this.sentLsn = hello.lsn;
+    this.phase = 'streaming';
+    return this.pump();
+  }
+
+  private async isAuthenticated(token: string | undefined): Promise<boolean> {
+    try {
+      return Boolean(await this.host.authenticate!(token, this.request));
+    } catch {
+      return false;
+    }
+  }
+
+  private async startSnapshot(): Promise<void> {
+    const { store, limits } = this.host;
+    const reader = await store.openSnapshot({ chunkRows: limits.snapshotChunkRows });
+    if (this.isClosed) return reader.close();
+    this.snapshot = reader;
+    const tables = reader.tables.map(({ table, rows }) => ({ table, rows, chunks: Math.ceil(rows / limits.snapshotChunkRows) }));
+    for (const { table, chunks } of tables) this.snapshotProgress.set(table, { sent: 0, chunks });
+    this.send({ type: 'snapshot_begin', lsn: reader.lsn, chunks: tables.reduce((n, t) => n + t.chunks, 0), tables });
+    this.phase = 'snapshot';
+    return this.pump();
+  }
+
+  /** Sends whatever the windows allow: snapshot chunks first, then changes. Never runs twice at once. */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        if (this.phase === 'snapshot') await this.pumpSnapshot();
+        if (this.phase === 'streaming') await this.pumpChanges();
+      } while (this.pumpAgain && !this.isClosed);
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private async pumpSnapshot(): Promise<void> {
+    const reader = this.snapshot!;
+    while (this.phase === 'snapshot' && this.chunkWindow.hasRoom) {
+      const chunk = await reader.nextChunk();
+      if (this.isClosed) return;
+      if (!chunk) {
+        reader.close();
+        this.snapshot = undefined;
+        this.send({ type: 'snapshot_end', lsn: reader.lsn });
+        this.sentLsn = reader.lsn;
+        this.phase = 'streaming';
+        return;
+      }
+      const progress = this.snapshotProgress.get(chunk.table)!;
+      progress.sent += 1;
+      // Rows added while the snapshot is read can make a table one chunk longer than announced.
+      progress.chunks = Math.max(progress.chunks, progress.sent);
+      this.send({
+        type: 'snapshot_chunk',
+        seq: this.chunkWindow.next(),
+        table: chunk.table,
+        chunk: progress.sent,
+        chunks: progress.chunks,
+        columns: [...chunk.columns],
+        rows: chunk.rows,
+      });
+    }
+  }
+
+  private async pumpChanges(): Promise<void> {
+    const { store, limits } = this.host;
+    while (this.phase === 'streaming' && this.lsnWindow.hasRoom) {
+      const changes = await store.changesSince(this.sentLsn, limits.changesPerMessage);
+      if (this.isClosed || changes.length === 0) return;
+      this.sendChanges(changes);
+    }
+  }
+
+  private sendChanges(changes: ChangeRecord[]): void {
+    const lsn = changes[changes.length - 1].lsn;
+    this.send({ type: 'changes', lsn, changes });
+    this.lsnWindow.sent(lsn);
+    this.sentLsn = lsn;
+  }
+
+  /**
+   * Live path: a commit's changes go straight out when this session had sent everything before
+   * them and has room; otherwise the pump reads them from the store when the window opens.
+   */
+  private onCommitted(changes: ChangeRecord[]): void {
+    if (this.isClosed || changes.length === 0) return;
+    const previousHead = this.headLsn;
+    const lsn = changes[changes.length - 1].lsn;
+    if (compareLsn(lsn, previousHead) > 0) this.headLsn = lsn;
+    const caughtUp = this.phase === 'streaming' && !this.pumping && compareLsn(this.sentLsn, previousHead) === 0;
+    if (caughtUp && this.lsnWindow.hasRoom && changes.length <= this.host.limits.changesPerMessage) {
+      this.sendChanges(changes);
+    } else {
+      void this.pump().catch((error) => this.onHandlerError(error, 'changes'));
+    }
+  }
+
+  private async onPush(push: Push): Promise<void> {
+    const { store, limits } = this.host;
+    if (push.changes.length > limits.maxChangesPerPush) {
+      throw new SyncProtocolError('too_many_changes', `a push may carry at most ${limits.maxChangesPerPush} changes, got ${push.changes.length}`);
+    }
+    // Every change is checked before any is written: one bad change refuses the whole push.
+    push.changes.forEach((change) => checkClientChange(store.schema, change));
+    const results = await store.applyClientWrites(this.clientId!, push.changes);
+    this.send({ type: 'push_result', results });
+  }
+
+  private onHeartbeatTick(): void {
+    if (performance.now() - this.lastSeen > this.host.limits.heartbeatTimeoutMs) {
+      return this.close(CloseCode.heartbeatTimeout, 'heartbeat timeout');
+    }
+    this.send({ type: 'ping' });
+  }
+
+  private onRateLimited(): void {
+    this.droppedInRow += 1;
+    if (this.droppedInRow > this.host.limits.rateLimitBurst) return this.close(CloseCode.rateLimited, 'rate limit exceeded');
+    const now = performance.now();
+    if (now - this.lastRateErrorAt < 1000) return;
+    this.lastRateErrorAt = now;
+    this.send({
+      type: 'error',
+      code: 'rate_limited',
+      message: `more than ${this.host.limits.rateLimitPerSecond} messages per second: message dropped`,
+      retryable: true,
+      retryAfterMs: Math.max(1, this.bucket.msUntilNextToken()),
+    });
+  }
+
+  private reject(error: SyncProtocolError, ref?: string): void {
+    this.sendError(error.code, error.message, ref ?? (error.context.ref as string | undefined));
+    this.invalidInRow += 1;
+    if (this.invalidInRow >= this.host.limits.maxInvalidMessages) this.close(CloseCode.protocolViolation, 'too many invalid messages');
+  }
+
+  private onHandlerError(error: unknown, ref: string): void {
+    if (error instanceof SyncProtocolError) return this.reject(error, ref);
+    this.host.onError?.(error, this);
+    this.sendError('internal', 'the server failed to handle this message; try again', ref);
+  }
+
+  private sendError(code: ErrorCode, message: string, ref?: string): void {
+    this.send({ type: 'error', code, message, retryable: RETRYABLE_CODES.has(code), ...(ref && { ref }) });
+  }
+
+  private send(message: ServerMessage): void {
+    if (this.phase !== 'closed') this.transport.send(message);
+  }
+}

@@ -1,0 +1,87 @@
+import type Database from 'better-sqlite3';
+import type { ColumnType, SyncSchema, TableSchema } from '../protocol/index.js';
+
+/**
+ * The SQLite store's schema: the synced tables (from the SyncSchema) and the store's own tables,
+ * all prefixed `_rxsync_` (a prefix defineSchema refuses for user tables, so they never clash).
+ *
+ * Identifiers only ever come from the schema, which defineSchema has checked to be plain
+ * identifiers; they are still double-quoted everywhere. Values are always bound parameters.
+ */
+
+/** Double-quotes an identifier (the schema only allows plain ones, so there is nothing to escape). */
+export const quote = (identifier: string): string => `"${identifier.replace(/"/g, '""')}"`;
+
+const SQL_TYPES: Record<ColumnType, string> = { text: 'TEXT', integer: 'INTEGER', real: 'REAL', json: 'TEXT' };
+
+export const INTERNAL_DDL = `
+  -- Every committed change, in LSN order. row: the whole row after the change as JSON (NULL for a
+  -- delete); client_id/change_id: the client change that caused it (NULL for a backend write).
+  CREATE TABLE IF NOT EXISTS _rxsync_changes (
+    lsn INTEGER PRIMARY KEY,
+    tbl TEXT NOT NULL,
+    op TEXT NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
+    key TEXT NOT NULL,
+    row TEXT,
+    client_id TEXT,
+    change_id TEXT
+  );
+  -- Idempotency: every client change id ever answered (until retention prunes it). lsn: the LSN it
+  -- was applied at, or the store's LSN when it was rejected or changed nothing.
+  CREATE TABLE IF NOT EXISTS _rxsync_client_changes (
+    change_id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('applied', 'rejected')),
+    lsn INTEGER NOT NULL,
+    reason TEXT
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS _rxsync_client_changes_lsn ON _rxsync_client_changes (lsn);
+  CREATE TABLE IF NOT EXISTS _rxsync_clients (
+    client_id TEXT PRIMARY KEY,
+    first_seen INTEGER NOT NULL,
+    last_seen INTEGER NOT NULL
+  );
+  -- last_lsn: the LSN counter; resumable_from: the newest LSN retention pruned (0 = never pruned).
+  CREATE TABLE IF NOT EXISTS _rxsync_meta (
+    key TEXT PRIMARY KEY,
+    value INTEGER NOT NULL
+  );
+  INSERT OR IGNORE INTO _rxsync_meta (key, value) VALUES ('last_lsn', 0), ('resumable_from', 0);
+`;
+
+/** `CREATE TABLE IF NOT EXISTS` for one synced table; the primary key column is the PRIMARY KEY. */
+export function createTableSql(name: string, table: TableSchema): string {
+  const columns = Object.keys(table.columns).map((column) => {
+    const type = SQL_TYPES[table.columns[column]];
+    return column === table.primaryKey ? `${quote(column)} ${type} NOT NULL PRIMARY KEY` : `${quote(column)} ${type}`;
+  });
+  return `CREATE TABLE IF NOT EXISTS ${quote(name)} (${columns.join(', ')})`;
+}
+
+/**
+ * Creates every synced table that is missing, and adds the columns a newer schema declares to a
+ * table that already exists (as nullable columns; nothing is ever dropped or retyped).
+ */
+export function ensureSchema(db: Database.Database, schema: SyncSchema): void {
+  db.exec(INTERNAL_DDL);
+  for (const name of schema.tableNames) {
+    const table = schema.tables[name];
+    db.exec(createTableSql(name, table));
+    const existing = new Set(
+      (db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(name) as string[]),
+    );
+    for (const column of Object.keys(table.columns)) {
+      if (!existing.has(column)) {
+        db.exec(`ALTER TABLE ${quote(name)} ADD COLUMN ${quote(column)} ${SQL_TYPES[table.columns[column]]}`);
+      }
+    }
+  }
+}
+
+/** Connection settings: WAL and synchronous=NORMAL for a file database (nothing for ':memory:'). */
+export function configure(db: Database.Database): void {
+  if (!db.memory) {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
+}

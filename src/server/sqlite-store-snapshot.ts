@@ -1,0 +1,51 @@
+import type { Key, Lsn } from '../protocol/index.js';
+import type { SnapshotReader } from './store.js';
+import type { SyncedTable } from './sqlite-store-tables.js';
+
+/**
+ * A snapshot of the synced tables, read table by table (schema order) in chunks of `chunkRows`
+ * rows with keyset pagination on the primary key. Rows come as arrays straight from SQLite
+ * (`raw`), json columns parsed in place; an empty table yields no chunk.
+ *
+ * The reader holds no transaction open (the store has one connection, and its writes must go on),
+ * so a change committed while it reads may or may not show up; the caller replays
+ * `changesSince(lsn)` afterwards, which converges either way. Keyset pagination never returns a
+ * row twice nor skips one that existed throughout.
+ */
+export function openSqliteSnapshot(
+  lsn: Lsn,
+  tables: readonly SyncedTable[],
+  chunkRows: number,
+  assertOpen: () => void,
+): SnapshotReader {
+  if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
+  const summary = tables.map((table) => ({ table: table.name, rows: table.count(), columns: table.columns }));
+  let index = 0;
+  let after: Key | undefined;
+  let closed = false;
+
+  const nextChunk = (): { table: string; columns: readonly string[]; rows: unknown[][] } | null => {
+    while (!closed && index < tables.length) {
+      assertOpen();
+      const table = tables[index];
+      const rows = table.chunk(after, chunkRows);
+      if (rows.length < chunkRows) {
+        index++;
+        after = undefined;
+      } else {
+        after = rows[rows.length - 1][table.keyIndex] as Key;
+      }
+      if (rows.length > 0) return { table: table.name, columns: table.columns, rows };
+    }
+    return null;
+  };
+
+  return {
+    lsn,
+    tables: summary,
+    nextChunk: async () => nextChunk(),
+    close: () => {
+      closed = true;
+    },
+  };
+}

@@ -1,0 +1,293 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { checkKey, checkRow, SyncProtocolError, tableOf } from '../protocol/index.js';
+import type { ChangeOp, ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../protocol/index.js';
+import { lastWriteWins } from './conflict-policy.js';
+import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from './store.js';
+import { configure, ensureSchema } from './sqlite-store-ddl.js';
+import { formatLsn, parseLsn, StoreLog } from './sqlite-store-log.js';
+import { openSqliteSnapshot } from './sqlite-store-snapshot.js';
+import { SyncedTable } from './sqlite-store-tables.js';
+
+export interface SqliteStoreOptions {
+  schema: SyncSchema;
+  /** ':memory:' (default) or a file path; a missing parent directory is created. */
+  database?: string;
+  /** How many changes the log keeps (default 100,000); older ones are pruned after each commit. */
+  retention?: { maxChanges?: number };
+  /** What a client write does to the current row; default `lastWriteWins(schema)`. */
+  conflictPolicy?: ConflictPolicy;
+  /** Called when a subscriber throws (the store and the other subscribers carry on). Default: console.error. */
+  onListenerError?: (error: unknown) => void;
+}
+
+export const DEFAULT_MAX_CHANGES = 100_000;
+
+/**
+ * The embedded SyncStore on better-sqlite3: synced tables created from the schema, a change log
+ * with integer LSNs, idempotency records for client change ids, retention. See docs in store.ts
+ * for the contract; everything here is synchronous underneath and resolves at once.
+ */
+export function createSqliteStore(options: SqliteStoreOptions): SyncStore {
+  return new SqliteSyncStore(options);
+}
+
+/** What one transaction committed: its logged changes and the counters after it. */
+interface Commit {
+  records: ChangeRecord[];
+  lastLsn: number;
+  resumableFrom: number;
+}
+
+type Outcome = { result: WriteResult; record: ChangeRecord | null; lsn: number };
+
+class SqliteSyncStore implements SyncStore {
+  readonly schema: SyncSchema;
+  private readonly db: Database.Database;
+  private readonly tables = new Map<string, SyncedTable>();
+  private readonly log: StoreLog;
+  private readonly policy: ConflictPolicy;
+  private readonly maxChanges: number;
+  private readonly onListenerError: (error: unknown) => void;
+  private readonly listeners = new Set<(changes: ChangeRecord[]) => void>();
+  /** Committed counters, mirrored from _rxsync_meta (updated only after a COMMIT). */
+  private lastLsn = 0;
+  private resumableFrom = 0;
+  private closed = false;
+  private readonly writeTx: (write: BackendWrite, table: SyncedTable) => Commit;
+  private readonly applyTx: (clientId: string, changes: ClientChange[]) => { results: WriteResult[]; commit: Commit };
+  /** One client change inside a SAVEPOINT: an SQLite error rolls back that change alone. */
+  private readonly applyOneTx: (clientId: string, change: ClientChange, table: SyncedTable, lsn: number) => Outcome;
+  private readonly registerTx: (clientId: string) => boolean;
+
+  constructor(options: SqliteStoreOptions) {
+    this.schema = options.schema;
+    this.policy = options.conflictPolicy ?? lastWriteWins(options.schema);
+    this.maxChanges = options.retention?.maxChanges ?? DEFAULT_MAX_CHANGES;
+    if (!Number.isSafeInteger(this.maxChanges) || this.maxChanges < 0) {
+      throw new RangeError(`retention.maxChanges must be a non-negative integer, got ${this.maxChanges}`);
+    }
+    this.onListenerError = options.onListenerError ?? ((error) => console.error('rxsync: a store subscriber threw', error));
+
+    const database = options.database ?? ':memory:';
+    if (database !== ':memory:' && database !== '') mkdirSync(dirname(database), { recursive: true });
+    this.db = new Database(database);
+    try {
+      configure(this.db);
+      ensureSchema(this.db, this.schema);
+      for (const name of this.schema.tableNames) this.tables.set(name, new SyncedTable(this.db, name, this.schema.tables[name]));
+      this.log = new StoreLog(this.db);
+      ({ lastLsn: this.lastLsn, resumableFrom: this.resumableFrom } = this.log.readCounters());
+      this.writeTx = this.db.transaction((write: BackendWrite, table: SyncedTable) => this.writeInTx(write, table));
+      this.applyTx = this.db.transaction((clientId: string, changes: ClientChange[]) => this.applyInTx(clientId, changes));
+      this.applyOneTx = this.db.transaction((clientId: string, change: ClientChange, table: SyncedTable, lsn: number) =>
+        this.applyOneInTx(clientId, change, table, lsn),
+      );
+      this.registerTx = this.db.transaction((clientId: string) => this.log.registerClient(clientId, Date.now()));
+      // A store reopened with a smaller retention prunes at once.
+      this.afterCommit(this.db.transaction(() => this.finish([], this.lastLsn))());
+    } catch (error) {
+      this.db.close();
+      throw error;
+    }
+  }
+
+  currentLsn(): Lsn {
+    return formatLsn(this.lastLsn);
+  }
+
+  oldestResumableLsn(): Lsn {
+    return formatLsn(this.resumableFrom);
+  }
+
+  async openSnapshot(options: { chunkRows: number }): Promise<SnapshotReader> {
+    this.assertOpen();
+    const tables = this.schema.tableNames.map((name) => this.tables.get(name)!);
+    return openSqliteSnapshot(this.currentLsn(), tables, options.chunkRows, () => this.assertOpen());
+  }
+
+  async changesSince(lsn: Lsn, limit: number): Promise<ChangeRecord[]> {
+    this.assertOpen();
+    const after = parseLsn(lsn);
+    if (!(limit > 0) || after >= this.lastLsn) return [];
+    return this.log.changesSince(after, Math.floor(limit));
+  }
+
+  subscribe(listener: (changes: ChangeRecord[]) => void): () => void {
+    this.assertOpen();
+    const subscription = (changes: ChangeRecord[]) => listener(changes);
+    this.listeners.add(subscription);
+    return () => void this.listeners.delete(subscription);
+  }
+
+  async applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]> {
+    this.assertOpen();
+    for (const change of changes) tableOf(this.schema, change.table);
+    if (changes.length === 0) return [];
+    const { results, commit } = this.applyTx(clientId, changes);
+    this.afterCommit(commit);
+    return results;
+  }
+
+  async write(write: BackendWrite): Promise<Lsn> {
+    this.assertOpen();
+    tableOf(this.schema, write.table);
+    const table = this.tables.get(write.table)!;
+    if (write.op === 'insert') {
+      checkRow(this.schema, write.table, write.row);
+    } else {
+      checkKey(this.schema, write.table, write.key);
+      if (write.op === 'update') {
+        checkRow(this.schema, write.table, write.patch, { partial: true });
+        const key = write.patch[table.primaryKey];
+        if (key !== undefined && key !== write.key) {
+          throw new SyncProtocolError('invalid_value', `${write.table}: an update cannot change the primary key ${table.primaryKey}`);
+        }
+      }
+    }
+    const commit = this.writeTx(write, table);
+    this.afterCommit(commit);
+    return formatLsn(commit.lastLsn);
+  }
+
+  async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    this.assertOpen();
+    const statement = this.db.prepare(sql);
+    if (!statement.reader || !statement.readonly) {
+      throw new Error(`query() runs read-only statements only; refused: ${sql.trim().slice(0, 80)}`);
+    }
+    return statement.all(...params) as T[];
+  }
+
+  async registerClient(clientId: string): Promise<boolean> {
+    this.assertOpen();
+    return this.registerTx(clientId);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    this.db.close();
+  }
+
+  // ---- inside transactions -------------------------------------------------------------------
+
+  private writeInTx(write: BackendWrite, table: SyncedTable): Commit {
+    const lsn = this.lastLsn + 1;
+    let row: Row | null = null;
+    if (write.op === 'insert') {
+      row = table.whole(write.row);
+      table.upsert(row);
+    } else if (write.op === 'update') {
+      const current = table.get(write.key);
+      if (!current) throw new Error(`update of ${write.table} ${JSON.stringify(write.key)}: no such row`);
+      row = table.whole({ ...current, ...write.patch }, write.key);
+      table.upsert(row);
+    } else if (!table.delete(write.key)) {
+      throw new Error(`delete of ${write.table} ${JSON.stringify(write.key)}: no such row`);
+    }
+    const key = write.op === 'insert' ? (row![table.primaryKey] as string | number) : write.key;
+    return this.finish([this.log.appendChange(lsn, write.table, write.op, key, row)], lsn);
+  }
+
+  private applyInTx(clientId: string, changes: ClientChange[]): { results: WriteResult[]; commit: Commit } {
+    let lsn = this.lastLsn;
+    const results: WriteResult[] = [];
+    const records: ChangeRecord[] = [];
+    for (const change of changes) {
+      const table = this.tables.get(change.table)!;
+      // Answered before (in an earlier call, or earlier in this one: the record is in this transaction).
+      const seen = this.log.findClientChangeById(change.id);
+      if (seen) {
+        results.push(
+          seen.status === 'applied'
+            ? { id: change.id, status: 'duplicate', lsn: formatLsn(seen.lsn) }
+            : { id: change.id, status: 'rejected', reason: seen.reason, serverRow: table.get(change.key) },
+        );
+        continue;
+      }
+      let outcome: Outcome;
+      try {
+        outcome = this.applyOneTx(clientId, change, table, lsn);
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        const reason = `constraint: ${error.message}`;
+        this.log.recordClientChangeResult(change.id, clientId, 'rejected', lsn, reason);
+        outcome = { result: { id: change.id, status: 'rejected', reason, serverRow: table.get(change.key) }, record: null, lsn };
+      }
+      results.push(outcome.result);
+      if (outcome.record) records.push(outcome.record);
+      lsn = outcome.lsn;
+    }
+    return { results, commit: this.finish(records, lsn) };
+  }
+
+  private applyOneInTx(clientId: string, change: ClientChange, table: SyncedTable, lsn: number): Outcome {
+    const { id, key } = change;
+    const current = table.get(key);
+    const decision = this.policy({ clientId, change, current });
+    if (decision.action === 'reject') {
+      this.log.recordClientChangeResult(id, clientId, 'rejected', lsn, decision.reason);
+      return { result: { id, status: 'rejected', reason: decision.reason, serverRow: current }, record: null, lsn };
+    }
+    if (decision.row === null && current === null) {
+      // Deleting a row that is already gone: applied, and nothing to log.
+      this.log.recordClientChangeResult(id, clientId, 'applied', lsn);
+      return { result: { id, status: 'applied', lsn: formatLsn(lsn) }, record: null, lsn };
+    }
+    let op: ChangeOp = 'delete';
+    let row: Row | null = null;
+    if (decision.row === null) {
+      table.delete(key);
+    } else {
+      row = table.whole(decision.row, key);
+      table.upsert(row);
+      op = change.op !== 'delete' ? change.op : current ? 'update' : 'insert';
+    }
+    const next = lsn + 1;
+    const record = this.log.appendChange(next, change.table, op, key, row, { clientId, changeId: id });
+    this.log.recordClientChangeResult(id, clientId, 'applied', next);
+    return { result: { id, status: 'applied', lsn: record.lsn }, record, lsn: next };
+  }
+
+  /** Persists the counter and applies retention, in the committing transaction. */
+  private finish(records: ChangeRecord[], lastLsn: number): Commit {
+    if (records.length) this.log.saveLastLsn(lastLsn);
+    let resumableFrom = this.resumableFrom;
+    if (lastLsn - resumableFrom > this.maxChanges) {
+      resumableFrom = lastLsn - this.maxChanges;
+      this.log.prune(resumableFrom);
+    }
+    return { records, lastLsn, resumableFrom };
+  }
+
+  // ---- after COMMIT --------------------------------------------------------------------------
+
+  private afterCommit(commit: Commit): void {
+    this.lastLsn = commit.lastLsn;
+    this.resumableFrom = commit.resumableFrom;
+    if (commit.records.length === 0) return;
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(commit.records);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('rxsync: the SQLite store is closed');
+  }
+}
+
+/**
+ * SQLite errors caused by one change's data (a constraint, a type mismatch, a value too big): they
+ * reject that change only. Any other error (disk full, I/O, a bug) aborts the whole transaction.
+ */
+function isDataError(error: unknown): error is Error & { code: string } {
+  if (!(error instanceof Database.SqliteError)) return false;
+  return error.code.startsWith('SQLITE_CONSTRAINT') || error.code === 'SQLITE_MISMATCH' || error.code === 'SQLITE_TOOBIG';
+}

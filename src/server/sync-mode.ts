@@ -1,0 +1,25 @@
+import { compareLsn, ZERO_LSN, type Lsn, type ResetReason, type SyncMode } from '../protocol/index.js';
+
+/**
+ * How a session starts, decided from the client's hello and the store's state alone:
+ * - `reset` when the client's schema differs, its LSN is ahead of the server (another server's or
+ *   a restored database's), or older than the server's change log still covers;
+ * - `initial` for a client that never synced (`0/0`);
+ * - `live` when it is already at the server's LSN, `catchup` otherwise.
+ * Both `initial` and `reset` are followed by a snapshot; the others stream changes from the LSN.
+ */
+export function chooseSyncMode(input: {
+  clientLsn: Lsn;
+  clientSchemaHash: string;
+  schemaHash: string;
+  serverLsn: Lsn;
+  oldestResumableLsn: Lsn;
+}): { mode: SyncMode; reason?: ResetReason } {
+  if (input.clientSchemaHash !== input.schemaHash) return { mode: 'reset', reason: 'schema_mismatch' };
+  if (compareLsn(input.clientLsn, ZERO_LSN) === 0) return { mode: 'initial' };
+  if (compareLsn(input.clientLsn, input.serverLsn) > 0) return { mode: 'reset', reason: 'lsn_ahead' };
+  if (compareLsn(input.clientLsn, input.oldestResumableLsn) < 0) return { mode: 'reset', reason: 'lsn_too_old' };
+  return { mode: compareLsn(input.clientLsn, input.serverLsn) === 0 ? 'live' : 'catchup' };
+}
+
+export const needsSnapshot = (mode: SyncMode): boolean => mode === 'initial' || mode === 'reset';

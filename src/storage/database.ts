@@ -1,0 +1,218 @@
+/**
+ * SqliteDatabase: one wa-sqlite connection behind an async API.
+ *
+ * Ordering: every call (exec/run/all/get/runMany, and each transaction as a whole) queues on the
+ * connection's lane and runs alone, in call order. Calls into the Asyncify build (persistent
+ * databases) additionally queue on the module's lane, which all its connections share.
+ *
+ * Transactions: `transaction(fn)` runs BEGIN IMMEDIATE, `fn(tx)`, COMMIT; if `fn` (or COMMIT)
+ * throws, ROLLBACK, then the error is rethrown. Inside `fn`, use `tx` for every statement:
+ * `db.run()` (or a nested `db.transaction()`) from inside `fn` queues behind the running
+ * transaction, which waits for `fn`: a deadlock. `tx` is usable only until `fn` settles.
+ */
+import { SQLITE_MISUSE, SqliteError } from './errors.js';
+import type { IdbVfsHandle } from './idb-vfs.js';
+import { Lane } from './lane.js';
+import {
+  execScript,
+  queryRows,
+  runManyRows,
+  runStatement,
+  type RunManyOptions,
+  type RunResult,
+} from './statements.js';
+import type { LoadedSqlite } from './wasm.js';
+
+/** The statements a database and a transaction handle both offer. */
+export interface SqliteExecutor {
+  /** Runs a script: any number of statements, no parameters (DDL, PRAGMAs, ...). */
+  exec(sql: string): Promise<void>;
+  /** Runs one statement with positional parameters. */
+  run(sql: string, params?: readonly unknown[]): Promise<RunResult>;
+  /** Runs one statement and returns all its rows as objects keyed by column name. */
+  all<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** The first row, or undefined. */
+  get<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
+  /**
+   * Runs ONE prepared statement once per parameter row (bulk insert/upsert). Wrap it in a
+   * transaction for speed and atomicity. `realColumns` binds those 0-based positions as REAL.
+   */
+  runMany(sql: string, rows: readonly (readonly unknown[])[], options?: RunManyOptions): Promise<RunResult>;
+}
+
+export interface SqliteDatabase extends SqliteExecutor {
+  /** ':memory:' or the name the database persists under. */
+  readonly name: string;
+  /** True when the database lives in IndexedDB. */
+  readonly persistent: boolean;
+  readonly closed: boolean;
+  /** See the module comment: inside `fn`, use `tx`, never the database itself. */
+  transaction<T>(fn: (tx: SqliteExecutor) => Promise<T>): Promise<T>;
+  /** Waits for queued calls, then closes the connection (and its IndexedDB storage). Idempotent. */
+  close(): Promise<void>;
+}
+
+/** The statements of one connection, each run under the module lane when there is one. */
+class Connection implements SqliteExecutor {
+  constructor(
+    private readonly sqlite: LoadedSqlite,
+    readonly handle: number,
+  ) {}
+
+  guard<T>(job: () => Promise<T>): Promise<T> {
+    return this.sqlite.lane ? this.sqlite.lane.run(job) : job();
+  }
+
+  /** True when no transaction is open on the connection. */
+  autocommit(): Promise<boolean> {
+    return this.guard(async () => this.sqlite.api.get_autocommit(this.handle) !== 0);
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.guard(() => execScript(this.sqlite.api, this.handle, sql));
+  }
+  run(sql: string, params: readonly unknown[] = []): Promise<RunResult> {
+    return this.guard(() => runStatement(this.sqlite.api, this.handle, sql, params));
+  }
+  all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.guard(() => queryRows<T>(this.sqlite.api, this.handle, sql, params));
+  }
+  async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    const rows = await this.guard(() => queryRows<T>(this.sqlite.api, this.handle, sql, params, 1));
+    return rows[0];
+  }
+  runMany(sql: string, rows: readonly (readonly unknown[])[], options?: RunManyOptions): Promise<RunResult> {
+    return this.guard(() => runManyRows(this.sqlite.api, this.handle, sql, rows, options));
+  }
+  close(): Promise<void> {
+    return this.guard(async () => {
+      await this.sqlite.api.close(this.handle);
+    });
+  }
+}
+
+/** The `tx` given to a transaction's function: the connection, until the function settles. */
+class TransactionHandle implements SqliteExecutor {
+  #open = true;
+  #inFlight = new Set<Promise<unknown>>();
+
+  constructor(private readonly connection: Connection) {}
+
+  end(): void {
+    this.#open = false;
+  }
+
+  /** Statements started through `tx` that have not settled yet (awaited before COMMIT). */
+  async settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
+  }
+
+  #track<T>(sql: string, job: () => Promise<T>): Promise<T> {
+    if (!this.#open) {
+      return Promise.reject(new SqliteError('transaction is over: this tx can no longer be used', SQLITE_MISUSE, sql));
+    }
+    const promise = job();
+    this.#inFlight.add(promise);
+    const forget = () => this.#inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+
+  exec(sql: string) {
+    return this.#track(sql, () => this.connection.exec(sql));
+  }
+  run(sql: string, params?: readonly unknown[]) {
+    return this.#track(sql, () => this.connection.run(sql, params));
+  }
+  all<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+    return this.#track(sql, () => this.connection.all<T>(sql, params));
+  }
+  get<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]) {
+    return this.#track(sql, () => this.connection.get<T>(sql, params));
+  }
+  runMany(sql: string, rows: readonly (readonly unknown[])[], options?: RunManyOptions) {
+    return this.#track(sql, () => this.connection.runMany(sql, rows, options));
+  }
+}
+
+export class Database implements SqliteDatabase {
+  readonly #connection: Connection;
+  readonly #lane = new Lane();
+  readonly #vfs: IdbVfsHandle | undefined;
+  #closing: Promise<void> | undefined;
+
+  /** Use openDatabase(); this wraps an already opened handle. */
+  constructor(
+    readonly name: string,
+    sqlite: LoadedSqlite,
+    handle: number,
+    vfs?: IdbVfsHandle,
+  ) {
+    this.#connection = new Connection(sqlite, handle);
+    this.#vfs = vfs;
+  }
+
+  get persistent(): boolean {
+    return this.#vfs !== undefined;
+  }
+
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  #enqueue<T>(sql: string | undefined, job: () => Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(new SqliteError(`database '${this.name}' is closed`, SQLITE_MISUSE, sql));
+    return this.#lane.run(job);
+  }
+
+  exec(sql: string): Promise<void> {
+    return this.#enqueue(sql, () => this.#connection.exec(sql));
+  }
+  run(sql: string, params?: readonly unknown[]): Promise<RunResult> {
+    return this.#enqueue(sql, () => this.#connection.run(sql, params));
+  }
+  all<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    return this.#enqueue(sql, () => this.#connection.all<T>(sql, params));
+  }
+  get<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T | undefined> {
+    return this.#enqueue(sql, () => this.#connection.get<T>(sql, params));
+  }
+  runMany(sql: string, rows: readonly (readonly unknown[])[], options?: RunManyOptions): Promise<RunResult> {
+    return this.#enqueue(sql, () => this.#connection.runMany(sql, rows, options));
+  }
+
+  transaction<T>(fn: (tx: SqliteExecutor) => Promise<T>): Promise<T> {
+    return this.#enqueue(undefined, async () => {
+      const connection = this.#connection;
+      await connection.exec('BEGIN IMMEDIATE');
+      const tx = new TransactionHandle(connection);
+      try {
+        const result = await fn(tx);
+        tx.end();
+        await tx.settle();
+        await connection.exec('COMMIT');
+        return result;
+      } catch (error) {
+        tx.end();
+        await tx.settle();
+        // SQLite may already have rolled back by itself (some errors do): only roll back if still open.
+        if (!(await connection.autocommit())) {
+          await connection.exec('ROLLBACK').catch(() => undefined);
+        }
+        throw error;
+      }
+    });
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await this.#lane.drain();
+      try {
+        await this.#connection.close();
+      } finally {
+        await this.#vfs?.close();
+      }
+    })();
+    return this.#closing;
+  }
+}

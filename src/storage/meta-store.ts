@@ -1,0 +1,57 @@
+/**
+ * A small key-value store in IndexedDB (through the `idb` package) for what must be readable before
+ * the SQLite database is: the client id, and the mirror of the last committed LSN (SQLite's copy
+ * wins on start; see design §3, invariant 2).
+ *
+ * `idb` relies on the IndexedDB globals (IDBRequest, IDBDatabase, ...) of the environment for its
+ * wrappers; the factory itself is injected. The connection closes itself when another context
+ * deletes or upgrades the database, so it never blocks that.
+ */
+import { wrap, type IDBPDatabase } from 'idb';
+
+const STORE = 'meta';
+const VERSION = 1;
+
+export interface MetaStore {
+  get<T = unknown>(key: string): Promise<T | undefined>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+  close(): void;
+}
+
+export async function openMetaStore(indexedDB: IDBFactory, dbName: string): Promise<MetaStore> {
+  if (typeof (globalThis as { IDBRequest?: unknown }).IDBRequest !== 'function') {
+    throw new Error('openMetaStore needs the IndexedDB globals (IDBRequest, IDBDatabase, ...) of the injected implementation');
+  }
+  const request = indexedDB.open(dbName, VERSION);
+  request.addEventListener('upgradeneeded', () => {
+    if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
+  });
+  const db = (await wrap(request)) as IDBPDatabase;
+  let closed = false;
+  db.addEventListener('versionchange', () => {
+    closed = true;
+    db.close();
+  });
+  const live = () => {
+    if (closed) throw new Error(`meta store '${dbName}' is closed`);
+    return db;
+  };
+  return {
+    async get<T>(key: string) {
+      return (await live().get(STORE, key)) as T | undefined;
+    },
+    async set(key: string, value: unknown) {
+      await live().put(STORE, value, key);
+    },
+    async delete(key: string) {
+      await live().delete(STORE, key);
+    },
+    close() {
+      if (!closed) {
+        closed = true;
+        db.close();
+      }
+    },
+  };
+}

@@ -1,0 +1,128 @@
+/**
+ * SQL execution over one wa-sqlite connection (api + db handle): prepare, bind, step, read, finalize.
+ * No queuing here: callers (SqliteDatabase) decide when these may run.
+ */
+import { bindRow, readRow, realFlagsFor } from './binding.js';
+import { SQLITE_MISUSE, SqliteError, toSqliteError, withDetailPrefix } from './errors.js';
+
+const SQLITE_ROW = 100;
+
+export interface RunResult {
+  /** Rows inserted, updated or deleted (0 for statements that are not INSERT/UPDATE/DELETE/REPLACE). */
+  changes: number;
+}
+
+export interface RunManyOptions {
+  /** 0-based parameter positions to bind as REAL even when the number is whole. */
+  realColumns?: readonly number[];
+}
+
+const LEADING_NOISE = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
+const DML_VERB = /^(?:insert|update|delete|replace)\b/i;
+const DML_ANYWHERE = /\b(?:insert|update|delete|replace)\b/i;
+
+/** Whether `sql` is a data-changing statement, i.e. whether sqlite3_changes() speaks about it. */
+export function isDataChange(sql: string): boolean {
+  const body = sql.replace(LEADING_NOISE, '');
+  if (DML_VERB.test(body)) return true;
+  return /^with\b/i.test(body) && DML_ANYWHERE.test(body);
+}
+
+/**
+ * Prepares `sql`, which must hold exactly one statement, runs `fn` with it and finalizes it.
+ * Every failure comes out as a SqliteError carrying `sql`.
+ */
+export async function withStatement<T>(api: SQLiteAPI, db: number, sql: string, fn: (stmt: number) => Promise<T>): Promise<T> {
+  const str = api.str_new(db, sql);
+  let first: { stmt: number; sql: number } | null = null;
+  let second: { stmt: number; sql: number } | null = null;
+  try {
+    first = await api.prepare_v2(db, api.str_value(str));
+    if (!first) throw new SqliteError('no SQL statement to run', SQLITE_MISUSE, sql);
+    let more: boolean;
+    try {
+      second = await api.prepare_v2(db, first.sql);
+      more = second !== null;
+    } catch {
+      more = true; // whatever follows does not even prepare: still a second statement
+    }
+    if (more) throw new SqliteError('more than one statement: use exec() for scripts', SQLITE_MISUSE, sql);
+    return await fn(first.stmt);
+  } catch (error) {
+    throw toSqliteError(error, sql);
+  } finally {
+    if (second) await api.finalize(second.stmt);
+    if (first) await api.finalize(first.stmt);
+    api.str_finish(str);
+  }
+}
+
+/** Runs every statement of `sql` in turn (DDL, scripts). No parameters. */
+export async function execScript(api: SQLiteAPI, db: number, sql: string): Promise<void> {
+  const str = api.str_new(db, sql);
+  try {
+    let prepared: { stmt: number; sql: number } | null = { stmt: 0, sql: api.str_value(str) };
+    while ((prepared = await api.prepare_v2(db, prepared.sql))) {
+      try {
+        while ((await api.step(prepared.stmt)) === SQLITE_ROW);
+      } finally {
+        await api.finalize(prepared.stmt);
+      }
+    }
+  } catch (error) {
+    throw toSqliteError(error, sql);
+  } finally {
+    api.str_finish(str);
+  }
+}
+
+/** Runs one statement with `params`; rows it may return are ignored. */
+export function runStatement(api: SQLiteAPI, db: number, sql: string, params: readonly unknown[]): Promise<RunResult> {
+  return withStatement(api, db, sql, async (stmt) => {
+    bindRow(api, stmt, params, api.bind_parameter_count(stmt));
+    while ((await api.step(stmt)) === SQLITE_ROW);
+    return { changes: isDataChange(sql) ? api.changes(db) : 0 };
+  });
+}
+
+/** Runs one statement with `params` and returns its rows as objects (at most `limit` of them). */
+export function queryRows<T>(api: SQLiteAPI, db: number, sql: string, params: readonly unknown[], limit = Infinity): Promise<T[]> {
+  return withStatement(api, db, sql, async (stmt) => {
+    bindRow(api, stmt, params, api.bind_parameter_count(stmt));
+    const columns = api.column_names(stmt);
+    const rows: T[] = [];
+    while (rows.length < limit && (await api.step(stmt)) === SQLITE_ROW) rows.push(readRow(api, stmt, columns) as T);
+    return rows;
+  });
+}
+
+/**
+ * The bulk path: ONE prepared statement, then bind/step/reset for each parameter row. The only
+ * awaits per row are wa-sqlite's own (`step` and `reset` return promises even in the sync build).
+ */
+export function runManyRows(
+  api: SQLiteAPI,
+  db: number,
+  sql: string,
+  rows: readonly (readonly unknown[])[],
+  options: RunManyOptions = {},
+): Promise<RunResult> {
+  return withStatement(api, db, sql, async (stmt) => {
+    const count = api.bind_parameter_count(stmt);
+    const realFlags = realFlagsFor(options.realColumns, count);
+    const countChanges = isDataChange(sql);
+    let changes = 0;
+    let index = 0;
+    try {
+      for (; index < rows.length; index++) {
+        bindRow(api, stmt, rows[index]!, count, realFlags);
+        await api.step(stmt);
+        if (countChanges) changes += api.changes(db);
+        await api.reset(stmt);
+      }
+    } catch (error) {
+      throw withDetailPrefix(error, `row ${index}: `, sql);
+    }
+    return { changes };
+  });
+}
