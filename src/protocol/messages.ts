@@ -139,6 +139,7 @@ export type ServerMessage = t.TypeOf<typeof ServerMessageCodec>;
 export type Welcome = t.TypeOf<typeof WelcomeCodec>;
 export type SnapshotBegin = t.TypeOf<typeof SnapshotBeginCodec>;
 export type SnapshotChunk = t.TypeOf<typeof SnapshotChunkCodec>;
+export type SnapshotEnd = t.TypeOf<typeof SnapshotEndCodec>;
 export type Changes = t.TypeOf<typeof ChangesCodec>;
 export type PushResult = t.TypeOf<typeof PushResultCodec>;
 export type ErrorMessage = t.TypeOf<typeof ErrorMessageCodec>;

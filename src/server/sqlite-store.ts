@@ -288,6 +288,10 @@ class SqliteSyncStore implements SyncStore {
  * reject that change only. Any other error (disk full, I/O, a bug) aborts the whole transaction.
  */
 function isDataError(error: unknown): error is Error & { code: string } {
-  if (!(error instanceof Database.SqliteError)) return false;
-  return error.code.startsWith('SQLITE_CONSTRAINT') || error.code === 'SQLITE_MISMATCH' || error.code === 'SQLITE_TOOBIG';
+  // Duck-typed, not `instanceof Database.SqliteError`: the native addon keeps the class it was first
+  // handed, so where modules load more than once per process (jest registries) that check misses.
+  // Nor `instanceof Error`: jest runs each spec file in its own realm.
+  if (typeof error !== 'object' || error === null || (error as Error).name !== 'SqliteError') return false;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_CONSTRAINT') || code === 'SQLITE_MISMATCH' || code === 'SQLITE_TOOBIG');
 }

@@ -1,0 +1,144 @@
+import { Subject } from 'rxjs';
+import type { SqliteDatabase } from '../storage/index.js';
+import type { Changes, ChangeOp, Key, Lsn, PushResult, Row, SnapshotBegin, SnapshotChunk, SnapshotEnd, SyncSchema } from '../protocol/index.js';
+import type { EventBus } from '../streams/events.js';
+import { createLocalSchema, pruneSettledChanges, readLsn, writeLsn } from './local-schema.js';
+import { Outbox, type OutboxOptions } from './client-changes.js';
+import { ServerChanges } from './server-changes.js';
+
+/** The server messages that change the local database; they are applied one at a time, in order. */
+export type ApplyMessage = SnapshotBegin | SnapshotChunk | SnapshotEnd | Changes | PushResult;
+
+export interface ApplyOutcome {
+  /** The checkpoint this message committed, if it moved it. */
+  lsn?: Lsn;
+  /** Whether the server expects an `ack` of that LSN (changes batches). */
+  ack?: boolean;
+}
+
+/**
+ * The bridge between the sync core and the changes system. Every server message that touches
+ * data goes through `apply` (one SQLite transaction each); every local write through `write`.
+ * It keeps the in-memory copy of the checkpoint, tells watchers which tables changed, and turns
+ * outcomes into events. It owns no socket and no timer.
+ */
+export class ChangesInterface {
+  /** Table names after every commit that touched them (`local_changes` for outbox changes). */
+  readonly tablesChanged$ = new Subject<ReadonlySet<string>>();
+  readonly outbox: Outbox;
+  private readonly server: ServerChanges;
+  private checkpoint: Lsn = '0/0';
+  private progress = new Map<string, { table: string; rowsDone: number; rowsTotal: number; chunksDone: number; chunksTotal: number }>();
+
+  constructor(
+    readonly db: SqliteDatabase,
+    private readonly schema: SyncSchema,
+    private readonly events: EventBus,
+    private readonly options: OutboxOptions,
+    private readonly clientId: () => string,
+    private readonly now: () => number,
+    newId: () => string,
+  ) {
+    this.server = new ServerChanges(schema, clientId, now);
+    this.outbox = new Outbox(db, schema, options, now, newId);
+  }
+
+  get lsn(): Lsn {
+    return this.checkpoint;
+  }
+
+  async initialize(): Promise<void> {
+    await createLocalSchema(this.db, this.schema);
+    this.checkpoint = await readLsn(this.db);
+  }
+
+  async write(op: ChangeOp, table: string, key: Key, row: Row | null): Promise<string> {
+    const id = await this.outbox.write(op, table, key, row);
+    this.tablesChanged$.next(new Set([table, 'local_changes']));
+    return id;
+  }
+
+  /** Applies one data message in its own transaction. A throw means nothing of it was written. */
+  async apply(message: ApplyMessage): Promise<ApplyOutcome> {
+    switch (message.type) {
+      case 'snapshot_begin': {
+        await this.db.transaction((tx) => this.server.beginSnapshot(tx));
+        this.checkpoint = '0/0';
+        this.progress = new Map(
+          message.tables.map((t) => [t.table, { table: t.table, rowsDone: 0, rowsTotal: t.rows, chunksDone: 0, chunksTotal: t.chunks }]),
+        );
+        this.events.emit('initial_sync_started', { lsn: message.lsn, tables: message.tables });
+        this.notify([...this.schema.tableNames]);
+        return {};
+      }
+      case 'snapshot_chunk': {
+        await this.db.transaction((tx) => this.server.applyChunk(tx, message));
+        const progress = this.progress.get(message.table);
+        if (progress) {
+          progress.rowsDone += message.rows.length;
+          progress.chunksDone = message.chunk;
+          progress.chunksTotal = Math.max(progress.chunksTotal, message.chunks);
+          progress.rowsTotal = Math.max(progress.rowsTotal, progress.rowsDone);
+        }
+        const all = [...this.progress.values()];
+        this.events.emit('initial_sync_progress', {
+          table: message.table,
+          tables: all.map((p) => ({ ...p })),
+          rowsDone: all.reduce((n, p) => n + p.rowsDone, 0),
+          rowsTotal: all.reduce((n, p) => n + p.rowsTotal, 0),
+        });
+        this.notify([message.table]);
+        return {};
+      }
+      case 'snapshot_end': {
+        await this.db.transaction((tx) => this.server.endSnapshot(tx, message.lsn));
+        this.checkpoint = message.lsn;
+        this.events.emit('initial_sync_complete', { lsn: message.lsn, rows: [...this.progress.values()].reduce((n, p) => n + p.rowsDone, 0) });
+        return { lsn: message.lsn };
+      }
+      case 'changes': {
+        this.events.emit('changes_received', { lsn: message.lsn, count: message.changes.length });
+        const tables = await this.db.transaction(async (tx) => {
+          const touched = await this.server.applyBatch(tx, message);
+          await pruneSettledChanges(tx, this.options.keepSettled);
+          return touched;
+        });
+        this.checkpoint = message.lsn;
+        this.events.emit('changes_applied', { lsn: message.lsn, count: message.changes.length, tables: [...tables] });
+        this.notify([...tables]);
+        return { lsn: message.lsn, ack: true };
+      }
+      case 'push_result': {
+        const outcomes = await this.db.transaction((tx) => this.outbox.applyResults(tx, message.results));
+        const tables = new Set<string>(['local_changes']);
+        for (const outcome of outcomes) {
+          if (outcome.type === 'applied') this.events.emit('client_change_applied', outcome);
+          else {
+            tables.add(outcome.table);
+            this.events.emit('client_change_rejected', outcome);
+          }
+        }
+        this.notify([...tables]);
+        return {};
+      }
+    }
+  }
+
+  /** Drops every synced row and the checkpoint; pending local writes stay and are re-applied. */
+  async resetData(): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.server.beginSnapshot(tx);
+      await writeLsn(tx, '0/0');
+    });
+    this.checkpoint = '0/0';
+    this.notify([...this.schema.tableNames]);
+  }
+
+  notify(tables: string[]): void {
+    this.tablesChanged$.next(new Set(tables));
+  }
+
+  complete(): void {
+    this.tablesChanged$.complete();
+  }
+}

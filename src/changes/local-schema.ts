@@ -1,0 +1,82 @@
+import type { SqliteExecutor } from '../storage/index.js';
+import { quoteIdentifier } from '../storage/index.js';
+import type { ColumnType, Lsn, SyncSchema } from '../protocol/index.js';
+import { ZERO_LSN } from '../protocol/index.js';
+
+/**
+ * The client's local database: one table per synced table (same names and columns as the
+ * server's), `local_changes` (every change with its status, attempts and error history) and
+ * `_rxsync_state` (the LSN checkpoint; it lives in SQLite so that a batch's rows and its LSN commit
+ * in one transaction; the IndexedDB copy is only a mirror).
+ */
+const SQL_TYPE: Record<ColumnType, string> = { text: 'TEXT', integer: 'INTEGER', real: 'REAL', json: 'TEXT' };
+
+export const LOCAL_CHANGES_DDL = `
+CREATE TABLE IF NOT EXISTS local_changes (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,   -- local order: pushes go out in this order
+  id TEXT NOT NULL UNIQUE,                 -- change id, the server's idempotency key
+  source TEXT NOT NULL,                    -- 'local' (a write here) or 'server' (applied from the stream)
+  table_name TEXT NOT NULL,
+  op TEXT NOT NULL,                        -- insert | update | delete
+  row_key TEXT NOT NULL,                   -- JSON of the primary-key value
+  row TEXT,                                -- JSON: the row (insert), the patch (update), NULL (delete)
+  status TEXT NOT NULL,                    -- pending | sent | applied | rejected | failed
+  settled INTEGER NOT NULL DEFAULT 0,      -- 0: may still differ from the server's rows, so it is
+                                           -- re-applied on top of incoming server rows (invariant 5)
+  attempts INTEGER NOT NULL DEFAULT 0,
+  errors TEXT NOT NULL DEFAULT '[]',       -- JSON array of { at, message }
+  lsn TEXT,                                -- the server LSN it was applied at
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  sent_at INTEGER
+);
+CREATE INDEX IF NOT EXISTS local_changes_outbox ON local_changes (status, seq) WHERE status IN ('pending', 'sent');
+CREATE INDEX IF NOT EXISTS local_changes_unsettled ON local_changes (seq) WHERE settled = 0;
+CREATE TABLE IF NOT EXISTS _rxsync_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+`;
+
+export function syncedTablesDdl(schema: SyncSchema): string {
+  return schema.tableNames
+    .map((name) => {
+      const table = schema.tables[name];
+      const columns = Object.entries(table.columns).map(
+        ([column, type]) => `${quoteIdentifier(column)} ${SQL_TYPE[type]}${column === table.primaryKey ? ' PRIMARY KEY' : ''}`,
+      );
+      return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(name)} (${columns.join(', ')});`;
+    })
+    .join('\n');
+}
+
+export async function createLocalSchema(db: SqliteExecutor, schema: SyncSchema): Promise<void> {
+  await db.exec(`${syncedTablesDdl(schema)}\n${LOCAL_CHANGES_DDL}`);
+  // A database created for another schema would mix rows of two shapes: refuse it plainly.
+  const stored = await readState(db, 'schema_hash');
+  if (stored === undefined) await writeState(db, 'schema_hash', schema.hash);
+  else if (stored !== schema.hash) {
+    throw new Error(`the local database was created for another schema (hash ${stored}, now ${schema.hash}); use another database name or resetLSN()`);
+  }
+}
+
+export async function readState(db: SqliteExecutor, key: string): Promise<string | undefined> {
+  const row = await db.get<{ value: string }>('SELECT value FROM _rxsync_state WHERE key = ?', [key]);
+  return row?.value;
+}
+
+export async function writeState(db: SqliteExecutor, key: string, value: string): Promise<void> {
+  await db.run('INSERT INTO _rxsync_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', [key, value]);
+}
+
+export const readLsn = async (db: SqliteExecutor): Promise<Lsn> => (await readState(db, 'lsn')) ?? ZERO_LSN;
+export const writeLsn = (db: SqliteExecutor, lsn: Lsn): Promise<void> => writeState(db, 'lsn', lsn);
+
+/**
+ * Retention: settled entries (applied or rejected local changes, and the records of server
+ * changes) beyond the newest `keep` are deleted, so local_changes does not grow forever. Pending,
+ * sent and failed entries are never pruned.
+ */
+export async function pruneSettledChanges(db: SqliteExecutor, keep: number): Promise<void> {
+  await db.run(
+    `DELETE FROM local_changes WHERE settled = 1 AND status IN ('applied', 'rejected') AND seq <= (SELECT max(seq) FROM local_changes) - ?`,
+    [keep],
+  );
+}

@@ -1,0 +1,146 @@
+import { quoteIdentifier, type SqliteExecutor } from '../storage/index.js';
+import { checkKey, checkRow, compareLsn, SyncProtocolError, type Changes, type Lsn, type SnapshotChunk, type SyncSchema } from '../protocol/index.js';
+import { writeLsn } from './local-schema.js';
+import { keyToJson, tableCodecs, type TableCodec } from './row-values.js';
+import { reapplyOpenChanges, reapplyOpenChangesFor } from './reapply.js';
+
+/**
+ * Applying what the server sends. Each function runs inside ONE transaction the caller opened, so
+ * a batch's rows, its `local_changes` records and its LSN commit together or not at all
+ * (invariant 2). Everything is checked against the schema first: a batch naming an unknown table
+ * or column throws before a row is written, and the whole transaction rolls back.
+ */
+export class ServerChanges {
+  private readonly codecs: Map<string, TableCodec>;
+
+  constructor(
+    private readonly schema: SyncSchema,
+    private readonly clientId: () => string,
+    private readonly now: () => number,
+  ) {
+    this.codecs = tableCodecs(schema);
+  }
+
+  codec(table: string): TableCodec {
+    const codec = this.codecs.get(table);
+    if (!codec) throw new SyncProtocolError('unknown_table', `the server sent rows of unknown table ${JSON.stringify(table.slice(0, 64))}`);
+    return codec;
+  }
+
+  /** Checks a whole batch against the schema and LSN order; throws before anything is written. */
+  check(batch: Changes): void {
+    let previous: Lsn | undefined;
+    for (const change of batch.changes) {
+      if (previous !== undefined && compareLsn(change.lsn, previous) <= 0) {
+        throw new SyncProtocolError('invalid_lsn', `changes out of LSN order: ${change.lsn} after ${previous}`);
+      }
+      previous = change.lsn;
+      this.codec(change.table);
+      checkKey(this.schema, change.table, change.key);
+      if (change.op !== 'delete') {
+        if (!change.row) throw new SyncProtocolError('invalid_message', `${change.op} of ${change.table} without a row`);
+        checkRow(this.schema, change.table, change.row);
+      }
+    }
+    if (previous !== undefined && compareLsn(previous, batch.lsn) !== 0) {
+      throw new SyncProtocolError('invalid_lsn', `batch LSN ${batch.lsn} is not its last change's LSN ${previous}`);
+    }
+  }
+
+  /** Applies one `changes` batch: rows, records, own changes confirmed, pending ones re-applied, LSN. */
+  async applyBatch(tx: SqliteExecutor, batch: Changes): Promise<Set<string>> {
+    this.check(batch);
+    const touched = new Set<string>();
+    const keys: Array<[string, string]> = [];
+    const now = this.now();
+    const me = this.clientId();
+    for (const [i, change] of batch.changes.entries()) {
+      const codec = this.codec(change.table);
+      if (change.op === 'delete') await tx.run(codec.deleteSql, [change.key]);
+      else await tx.run(codec.upsertSql, codec.toParams(change.row!));
+      touched.add(change.table);
+      keys.push([change.table, keyToJson(change.key)]);
+      const own = change.origin?.clientId === me ? change.origin.changeId : undefined;
+      if (own) {
+        // Our own change came back at its LSN: it is applied and seen, so it is no longer re-applied.
+        await tx.run(
+          `UPDATE local_changes SET status = 'applied', settled = 1, lsn = ?, updated_at = ? WHERE id = ? AND source = 'local'`,
+          [change.lsn, now, own],
+        );
+      }
+      await tx.run(
+        `INSERT OR IGNORE INTO local_changes (id, source, table_name, op, row_key, row, status, settled, lsn, created_at, updated_at)
+         VALUES (?, 'server', ?, ?, ?, ?, 'applied', 1, ?, ?, ?)`,
+        [`server:${change.lsn}:${i}`, change.table, change.op, keyToJson(change.key), change.row ? JSON.stringify(change.row) : null, change.lsn, now, now],
+      );
+    }
+    await reapplyOpenChangesFor(tx, this.codecs, keys);
+    await confirmCoveredChanges(tx, batch.lsn);
+    await writeLsn(tx, batch.lsn);
+    return touched;
+  }
+
+  /** Snapshot start (initial sync or reset): empties the synced tables, keeping local pending writes visible. */
+  async beginSnapshot(tx: SqliteExecutor): Promise<void> {
+    for (const codec of this.codecs.values()) await tx.run(`DELETE FROM ${quoteIdentifier(codec.table)}`);
+    await writeLsn(tx, '0/0');
+    await reapplyOpenChanges(tx, this.codecs);
+  }
+
+  /** One snapshot chunk: rows upserted with one prepared statement, pending local writes on top. */
+  async applyChunk(tx: SqliteExecutor, chunk: SnapshotChunk): Promise<void> {
+    const codec = this.codec(chunk.table);
+    const positions = codec.columns.map((column) => chunk.columns.indexOf(column));
+    const unknown = chunk.columns.find((column) => !codec.columns.includes(column));
+    if (unknown !== undefined) throw new SyncProtocolError('unknown_column', `the server sent unknown column ${chunk.table}.${JSON.stringify(unknown.slice(0, 64))}`);
+    if (positions[codec.columns.indexOf(codec.primaryKey)] === -1) {
+      throw new SyncProtocolError('invalid_message', `snapshot chunk of ${chunk.table} lacks its primary key`);
+    }
+    const inOrder = positions.every((p, i) => p === i) && chunk.columns.length === codec.columns.length;
+    const params = chunk.rows.map((values) => {
+      if (values.length !== chunk.columns.length) throw new SyncProtocolError('invalid_message', `a ${chunk.table} row has ${values.length} values for ${chunk.columns.length} columns`);
+      const ordered = inOrder ? values : positions.map((p) => (p === -1 ? null : values[p]));
+      return codec.arrayToParams(ordered);
+    });
+    checkChunkValues(this.schema, chunk.table, codec, params);
+    await tx.runMany(codec.upsertSql, params, { realColumns: codec.realPositions });
+    const pk = codec.columns.indexOf(codec.primaryKey);
+    await reapplyOpenChangesFor(tx, this.codecs, params.map((p) => [chunk.table, keyToJson(p[pk] as string | number)] as [string, string]));
+  }
+
+  /** Snapshot end: the LSN the snapshot was read at becomes the checkpoint. */
+  async endSnapshot(tx: SqliteExecutor, lsn: Lsn): Promise<void> {
+    await confirmCoveredChanges(tx, lsn);
+    await writeLsn(tx, lsn);
+  }
+}
+
+/**
+ * Local changes the server applied (push_result) but whose echo we have not seen: once the
+ * checkpoint passes their LSN, the rows we hold include them, so they need no more re-applying.
+ */
+async function confirmCoveredChanges(tx: SqliteExecutor, lsn: Lsn): Promise<void> {
+  const open = await tx.all<{ id: string; lsn: string }>(`SELECT id, lsn FROM local_changes WHERE settled = 0 AND status = 'applied'`);
+  for (const change of open) {
+    if (compareLsn(change.lsn, lsn) <= 0) await tx.run(`UPDATE local_changes SET settled = 1 WHERE id = ?`, [change.id]);
+  }
+}
+
+/** Chunk values are checked by type like any row; done on the parameter arrays to stay on the fast path. */
+function checkChunkValues(schema: SyncSchema, table: string, codec: TableCodec, params: unknown[][]): void {
+  const spec = schema.tables[table];
+  const pk = codec.columns.indexOf(codec.primaryKey);
+  for (const values of params) {
+    checkKey(schema, table, values[pk]);
+    for (let i = 0; i < codec.columns.length; i++) {
+      const value = values[i];
+      if (value === null) continue;
+      const type = spec.columns[codec.columns[i]];
+      const ok =
+        type === 'text' || type === 'json' ? typeof value === 'string'
+        : type === 'integer' ? Number.isSafeInteger(value)
+        : typeof value === 'number' && Number.isFinite(value);
+      if (!ok) throw new SyncProtocolError('invalid_value', `${table}.${codec.columns[i]}: expected ${type}, got ${typeof value}`);
+    }
+  }
+}

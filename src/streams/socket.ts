@@ -1,0 +1,54 @@
+import { Observable } from 'rxjs';
+import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
+import { ConnectionError } from '../errors.js';
+import type { ClientMessage } from '../protocol/index.js';
+
+export interface SocketHooks {
+  /** The socket opened; `send` writes to it (frames are JSON-encoded). */
+  onOpen(send: (message: ClientMessage) => void): void;
+  /** The socket closed (by either side), with its close code. */
+  onClose(code: number, reason: string): void;
+}
+
+/** Close codes after which reconnecting cannot help: the server refused this client as it is. */
+export const FATAL_CLOSE_CODES = new Set([4400, 4401, 4409]);
+
+/**
+ * One WebSocket connection as an Observable of raw inbound frames (rxjs `webSocket`, with the
+ * constructor injected). It never completes quietly: any close, clean or not, is an error
+ * (ConnectionError with the close code), so that `retryBackoff` downstream reconnects; an
+ * unsubscribe closes the socket. Frames are passed on undecoded: validation is the next operator.
+ */
+export function socketFrames(url: string, WebSocketCtor: typeof WebSocket, hooks: SocketHooks): Observable<unknown> {
+  return new Observable<unknown>((subscriber) => {
+    let closeCode = 1006;
+    let closeReason = '';
+    const subject: WebSocketSubject<unknown> = webSocket<unknown>({
+      url,
+      WebSocketCtor: WebSocketCtor as never,
+      deserializer: (event) => event.data,
+      serializer: (value) => JSON.stringify(value),
+      openObserver: { next: () => hooks.onOpen((message) => subject.next(message)) },
+      closeObserver: {
+        next: (event) => {
+          closeCode = event.code;
+          closeReason = event.reason;
+          hooks.onClose(event.code, event.reason);
+        },
+      },
+    });
+    const closed = () =>
+      new ConnectionError(`connection to ${url} closed (${closeCode}${closeReason ? ` ${closeReason}` : ''})`, {
+        context: { code: closeCode, reason: closeReason, fatal: FATAL_CLOSE_CODES.has(closeCode) },
+      });
+    const subscription = subject.subscribe({
+      next: (frame) => subscriber.next(frame),
+      error: () => subscriber.error(closed()),
+      complete: () => subscriber.error(closed()),
+    });
+    return () => {
+      subscription.unsubscribe();
+      subject.complete();
+    };
+  });
+}
