@@ -1,6 +1,19 @@
-// The rxsync client package. The protocol (codecs, LSNs, schema) is shared with the server;
-// the operators are the building blocks of the client pipeline.
+// The rxsync client package. The protocol (codecs, LSNs, schema) is shared with the server.
+export { createSyncClient, SyncClient } from './client.js';
+export type { SyncClientOptions } from './client-options.js';
+export {
+  initializeSync,
+  connectToSyncServer,
+  disconnectFromSyncServer,
+  cleanupSync,
+  resetLSN,
+  onSyncEvent,
+  offSyncEvent,
+  getSyncClient,
+} from './api.js';
+export { SYNC_EVENTS, type SyncEvent, type SyncEventMessage } from './streams/events.js';
+export type { ConnectionStatus, ConnectionState } from './streams/connection-state.js';
+export type { LocalChangeEntry } from './changes/client-changes.js';
 export * from './protocol/index.js';
 export * from './operators/index.js';
 export * from './errors.js';
-export * from './streams/connection-state.js';

@@ -32,6 +32,8 @@ describe('defineSchema', () => {
     [{ tables: { todos: { primaryKey: 'id', columns: { id: 'json' } } } }, /must be text or integer/],
     [{ tables: { todos: { primaryKey: 'id', columns: { id: 'blob' } } } }, /invalid schema/],
     [{ nothing: true }, /invalid schema/],
+    [{ tables: { todos, TODOS: todos } }, /same name but for case/],
+    [{ tables: { todos: { ...todos, columns: { ...todos.columns, Title: 'text' } } } }, /same name but for case/],
   ])('refuses %j', (definition, message) => {
     expect(() => defineSchema(definition)).toThrow(SchemaError);
     expect(() => defineSchema(definition)).toThrow(message);

@@ -204,6 +204,13 @@ export function describeStoreContract(name: string, open: OpenStore): void {
       expect(await readTable(store, 'todos')).toEqual([todo('a', { title: 'one', meta: { x: 1 } })]);
     });
 
+    it('keeps change ids apart per client: the same id from two clients applies twice', async () => {
+      const [a] = await store.applyClientWrites('client-a', [insert('shared-id', 'a', { title: 'from a' })]);
+      const [b] = await store.applyClientWrites('client-b', [insert('shared-id', 'b', { title: 'from b' })]);
+      expect([a.status, b.status]).toEqual(['applied', 'applied']);
+      expect((await readTable(store, 'todos')).map((row) => row.title)).toEqual(['from a', 'from b']);
+    });
+
     it('treats a change id repeated within one call as a duplicate', async () => {
       const results = await store.applyClientWrites('c', [insert('same', 'a', { title: 'one' }), update('same', 'a', { title: 'two' })]);
       expect(results).toEqual([

@@ -100,13 +100,13 @@ export class Outbox {
    * The next batch to push, in local order: pending entries, and sent ones whose answer is
    * overdue. Entries past maxAttempts are marked failed (with the reason in their history) instead.
    */
-  async takeBatch(): Promise<{ changes: ClientChange[]; failed: LocalChangeEntry[] }> {
+  async takeBatch(limit = this.options.batchSize): Promise<{ changes: ClientChange[]; failed: LocalChangeEntry[] }> {
     const now = this.now();
     const due = now - this.options.ackTimeoutMs;
     return this.db.transaction(async (tx) => {
       const rows = await tx.all<EntryRow>(
         `SELECT * FROM local_changes WHERE status = 'pending' OR (status = 'sent' AND sent_at <= ?) ORDER BY seq LIMIT ?`,
-        [due, this.options.batchSize],
+        [due, limit],
       );
       const changes: ClientChange[] = [];
       const failed: LocalChangeEntry[] = [];

@@ -46,10 +46,16 @@ export function defineSchema(definition: SchemaDefinition | unknown): SyncSchema
   const tables = decoded.right.tables;
   const tableNames = Object.keys(tables).sort();
   if (tableNames.length === 0) throw new SchemaError('a schema needs at least one table');
+  // SQLite compares identifiers without regard to case: `todos` and `TODOS` would be one table.
+  const lowerTables = new Set(tableNames.map((name) => name.toLowerCase()));
+  if (lowerTables.size !== tableNames.length) throw new SchemaError('two tables have the same name but for case');
   for (const name of tableNames) {
     if (!isIdentifier(name)) throw new SchemaError(`table name ${JSON.stringify(name)} is not a plain identifier`);
     const table = tables[name];
     const columns = Object.keys(table.columns);
+    if (new Set(columns.map((c) => c.toLowerCase())).size !== columns.length) {
+      throw new SchemaError(`table ${name}: two columns have the same name but for case`);
+    }
     for (const column of columns) {
       if (!isIdentifier(column)) throw new SchemaError(`column ${name}.${JSON.stringify(column)} is not a plain identifier`);
     }

@@ -26,14 +26,16 @@ export const INTERNAL_DDL = `
     client_id TEXT,
     change_id TEXT
   );
-  -- Idempotency: every client change id ever answered (until retention prunes it). lsn: the LSN it
-  -- was applied at, or the store's LSN when it was rejected or changed nothing.
+  -- Idempotency: every client change id ever answered (until retention prunes it), per client, so
+  -- that two clients that happen to use the same id never shadow each other's writes. lsn: the LSN
+  -- it was applied at, or the store's LSN when it was rejected or changed nothing.
   CREATE TABLE IF NOT EXISTS _rxsync_client_changes (
-    change_id TEXT PRIMARY KEY,
     client_id TEXT NOT NULL,
+    change_id TEXT NOT NULL,
     status TEXT NOT NULL CHECK (status IN ('applied', 'rejected')),
     lsn INTEGER NOT NULL,
-    reason TEXT
+    reason TEXT,
+    PRIMARY KEY (client_id, change_id)
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS _rxsync_client_changes_lsn ON _rxsync_client_changes (lsn);
   CREATE TABLE IF NOT EXISTS _rxsync_clients (

@@ -33,7 +33,7 @@ export class StoreLog {
   private readonly since: Database.Statement;
   private readonly pruneChanges: Database.Statement;
   private readonly pruneClientChanges: Database.Statement;
-  private readonly findClientChange: Database.Statement;
+  private readonly findClientChangeStmt: Database.Statement;
   private readonly recordClientChange: Database.Statement;
   private readonly getMeta: Database.Statement;
   private readonly setMeta: Database.Statement;
@@ -50,7 +50,7 @@ export class StoreLog {
       .raw(true);
     this.pruneChanges = db.prepare('DELETE FROM _rxsync_changes WHERE lsn <= ?');
     this.pruneClientChanges = db.prepare('DELETE FROM _rxsync_client_changes WHERE lsn <= ?');
-    this.findClientChange = db.prepare('SELECT status, lsn, reason FROM _rxsync_client_changes WHERE change_id = ?');
+    this.findClientChangeStmt = db.prepare('SELECT status, lsn, reason FROM _rxsync_client_changes WHERE client_id = ? AND change_id = ?');
     this.recordClientChange = db.prepare(
       'INSERT INTO _rxsync_client_changes (change_id, client_id, status, lsn, reason) VALUES (?, ?, ?, ?, ?)',
     );
@@ -108,8 +108,8 @@ export class StoreLog {
     this.setMeta.run(upTo, 'resumable_from');
   }
 
-  findClientChangeById(changeId: string): ClientChangeRecord | undefined {
-    return this.findClientChange.get(changeId) as ClientChangeRecord | undefined;
+  findClientChange(clientId: string, changeId: string): ClientChangeRecord | undefined {
+    return this.findClientChangeStmt.get(clientId, changeId) as ClientChangeRecord | undefined;
   }
 
   recordClientChangeResult(changeId: string, clientId: string, status: 'applied' | 'rejected', lsn: number, reason?: string): void {

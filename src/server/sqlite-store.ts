@@ -199,7 +199,7 @@ class SqliteSyncStore implements SyncStore {
     for (const change of changes) {
       const table = this.tables.get(change.table)!;
       // Answered before (in an earlier call, or earlier in this one: the record is in this transaction).
-      const seen = this.log.findClientChangeById(change.id);
+      const seen = this.log.findClientChange(clientId, change.id);
       if (seen) {
         results.push(
           seen.status === 'applied'

@@ -1,0 +1,37 @@
+import { createSyncClient, type SyncClient } from './client.js';
+import type { SyncClientOptions } from './client-options.js';
+import type { SyncEvent } from './streams/events.js';
+import { demoSchema } from './server/demo-schema.js';
+
+/**
+ * The seed's callback-style facade over one default client. `initializeSync` creates it (the
+ * demo todo schema unless `schema` is given) and starts opening its database; the other calls act
+ * on it. Prefer `createSyncClient` in new code: it gives the full API with Observables.
+ */
+let client: SyncClient | undefined;
+
+export function initializeSync(options: Partial<SyncClientOptions> = {}): boolean {
+  if (client) return false;
+  client = createSyncClient({ schema: demoSchema, ...options });
+  void client.initialize().catch(() => undefined); // failures surface on connect and as 'error' events
+  return true;
+}
+
+function current(): SyncClient {
+  if (!client) throw new Error('call initializeSync() first');
+  return client;
+}
+
+export const getSyncClient = (): SyncClient => current();
+export const connectToSyncServer = (wsUrl: string): Promise<boolean> => current().connect(wsUrl);
+export const disconnectFromSyncServer = (reason?: string): void => current().disconnect(reason);
+export const resetLSN = (): Promise<void> => current().resetLSN();
+export const onSyncEvent = (event: SyncEvent, callback: (data: any) => void): void => current().on(event, callback);
+export const offSyncEvent = (event: SyncEvent, callback: (data: any) => void): void => current().off(event, callback);
+
+/** Closes the default client; `initializeSync` may be called again after. Returns when it is closed. */
+export function cleanupSync(): Promise<void> {
+  const closing = client?.cleanup() ?? Promise.resolve();
+  client = undefined;
+  return closing;
+}

@@ -1,0 +1,55 @@
+import type { SchedulerLike } from 'rxjs';
+import type { SyncSchema } from './protocol/index.js';
+
+export interface SyncClientOptions {
+  /** The same schema object the server uses. */
+  schema: SyncSchema;
+  /** ':memory:' (default) keeps nothing; another name persists in IndexedDB under that name. */
+  database?: string;
+  /** Default globalThis.indexedDB; inject fake-indexeddb in Node. */
+  indexedDB?: IDBFactory;
+  /** Default the global WebSocket, else the `ws` package (Node). */
+  WebSocketCtor?: typeof WebSocket;
+  /** Default: generated once and persisted (IndexedDB when there is one, else the database). */
+  clientId?: string;
+  authToken?: string | (() => string | Promise<string>);
+  heartbeat?: { intervalMs?: number; timeoutMs?: number };
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number; factor?: number; jitter?: number };
+  changes?: {
+    /** Changes per push. Default 100. */
+    batchSize?: number;
+    /** Sends of a change without an answer before it is marked failed. Default 10. */
+    maxAttempts?: number;
+    /** A sent change with no answer after this long is sent again. Default 10 s. */
+    ackTimeoutMs?: number;
+    /** The outbox is reported stalled when it has entries and nothing moved for this long. Default 3 × ackTimeoutMs. */
+    stallAfterMs?: number;
+    /** Settled entries kept in local_changes. Default 1000. */
+    keepSettled?: number;
+  };
+  /** Server batches: tries before sync pauses on a batch that will not apply. */
+  apply?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number };
+  /** wa-sqlite's wasm, where it cannot be found by itself. */
+  wasm?: { wasmBinary?: Uint8Array | ArrayBuffer; locateFile?: (file: string) => string };
+  /** For tests: virtual time. Default asyncScheduler. */
+  scheduler?: SchedulerLike;
+  /** Fires to skip a reconnect wait. Default: the browser's `online` event, where there is one. */
+  online$?: import('rxjs').Observable<unknown>;
+}
+
+export interface ResolvedOptions {
+  heartbeat: { intervalMs: number; timeoutMs: number };
+  reconnect: { initialDelayMs: number; maxDelayMs: number; factor: number; jitter: number };
+  changes: { batchSize: number; maxAttempts: number; ackTimeoutMs: number; stallAfterMs: number; keepSettled: number };
+  apply: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
+}
+
+export function resolveOptions(options: SyncClientOptions): ResolvedOptions {
+  const ackTimeoutMs = options.changes?.ackTimeoutMs ?? 10_000;
+  return {
+    heartbeat: { intervalMs: 15_000, timeoutMs: 45_000, ...options.heartbeat },
+    reconnect: { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: 0.3, ...options.reconnect },
+    changes: { batchSize: 100, maxAttempts: 10, ackTimeoutMs, stallAfterMs: 3 * ackTimeoutMs, keepSettled: 1000, ...options.changes },
+    apply: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 5_000, ...options.apply },
+  };
+}

@@ -1,0 +1,526 @@
+import {
+  asyncScheduler,
+  BehaviorSubject,
+  defer,
+  filter,
+  first,
+  firstValueFrom,
+  from,
+  fromEvent,
+  ignoreElements,
+  interval,
+  merge,
+  NEVER,
+  Observable,
+  ReplaySubject,
+  share,
+  startWith,
+  Subject,
+  Subscription,
+  switchMap,
+  tap,
+  timeout,
+  concatMap,
+  map,
+  type SchedulerLike,
+} from 'rxjs';
+import {
+  compareLsn,
+  decodeServerMessage,
+  maxLsn,
+  PROTOCOL_VERSION,
+  tableOf,
+  type ClientMessage,
+  type Key,
+  type Lsn,
+  type Row,
+  type ServerMessage,
+  type SyncSchema,
+  type Welcome,
+} from './protocol/index.js';
+import { applyInOrder, checkpointLsn, dropAlreadyApplied, heartbeat, retryBackoff, validate } from './operators/index.js';
+import { ApplyError, CancelledError, HeartbeatTimeoutError, TimeoutError, toErrorEvent } from './errors.js';
+import { initialConnectionState, transition, type ConnectionEvent, type ConnectionState, type ConnectionStatus } from './streams/connection-state.js';
+import { EventBus, type SyncEvent, type SyncEventMessage } from './streams/events.js';
+import { socketFrames } from './streams/socket.js';
+import { openDatabase, openMetaStore, type MetaStore, type SqliteDatabase } from './storage/index.js';
+import { ChangesInterface, type ApplyMessage, type ApplyOutcome } from './changes/changes-interface.js';
+import { readState, writeState } from './changes/local-schema.js';
+import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './client-options.js';
+import { needsSnapshot, newChangeId, tablesReadBy } from './client-helpers.js';
+
+const DATA_TYPES = new Set(['snapshot_begin', 'snapshot_chunk', 'snapshot_end', 'push_result']);
+
+/**
+ * The sync client: wires the socket stream, the operators, the changes system and storage.
+ * Decisions live in the parts (the state machine, the operators, ChangesInterface); this class
+ * connects them and owns their lifetimes. See design §2 for the pipeline.
+ */
+export class SyncClient {
+  readonly schema: SyncSchema;
+  private readonly options: ResolvedOptions;
+  private readonly scheduler: SchedulerLike;
+  private readonly bus: EventBus;
+  private readonly status = new BehaviorSubject<ConnectionStatus>('idle');
+  private readonly lsnSubject = new ReplaySubject<Lsn>(1);
+  private readonly resume$ = new Subject<void>();
+  private state: ConnectionState = initialConnectionState;
+  private db: SqliteDatabase | undefined;
+  private meta: MetaStore | undefined;
+  private changes: ChangesInterface | undefined;
+  private id = '';
+  private connection: Subscription | undefined;
+  private background: Subscription | undefined;
+  private connectWaiters: Array<(ok: boolean) => void> = [];
+  private sessionSend: ((message: ClientMessage) => void) | undefined;
+  private serverHead: Lsn = '0/0';
+  private dropFloor: Lsn = '0/0';
+  private maxPush = Infinity;
+  private flushing = false;
+  private flushAgain = false;
+  private lastOutboxProgress = 0;
+  private stallReported = false;
+  private lastDelayMs = 0;
+  private initializing: Promise<void> | undefined;
+  private cleanedUp = false;
+
+  readonly events$: Observable<SyncEventMessage>;
+  readonly status$: Observable<ConnectionStatus> = this.status.asObservable();
+  readonly lsn$: Observable<Lsn> = this.lsnSubject.asObservable();
+
+  constructor(private readonly config: SyncClientOptions) {
+    this.schema = config.schema;
+    this.options = resolveOptions(config);
+    this.scheduler = config.scheduler ?? asyncScheduler;
+    this.bus = new EventBus(() => this.scheduler.now());
+    this.events$ = this.bus.events$;
+  }
+
+  get clientId(): string {
+    return this.id;
+  }
+  get currentLsn(): Lsn {
+    return this.changes?.lsn ?? '0/0';
+  }
+  get currentStatus(): ConnectionStatus {
+    return this.status.value;
+  }
+
+  /** Opens the database and loads the client id and the LSN. Idempotent. */
+  initialize(): Promise<void> {
+    this.initializing ??= this.open();
+    return this.initializing;
+  }
+
+  private async open(): Promise<void> {
+    const factory = this.config.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+    const name = this.config.database ?? ':memory:';
+    this.db = await openDatabase({ name, indexedDB: factory, ...this.config.wasm });
+    if (factory && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function') {
+      this.meta = await openMetaStore(factory, `rxsync-meta:${name}`);
+    }
+    this.changes = new ChangesInterface(this.db, this.schema, this.bus, this.options.changes, () => this.id, () => this.scheduler.now(), newChangeId);
+    await this.changes.initialize();
+    this.id = this.config.clientId ?? (await this.loadClientId());
+    // SQLite's checkpoint wins over the IndexedDB mirror (invariant 2); bring the mirror in line.
+    if (this.meta && (await this.meta.get('lsn')) !== this.changes.lsn) await this.meta.set('lsn', this.changes.lsn);
+    this.lsnSubject.next(this.changes.lsn);
+    this.lastOutboxProgress = this.scheduler.now();
+    this.background = merge(
+      interval(Math.max(50, Math.floor(this.options.changes.ackTimeoutMs / 2)), this.scheduler).pipe(
+        tap(() => this.requestFlush()),
+        concatMap(() => from(this.checkStall())),
+      ),
+    ).subscribe({ error: (error) => this.emitError(error) });
+  }
+
+  private async loadClientId(): Promise<string> {
+    const stored = (await this.meta?.get<string>('clientId')) ?? (await readState(this.db!, 'client_id'));
+    const id = stored ?? newChangeId();
+    await writeState(this.db!, 'client_id', id);
+    await this.meta?.set('clientId', id);
+    return id;
+  }
+
+  /**
+   * Connects and keeps the connection up (reconnecting with backoff) until disconnect() or
+   * cleanup(). Resolves true once the server's welcome arrived; false if disconnected first, the
+   * server refused this client for good, or `timeoutMs` passed (it keeps trying in the background).
+   */
+  async connect(url: string, options: { timeoutMs?: number } = {}): Promise<boolean> {
+    if (this.cleanedUp) throw new CancelledError('this client was cleaned up');
+    await this.initialize();
+    this.stopConnection();
+    const WebSocketCtor = this.config.WebSocketCtor ?? (await defaultWebSocket());
+    const welcomed = new Promise<boolean>((resolve) => this.connectWaiters.push(resolve));
+    this.dispatch({ type: 'connect', url });
+    this.connection = this.connection$(url, WebSocketCtor).subscribe({
+      error: (error) => {
+        // Only a refusal reaches here (retryBackoff retries everything else): stop for good.
+        this.emitError(error);
+        this.dispatch({ type: 'disconnect', reason: (error as Error).message });
+        this.settleConnect(false);
+      },
+    });
+    if (options.timeoutMs === undefined) return welcomed;
+    const timer = new Promise<boolean>((resolve) => this.scheduler.schedule(() => resolve(false), options.timeoutMs));
+    return Promise.race([welcomed, timer]);
+  }
+
+  /** Closes the connection and cancels any pending reconnect. A later connect() starts afresh. */
+  disconnect(reason = 'disconnected by the application'): void {
+    this.stopConnection();
+    if (this.state.status !== 'disconnected' && this.state.status !== 'idle' && this.state.status !== 'closed') {
+      this.dispatch({ type: 'disconnect', reason });
+      this.bus.emit('disconnected', { reason });
+    }
+    this.settleConnect(false);
+  }
+
+  /** Closes the socket, the database and every subscription. The client cannot be used after. */
+  async cleanup(): Promise<void> {
+    if (this.cleanedUp) return;
+    this.cleanedUp = true;
+    this.stopConnection();
+    this.settleConnect(false);
+    this.dispatch({ type: 'cleanup' });
+    this.background?.unsubscribe();
+    await this.initializing?.catch(() => undefined);
+    this.changes?.complete();
+    this.meta?.close();
+    await this.db?.close();
+    this.bus.complete();
+    this.status.complete();
+    this.lsnSubject.complete();
+    this.resume$.complete();
+  }
+
+  /** Drops the synced data and the LSN, then syncs afresh (a new snapshot) if connected. Local pending writes are kept. */
+  async resetLSN(): Promise<void> {
+    await this.initialize();
+    const url = 'url' in this.state ? this.state.url : undefined;
+    this.stopConnection();
+    await this.changes!.resetData();
+    await this.meta?.set('lsn', '0/0');
+    this.lsnSubject.next('0/0');
+    this.bus.emit('lsn_updated', { lsn: '0/0', reset: true });
+    if (url) void this.connect(url);
+  }
+
+  async insert(table: string, row: Row): Promise<void> {
+    const key = row[tableOf(this.schema, table).primaryKey] as Key;
+    await this.write('insert', table, key, row);
+  }
+  async update(table: string, key: Key, patch: Row): Promise<void> {
+    await this.write('update', table, key, patch);
+  }
+  async delete(table: string, key: Key): Promise<void> {
+    await this.write('delete', table, key, null);
+  }
+
+  private async write(op: 'insert' | 'update' | 'delete', table: string, key: Key, row: Row | null): Promise<void> {
+    await this.initialize();
+    await this.changes!.write(op, table, key, row);
+    this.requestFlush();
+  }
+
+  /** Runs SQL on the local database. Meant for reads: writes made here bypass the outbox and never sync. */
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    await this.initialize();
+    return this.db!.all<T>(sql, params);
+  }
+
+  /** The query's rows now, and again after every commit that touches a table it reads. */
+  watch<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<T[]> {
+    const tables = tablesReadBy(sql, [...this.schema.tableNames, 'local_changes']);
+    return defer(() => from(this.initialize())).pipe(
+      switchMap(() =>
+        this.changes!.tablesChanged$.pipe(
+          filter((changed) => tables.some((table) => changed.has(table))),
+          startWith(null),
+          switchMap(() => from(this.db!.all<T>(sql, params))),
+        ),
+      ),
+    );
+  }
+
+  /** Resolves when the outbox is empty and the local LSN has reached the server's (as last heard). */
+  async whenSynced(options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.initialize();
+    const check$ = merge(this.changes!.tablesChanged$, this.lsnSubject, this.status).pipe(
+      startWith(null),
+      concatMap(() => from(this.isSynced())),
+      first((synced) => synced),
+      map(() => undefined),
+    );
+    const bounded$ = options.timeoutMs === undefined
+      ? check$
+      : check$.pipe(timeout({ first: options.timeoutMs, scheduler: this.scheduler, with: () => { throw new TimeoutError('whenSynced', options.timeoutMs!); } }));
+    return firstValueFrom(bounded$);
+  }
+
+  private async isSynced(): Promise<boolean> {
+    return this.sessionSend !== undefined && (await this.changes!.outbox.openCount()) === 0 && compareLsn(this.changes!.lsn, this.serverHead) >= 0;
+  }
+
+  on(event: SyncEvent, callback: (data: any) => void): void {
+    this.bus.on(event, callback);
+  }
+  off(event: SyncEvent, callback: (data: any) => void): void {
+    this.bus.off(event, callback);
+  }
+
+  /** Local changes (the outbox and its history), for inspection and UIs. */
+  async localChanges(filter?: { status?: 'pending' | 'sent' | 'applied' | 'rejected' | 'failed' }) {
+    await this.initialize();
+    return this.changes!.outbox.entries(filter);
+  }
+
+  /** Retries a server batch that sync paused on (after its apply failed maxAttempts times). */
+  resumeSync(): void {
+    this.resume$.next();
+  }
+
+  // ---- the connection ----------------------------------------------------------------------
+
+  private connection$(url: string, WebSocketCtor: typeof WebSocket): Observable<never> {
+    const { heartbeat: beat, reconnect } = this.options;
+    const online$ = this.config.online$ ?? onlineEvents();
+    return defer(() => {
+      if (this.state.status === 'backoff') this.dispatch({ type: 'retry_timer' });
+      let send: (message: ClientMessage) => void = () => undefined;
+      const frames$ = socketFrames(url, WebSocketCtor, {
+        onOpen: (socketSend) => {
+          send = socketSend;
+          this.dispatch({ type: 'socket_open' });
+          void this.sendHello(socketSend);
+        },
+        onClose: () => {
+          this.sessionSend = undefined;
+        },
+      });
+      return frames$.pipe(
+        validate(decodeServerMessage, (error) => {
+          this.emitError(error);
+        }),
+        heartbeat<ServerMessage>({
+          intervalMs: beat.intervalMs,
+          timeoutMs: beat.timeoutMs,
+          sendPing: () => send({ type: 'ping' }),
+          isPong: (message) => message.type === 'pong',
+          scheduler: this.scheduler,
+        }),
+        (inbound$) => this.session(inbound$, (message) => send(message)),
+      );
+    }).pipe(
+      retryBackoff({
+        ...reconnect,
+        scheduler: this.scheduler,
+        skipWait$: online$,
+        shouldRetry: (error) => !(error as { context?: { fatal?: boolean } }).context?.fatal,
+        onRetry: (error, attempt, delayMs) => {
+          this.sessionSend = undefined;
+          this.lastDelayMs = delayMs;
+          this.dispatch(error instanceof HeartbeatTimeoutError ? { type: 'heartbeat_timeout' } : { type: 'socket_closed' });
+          this.bus.emit('disconnected', { reason: (error as Error).message, attempt, retryInMs: delayMs });
+        },
+      }),
+    );
+  }
+
+  private async sendHello(send: (message: ClientMessage) => void): Promise<void> {
+    const { authToken } = this.config;
+    const token = typeof authToken === 'function' ? await authToken() : authToken;
+    send({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: this.id, lsn: this.changes!.lsn, schemaHash: this.schema.hash, ...(token !== undefined && { token }) });
+  }
+
+  /** One socket's messages: control messages at once, data messages through the ordered apply queue. */
+  private session(inbound$: Observable<ServerMessage>, send: (message: ClientMessage) => void): Observable<never> {
+    const shared$ = inbound$.pipe(share());
+    const control$ = shared$.pipe(tap((message) => this.onControl(message, send)), ignoreElements());
+    const data$ = shared$.pipe(
+      first((message): message is Welcome => message.type === 'welcome'),
+      switchMap((welcome) => this.dataPipeline(shared$, welcome, send)),
+    );
+    return merge(control$, data$, NEVER) as Observable<never>;
+  }
+
+  private dataPipeline(shared$: Observable<ServerMessage>, welcome: Welcome, send: (message: ClientMessage) => void): Observable<never> {
+    const fresh = needsSnapshot(welcome.mode);
+    const changes$ = shared$.pipe(
+      filter((m): m is Extract<ServerMessage, { type: 'changes' }> => m.type === 'changes'),
+      dropAlreadyApplied(() => this.dropFloor, (m) => m.lsn),
+    );
+    const other$ = shared$.pipe(filter((m): m is ApplyMessage => DATA_TYPES.has(m.type)));
+    return merge(changes$, other$).pipe(
+      applyInOrder((message: ApplyMessage) => this.applyMessage(message, send), {
+        ...this.options.apply,
+        scheduler: this.scheduler,
+        resume$: this.resume$,
+        onRetry: (error, attempt, message) => this.emitError(error, { retrying: true, attempt, message: message.type, lsn: lsnOf(message) }),
+        onFailed: (error, message) => {
+          const lsn = lsnOf(message);
+          this.emitError(new ApplyError(lsn ?? this.changes!.lsn, `could not apply ${message.type}${lsn ? ` at ${lsn}` : ''}: ${(error as Error).message}; sync is paused (resumeSync() retries)`, { cause: error }));
+          this.bus.emit('sync_paused', { message: message.type, lsn, reason: (error as Error).message });
+        },
+      }),
+      filter((outcome): outcome is Required<Pick<ApplyOutcome, 'lsn'>> & ApplyOutcome => outcome.lsn !== undefined),
+      checkpointLsn((lsn) => from(this.meta ? this.meta.set('lsn', lsn) : Promise.resolve()), (outcome) => outcome.lsn, { initialLsn: fresh ? '0/0' : this.changes!.lsn }),
+      tap((outcome) => {
+        this.lsnSubject.next(outcome.lsn);
+        this.bus.emit('lsn_updated', { lsn: outcome.lsn });
+        if (outcome.ack) send({ type: 'ack', lsn: outcome.lsn });
+        this.checkCaughtUp();
+      }),
+      ignoreElements(),
+    );
+  }
+
+  private async applyMessage(message: ApplyMessage, send: (message: ClientMessage) => void): Promise<ApplyOutcome> {
+    const outcome = await this.changes!.apply(message);
+    if (message.type === 'snapshot_chunk') send({ type: 'snapshot_ack', seq: message.seq });
+    if (message.type === 'push_result') {
+      this.lastOutboxProgress = this.scheduler.now();
+      this.stallReported = false;
+      this.requestFlush();
+    }
+    return outcome;
+  }
+
+  private onControl(message: ServerMessage, send: (message: ClientMessage) => void): void {
+    switch (message.type) {
+      case 'welcome':
+        return this.onWelcome(message, send);
+      case 'ping':
+        return send({ type: 'pong' });
+      case 'error':
+        return this.emitError(Object.assign(new Error(message.message), { code: message.code, retryable: message.retryable, context: { ref: message.ref, fromServer: true } }));
+      case 'snapshot_begin':
+        this.dropFloor = message.lsn;
+        return;
+      case 'changes':
+        this.serverHead = maxLsn(this.serverHead, message.lsn);
+        return;
+      case 'push_result':
+        for (const result of message.results) if ('lsn' in result && result.lsn) this.serverHead = maxLsn(this.serverHead, result.lsn);
+        return;
+    }
+  }
+
+  private onWelcome(welcome: Welcome, send: (message: ClientMessage) => void): void {
+    this.serverHead = welcome.serverLsn;
+    this.dropFloor = needsSnapshot(welcome.mode) ? welcome.serverLsn : this.changes!.lsn;
+    this.maxPush = welcome.limits.maxChangesPerPush;
+    this.dispatch({ type: 'welcome', mode: welcome.mode });
+    const lsn = this.changes!.lsn;
+    if (!welcome.clientKnown && lsn !== '0/0') this.bus.emit('client_reidentified', { clientId: this.id, lsn });
+    this.bus.emit('connected', { mode: welcome.mode, reason: welcome.reason, serverLsn: welcome.serverLsn, sessionId: welcome.sessionId });
+    this.sessionSend = send;
+    this.settleConnect(true);
+    // Answers to pushes of an earlier connection will never come: send those changes again now.
+    void this.changes!.outbox.requeueSent().then(() => this.requestFlush(), (error) => this.emitError(error));
+    this.checkCaughtUp();
+  }
+
+  private checkCaughtUp(): void {
+    if (this.state.status === 'syncing' && compareLsn(this.changes!.lsn, this.serverHead) >= 0) this.dispatch({ type: 'caught_up' });
+  }
+
+  private stopConnection(): void {
+    this.connection?.unsubscribe();
+    this.connection = undefined;
+    this.sessionSend = undefined;
+  }
+
+  private settleConnect(ok: boolean): void {
+    const waiters = this.connectWaiters;
+    this.connectWaiters = [];
+    waiters.forEach((resolve) => resolve(ok));
+  }
+
+  private dispatch(event: ConnectionEvent): void {
+    const next = transition(this.state, event, { delayMs: () => this.lastDelayMs });
+    if (next === this.state) return;
+    this.state = next;
+    if (this.status.value !== next.status && !this.status.closed) {
+      this.status.next(next.status);
+      this.bus.emit('status_changed', { status: next.status, ...('attempt' in next && { attempt: next.attempt }) });
+    }
+  }
+
+  // ---- the outbox --------------------------------------------------------------------------
+
+  private requestFlush(): void {
+    if (this.flushing) {
+      this.flushAgain = true;
+      return;
+    }
+    this.flushing = true;
+    void (async () => {
+      try {
+        do {
+          this.flushAgain = false;
+          await this.flushOnce();
+        } while (this.flushAgain);
+      } catch (error) {
+        this.emitError(error);
+      } finally {
+        this.flushing = false;
+      }
+    })();
+  }
+
+  private async flushOnce(): Promise<void> {
+    const changes = this.changes;
+    if (!changes || this.cleanedUp) return;
+    for (;;) {
+      const send = this.sessionSend;
+      if (!send) return;
+      const { changes: batch, failed } = await changes.outbox.takeBatch(Math.min(this.options.changes.batchSize, this.maxPush));
+      for (const entry of failed) this.bus.emit('client_change_failed', entry);
+      if (failed.length) changes.notify(['local_changes']);
+      if (batch.length === 0) return;
+      send({ type: 'push', changes: batch });
+      this.bus.emit('client_change_sent', { ids: batch.map((c) => c.id), count: batch.length });
+      changes.notify(['local_changes']);
+    }
+  }
+
+  private async checkStall(): Promise<void> {
+    if (!this.changes || this.cleanedUp) return;
+    const open = await this.changes.outbox.openCount();
+    const now = this.scheduler.now();
+    if (open === 0) {
+      this.lastOutboxProgress = now;
+      this.stallReported = false;
+    } else if (!this.stallReported && now - this.lastOutboxProgress >= this.options.changes.stallAfterMs) {
+      this.stallReported = true;
+      this.bus.emit('outbox_stalled', { open, sinceMs: now - this.lastOutboxProgress, status: this.status.value });
+    }
+  }
+
+  private emitError(error: unknown, extra: Record<string, unknown> = {}): void {
+    const event = toErrorEvent(error);
+    this.bus.emit('error', { ...event, context: { ...event.context, ...extra } });
+  }
+}
+
+function lsnOf(message: ApplyMessage): Lsn | undefined {
+  return 'lsn' in message ? message.lsn : undefined;
+}
+
+function onlineEvents(): Observable<unknown> {
+  const target = globalThis as { addEventListener?: unknown };
+  return typeof target.addEventListener === 'function' ? fromEvent(globalThis as unknown as EventTarget, 'online') : NEVER;
+}
+
+async function defaultWebSocket(): Promise<typeof WebSocket> {
+  const global = (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
+  if (global) return global;
+  const ws = await import('ws');
+  return (ws.default ?? ws) as unknown as typeof WebSocket;
+}
+
+export function createSyncClient(options: SyncClientOptions): SyncClient {
+  return new SyncClient(options);
+}
