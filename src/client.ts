@@ -83,6 +83,8 @@ export class SyncClient {
   private lastDelayMs = 0;
   private initializing: Promise<void> | undefined;
   private cleanedUp = false;
+  /** Whether some server has welcomed this client before (persisted). */
+  private registered = false;
 
   readonly events$: Observable<SyncEventMessage>;
   readonly status$: Observable<ConnectionStatus> = this.status.asObservable();
@@ -122,6 +124,7 @@ export class SyncClient {
     this.changes = new ChangesInterface(this.db, this.schema, this.bus, this.options.changes, () => this.id, () => this.scheduler.now(), newChangeId);
     await this.changes.initialize();
     this.id = this.config.clientId ?? (await this.loadClientId());
+    this.registered = (await readState(this.db, 'registered')) === '1';
     // SQLite's checkpoint wins over the IndexedDB mirror (invariant 2); bring the mirror in line.
     if (this.meta && (await this.meta.get('lsn')) !== this.changes.lsn) await this.meta.set('lsn', this.changes.lsn);
     this.lsnSubject.next(this.changes.lsn);
@@ -413,7 +416,15 @@ export class SyncClient {
     this.maxPush = welcome.limits.maxChangesPerPush;
     this.dispatch({ type: 'welcome', mode: welcome.mode });
     const lsn = this.changes!.lsn;
-    if (!welcome.clientKnown && lsn !== '0/0') this.bus.emit('client_reidentified', { clientId: this.id, lsn });
+    if (!welcome.clientKnown && this.registered) {
+      // The server lost track of this client (a new or restored server): hello registered it again;
+      // the outbox is kept and goes out below, and the mode (usually reset) re-syncs the data.
+      this.bus.emit('client_reidentified', { clientId: this.id, lsn, mode: welcome.mode });
+    }
+    if (!this.registered) {
+      this.registered = true;
+      void writeState(this.db!, 'registered', '1').catch((error) => this.emitError(error));
+    }
     this.bus.emit('connected', { mode: welcome.mode, reason: welcome.reason, serverLsn: welcome.serverLsn, sessionId: welcome.sessionId });
     this.sessionSend = send;
     this.settleConnect(true);

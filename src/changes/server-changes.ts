@@ -62,9 +62,10 @@ export class ServerChanges {
       keys.push([change.table, keyToJson(change.key)]);
       const own = change.origin?.clientId === me ? change.origin.changeId : undefined;
       if (own) {
-        // Our own change came back at its LSN: it is applied and seen, so it is no longer re-applied.
+        // Our own change came back at its LSN: the rows now include it, so it is no longer re-applied.
+        // Its status moves with the push_result, which may still be on its way.
         await tx.run(
-          `UPDATE local_changes SET status = 'applied', settled = 1, lsn = ?, updated_at = ? WHERE id = ? AND source = 'local'`,
+          `UPDATE local_changes SET settled = 1, lsn = ?, updated_at = ? WHERE id = ? AND source = 'local'`,
           [change.lsn, now, own],
         );
       }

@@ -32,7 +32,8 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<S
   const wasm: WasmOptions = { wasmBinary: options.wasmBinary, locateFile: options.locateFile };
   if (name === MEMORY) {
     const sqlite = await loadSqlite('sync', wasm);
-    const handle = await openHandle(sqlite.api, MEMORY);
+    // Under the module's lane: opens interleaved with other calls into the module share its scratch state.
+    const handle = await sqlite.lane!.run(() => openHandle(sqlite.api, MEMORY));
     return new Database(MEMORY, sqlite, handle);
   }
   const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;

@@ -27,7 +27,7 @@ export interface WasmOptions {
 export interface LoadedSqlite {
   readonly build: WaSqliteBuild;
   readonly api: SQLiteAPI;
-  /** Serializes calls into an Asyncify module; undefined for the sync build (nothing to guard). */
+  /** Serializes calls into the module, whichever build: its connections share state inside it. */
   readonly lane: Lane | undefined;
 }
 
@@ -55,7 +55,9 @@ async function load(build: WaSqliteBuild, options: WasmOptions): Promise<LoadedS
       cause: error,
     });
   }
-  return { build, api: SQLite.Factory(module), lane: build === 'async' ? new Lane() : undefined };
+  // Both builds get a lane: wa-sqlite's API keeps per-module scratch state across the awaits of
+  // one call (statement iteration), so two connections of one module must not interleave either.
+  return { build, api: SQLite.Factory(module), lane: new Lane() };
 }
 
 /** The loaded build, loading it on first use. A failed load is forgotten so a later call can retry. */
