@@ -118,7 +118,8 @@ export class SyncClient {
     const factory = this.config.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
     const name = this.config.database ?? ':memory:';
     this.db = await openDatabase({ name, indexedDB: factory, ...this.config.wasm });
-    if (factory && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function') {
+    // ':memory:' keeps nothing, its client id included: each such client is a new client.
+    if (name !== ':memory:' && factory && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function') {
       this.meta = await openMetaStore(factory, `rxsync-meta:${name}`);
     }
     this.changes = new ChangesInterface(this.db, this.schema, this.bus, this.options.changes, () => this.id, () => this.scheduler.now(), newChangeId);

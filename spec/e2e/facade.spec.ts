@@ -45,6 +45,23 @@ describe('the callback facade (initializeSync & co.) against a real server', () 
     expect(initializeSync(options())).toBe(true);
     expect(initializeSync(options())).toBe(false);
     expect(getSyncClient().schema).toBe(testSchema);
+    // Let the database open before afterEach cleans up: see the next spec for why.
+    await getSyncClient().initialize();
+  });
+
+  // BUG in src/client.ts: cleanup() during initialize() unsubscribes `background` before open()
+  // has created it; open() then starts the interval after the cleanup and nothing ever stops it,
+  // so the process (and jest) never exits. Turn this into a plain it() once that is fixed.
+  it.failing('cleanupSync right after initializeSync leaves no timer running', async () => {
+    initializeSync(options());
+    const client = getSyncClient();
+    const background = () => (client as unknown as { background?: { closed: boolean; unsubscribe(): void } }).background;
+    await cleanupSync();
+    try {
+      expect(background()?.closed ?? true).toBe(true);
+    } finally {
+      background()?.unsubscribe(); // so that jest exits either way
+    }
   });
 
   it('connects, syncs the rows, and fires callbacks until offSyncEvent', async () => {

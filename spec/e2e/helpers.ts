@@ -1,5 +1,4 @@
-import 'fake-indexeddb/auto';
-import { IDBFactory } from 'fake-indexeddb';
+import { fakeIndexedDB } from '../storage/helpers/fake-indexeddb.js';
 import WebSocket from 'ws';
 import { createSyncClient, type SyncClient } from '../../src/index.js';
 import type { SyncClientOptions } from '../../src/client-options.js';
@@ -28,7 +27,7 @@ export function testClient(options: Partial<SyncClientOptions> = {}): SyncClient
 }
 
 /** A fresh fake IndexedDB, standing in for one browser profile. */
-export const freshIndexedDB = (): IDBFactory => new IDBFactory();
+export const freshIndexedDB = (): IDBFactory => fakeIndexedDB();
 
 export async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
