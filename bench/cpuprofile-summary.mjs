@@ -3,8 +3,10 @@
  * Summarises a V8 .cpuprofile (from `node --cpu-prof`): self time by area (where the code lives)
  * and the top functions by self time.
  *
- *   node bench/cpuprofile-summary.mjs <file.cpuprofile> [--top=25] [--from-ms=N --to-ms=N]
+ *   node bench/cpuprofile-summary.mjs <file.cpuprofile> [--top=25] [--from-ms=N --to-ms=N] [--match=REGEX]
  *
+ * --match also lists the inclusive (self + callees) time of every function whose name or file
+ * matches REGEX, e.g. --match='applyChunk|decodeFrame|runManyRows'.
  * --from-ms/--to-ms keep only samples in that window (ms since the profile started).
  */
 import { readFileSync } from 'node:fs';
@@ -18,6 +20,7 @@ const opt = (name, fallback) => Number(rest.find((a) => a.startsWith(`--${name}=
 const top = opt('top', 25);
 const fromMs = opt('from-ms', 0);
 const toMs = opt('to-ms', Infinity);
+const match = rest.find((a) => a.startsWith('--match='))?.slice('--match='.length);
 
 const profile = JSON.parse(readFileSync(file, 'utf8'));
 const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -66,3 +69,22 @@ const print = (title, map, n) => {
 console.log(`${file}: ${total.toFixed(0)} ms sampled${fromMs || toMs !== Infinity ? ` between ${fromMs} and ${toMs} ms` : ''}`);
 print('self time by area', areas, 20);
 print(`top ${top} functions by self time`, fns, top);
+
+if (match) {
+  const re = new RegExp(match);
+  const parent = new Map();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const label = (n) => `${n.callFrame.functionName || '(anonymous)'}  ${(n.callFrame.url || '').replace(/^.*\//, '')}:${n.callFrame.lineNumber + 1}`;
+  const inclusive = new Map();
+  for (const [id, ms] of self) {
+    const seen = new Set();
+    for (let cur = id; cur !== undefined; cur = parent.get(cur)) {
+      const n = byId.get(cur);
+      const key = label(n);
+      if (seen.has(key) || !re.test(key)) continue;
+      seen.add(key);
+      inclusive.set(key, (inclusive.get(key) ?? 0) + ms);
+    }
+  }
+  print(`inclusive time of functions matching /${match}/`, inclusive, 40);
+}

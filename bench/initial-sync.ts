@@ -22,7 +22,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { performance as nodePerformance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -194,7 +195,7 @@ async function clientRun(url: string): Promise<ClientRun> {
   global.gc?.();
   const before = process.memoryUsage();
   memory.start();
-  const elu = performance.eventLoopUtilization();
+  const elu = nodePerformance.eventLoopUtilization();
   const cpu = process.cpuUsage();
   const t0 = now();
   const ok = await client.connect(url, { timeoutMs: 30_000 });
@@ -203,7 +204,7 @@ async function clientRun(url: string): Promise<ClientRun> {
   await complete;
   await client.whenSynced({ timeoutMs: 60_000 });
   const syncedAt = now();
-  const busy = performance.eventLoopUtilization(elu).utilization;
+  const busy = nodePerformance.eventLoopUtilization(elu).utilization;
   const used = process.cpuUsage(cpu);
   memory.stop();
   const [{ count }] = await client.query<{ count: number }>(`SELECT count(*) AS count FROM ${TABLE}`);
@@ -411,6 +412,35 @@ async function breakdown(frames: string[], clientCompleteMs: number): Promise<st
   ];
 }
 
+/**
+ * Other snapshotChunkRows / snapshotWindow values, each on its own server process over the same
+ * database file (the main server stays up, idle). Run right after the main client runs, before
+ * the breakdown's data grows this process's heap, so that the heap figures compare.
+ */
+async function sweepLimits(database: string): Promise<string[][]> {
+  const sweepRuns = Math.min(RUNS, 2);
+  const sweep: string[][] = [['snapshotChunkRows', 'snapshotWindow', `client complete (best of ${sweepRuns})`, 'rows/s', 'server+socket only', 'client peak heap']];
+  for (const [chunkRows, window] of [[1000, 4], [1000, 16], [250, 4], [2500, 4], [5000, 4], [5000, 2], [10000, 2]]) {
+    const s = await startServer(database, { snapshotChunkRows: chunkRows, snapshotWindow: window });
+    const times: number[] = [];
+    const transport: number[] = [];
+    let peakHeap = 0;
+    try {
+      for (let i = 0; i < sweepRuns; i++) {
+        transport.push((await transportRun(s.url)).ms);
+        const run = await clientRun(s.url);
+        times.push(run.completeMs);
+        peakHeap = Math.max(peakHeap, run.peakHeapUsed);
+      }
+    } finally {
+      await s.close();
+    }
+    sweep.push([String(chunkRows), String(window), fmtMs(Math.min(...times)), fmtRate(rate(ROWS, Math.min(...times))), fmtRate(rate(ROWS, Math.min(...transport))), mb(peakHeap)]);
+    console.log(`  sweep ${chunkRows}/${window}: ${times.map((t) => t.toFixed(0)).join(' / ')} ms`);
+  }
+  return sweep;
+}
+
 // ---- main ----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -419,7 +449,9 @@ async function main(): Promise<void> {
   const started = now();
   let server: ServerHandle | undefined;
   try {
-    console.log(`initial-sync bench: ${ROWS.toLocaleString('en-US')} rows, ${RUNS} run(s) per side, node ${process.version}`);
+    const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+    const loadBefore = loadavg()[0];
+    console.log(`initial-sync bench: ${ROWS.toLocaleString('en-US')} rows, ${RUNS} run(s) per side, node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, load average ${load()}`);
     const results: Record<string, number> = {};
     const out: string[][] = [['measurement', 'median', 'best', 'median rows/s', 'runs (ms)']];
     const best: Record<string, number> = {};
@@ -429,7 +461,8 @@ async function main(): Promise<void> {
       return rate(ROWS, median(times));
     };
 
-    let clientRuns: ClientRun[] = [];
+    const clientRuns: ClientRun[] = [];
+    let sweepTable: string[][] | undefined;
     let frames: string[] = [];
     if (ONLY !== 'raw') {
       server = await startServer(database, baseLimits);
@@ -444,6 +477,7 @@ async function main(): Promise<void> {
         console.log(`client run ${i + 1}: complete ${fmtMs(run.completeMs)}, synced ${fmtMs(run.syncedMs)}, peak RSS ${mb(run.peakRss)} (${mb(run.rssBefore)} before), peak heap ${mb(run.peakHeapUsed)} (${mb(run.heapBefore)} before), event loop busy ${(100 * run.busy).toFixed(0)}%, CPU ${fmtMs(run.cpuMs)}`);
       }
       await stopProfiler?.();
+      if (SWEEP) sweepTable = await sweepLimits(database);
       const transport: number[] = [];
       // After the client runs, so that the frames kept for the breakdown do not weigh on their memory.
       for (let i = 0; ONLY !== 'client' && i < RUNS; i++) {
@@ -479,30 +513,15 @@ async function main(): Promise<void> {
       console.log(table(await breakdown(frames, median(clientRuns.map((r) => r.completeMs)))));
     }
 
-    if (SWEEP && server) {
-      await server.close();
-      server = undefined;
-      const sweep: string[][] = [['snapshotChunkRows', 'snapshotWindow', 'client complete (median)', 'rows/s', 'server+socket only']];
-      for (const [chunkRows, window] of [[1000, 4], [1000, 16], [250, 4], [2500, 4], [5000, 4], [5000, 2], [10000, 2]]) {
-        const s = await startServer(database, { snapshotChunkRows: chunkRows, snapshotWindow: window });
-        const times: number[] = [];
-        const transport: number[] = [];
-        for (let i = 0; i < Math.min(RUNS, 2); i++) {
-          transport.push((await transportRun(s.url)).ms);
-          times.push((await clientRun(s.url)).completeMs);
-        }
-        await s.close();
-        sweep.push([String(chunkRows), String(window), fmtMs(median(times)), fmtRate(rate(ROWS, median(times))), fmtRate(rate(ROWS, median(transport)))]);
-        console.log(`  sweep ${chunkRows}/${window}: ${times.map((t) => t.toFixed(0)).join(' / ')} ms`);
-      }
+    if (sweepTable) {
       console.log('');
-      console.log(table(sweep));
+      console.log(table(sweepTable));
     }
 
     const peakRss = clientRuns.length ? Math.max(...clientRuns.map((r) => r.peakRss)) : undefined;
     const peakHeapUsed = clientRuns.length ? Math.max(...clientRuns.map((r) => r.peakHeapUsed)) : undefined;
     if (clientRuns.length) console.log(`\nclient peak RSS ${mb(peakRss!)}, peak heapUsed ${mb(peakHeapUsed!)} (process-wide, sampled every 20 ms)`);
-    console.log(`total bench time ${((now() - started) / 1000).toFixed(1)} s\n`);
+    console.log(`total bench time ${((now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`);
     console.log(
       JSON.stringify({
         bench: 'initial-sync',
@@ -515,6 +534,7 @@ async function main(): Promise<void> {
         rawLoopRowsPerSec: results.rawLoopRowsPerSec,
         ratioToRawLoop: results.rowsPerSec && results.rawLoopRowsPerSec ? Number((results.rowsPerSec / results.rawLoopRowsPerSec).toFixed(3)) : undefined,
         bestRowsPerSec: best['client: connect() -> initial_sync_complete'],
+        firstRunRowsPerSec: clientRuns.length ? rate(ROWS, clientRuns[0].completeMs) : undefined,
         bestRawInsertRowsPerSec: best['raw: openDatabase + runMany INSERT, 1 tx'],
         syncedRowsPerSec: results.syncedRowsPerSec,
         clientCpuMs: clientRuns.length ? Math.round(median(clientRuns.map((r) => r.cpuMs))) : undefined,
@@ -523,6 +543,7 @@ async function main(): Promise<void> {
         peakHeapUsedMB: peakHeapUsed && Math.round(peakHeapUsed / 1048576),
         limits: { snapshotChunkRows: baseLimits.snapshotChunkRows ?? 1000, snapshotWindow: baseLimits.snapshotWindow ?? 4 },
         node: process.version,
+        loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
       }),
     );
   } finally {

@@ -8,6 +8,7 @@
  * (a devDependency) into node_modules/.cache/rxsync-bench/*.mjs, npm packages left as imports
  * (so they resolve from the repo's node_modules), then runs the bench with this same node.
  * `--build-only` stops after bundling (e.g. to run the .mjs under `node --cpu-prof` yourself).
+ * The bench process gets `--expose-gc`; node flags given to this script are passed on as well.
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -42,5 +43,6 @@ if (buildOnly) {
   console.log(out);
   process.exit(0);
 }
-const child = spawn(process.execPath, [...process.execArgv, out, ...args], { stdio: 'inherit' });
+// --expose-gc: the bench collects garbage before each timed client run, so runs start alike.
+const child = spawn(process.execPath, ['--expose-gc', ...process.execArgv, out, ...args], { stdio: 'inherit' });
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

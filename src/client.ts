@@ -130,6 +130,7 @@ export class SyncClient {
     if (this.meta && (await this.meta.get('lsn')) !== this.changes.lsn) await this.meta.set('lsn', this.changes.lsn);
     this.lsnSubject.next(this.changes.lsn);
     this.lastOutboxProgress = this.scheduler.now();
+    if (this.cleanedUp) return;
     this.background = merge(
       interval(Math.max(50, Math.floor(this.options.changes.ackTimeoutMs / 2)), this.scheduler).pipe(
         tap(() => this.requestFlush()),
@@ -155,6 +156,9 @@ export class SyncClient {
     if (this.cleanedUp) throw new CancelledError('this client was cleaned up');
     await this.initialize();
     this.stopConnection();
+    // A connect() while connected (another URL, or after resetLSN) starts over from disconnected.
+    if (!['idle', 'disconnected', 'backoff'].includes(this.state.status)) this.dispatch({ type: 'disconnect', reason: 'reconnecting' });
+    this.settleConnect(false);
     const WebSocketCtor = this.config.WebSocketCtor ?? (await defaultWebSocket());
     const welcomed = new Promise<boolean>((resolve) => this.connectWaiters.push(resolve));
     this.dispatch({ type: 'connect', url });
@@ -167,8 +171,9 @@ export class SyncClient {
       },
     });
     if (options.timeoutMs === undefined) return welcomed;
-    const timer = new Promise<boolean>((resolve) => this.scheduler.schedule(() => resolve(false), options.timeoutMs));
-    return Promise.race([welcomed, timer]);
+    let timer: Subscription | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = this.scheduler.schedule(() => resolve(false), options.timeoutMs)));
+    return Promise.race([welcomed, timedOut]).finally(() => timer?.unsubscribe());
   }
 
   /** Closes the connection and cancels any pending reconnect. A later connect() starts afresh. */
@@ -188,8 +193,9 @@ export class SyncClient {
     this.stopConnection();
     this.settleConnect(false);
     this.dispatch({ type: 'cleanup' });
-    this.background?.unsubscribe();
+    // An initialize() still running would start the background timer after us: let it finish first.
     await this.initializing?.catch(() => undefined);
+    this.background?.unsubscribe();
     this.changes?.complete();
     this.meta?.close();
     await this.db?.close();
@@ -204,6 +210,7 @@ export class SyncClient {
     await this.initialize();
     const url = 'url' in this.state ? this.state.url : undefined;
     this.stopConnection();
+    if (url) this.dispatch({ type: 'disconnect', reason: 'resetLSN' });
     await this.changes!.resetData();
     await this.meta?.set('lsn', '0/0');
     this.lsnSubject.next('0/0');

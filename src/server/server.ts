@@ -152,7 +152,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
         const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
         for (const session of sessions) session.close(CloseCode.goingAway, 'server shutting down');
         // Give clients a moment to answer the close frame (so they see 1001), then cut the rest.
-        await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+        await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref?.())]);
         for (const client of wss.clients) client.terminate();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
         http.closeAllConnections();
