@@ -1,4 +1,5 @@
 import type { SyncServer } from '../../src/server/index.js';
+import { compareLsn } from '../../src/protocol/index.js';
 import { startTestServer } from '../helpers/test-server.js';
 import { todo } from '../helpers/test-schema.js';
 import { cleanupClients, testClient, until } from './helpers.js';
@@ -18,6 +19,8 @@ describe('a client syncing with the reference server', () => {
     const client = testClient();
     const events: string[] = [];
     client.events$.subscribe((e) => events.push(e.type));
+    const lsns: string[] = [];
+    client.lsn$.subscribe((lsn) => lsns.push(lsn));
     expect(await client.connect(server.url)).toBe(true);
     await client.whenSynced({ timeoutMs: 5000 });
     expect(await client.query('SELECT count(*) AS n FROM todos')).toEqual([{ n: 50 }]);
@@ -31,6 +34,10 @@ describe('a client syncing with the reference server', () => {
     expect(await server.query('SELECT id, title, score, meta FROM todos WHERE id = ?', ['local-1'])).toEqual([
       { id: 'local-1', title: 'from client', score: 2, meta: '{"a":1}' },
     ]);
+    // lsn$: the current LSN first (0/0 for a new client), then each checkpoint, never backwards.
+    expect(lsns[0]).toBe('0/0');
+    expect(lsns.at(-1)).toBe(server.currentLsn());
+    for (let i = 1; i < lsns.length; i++) expect(compareLsn(lsns[i], lsns[i - 1])).toBe(1);
     expect(events).toEqual(expect.arrayContaining(['initial_sync_complete', 'changes_applied', 'client_change_sent', 'client_change_applied', 'lsn_updated']));
     await client.cleanup();
   });
