@@ -4,6 +4,7 @@
  *
  *   node bench/run.mjs initial-sync [--rows=100000] [--runs=3] [--chunk-rows=N] [--window=N]
  *                                   [--no-breakdown] [--sweep] [--only=client|raw]
+ *                                   [--cpu-prof-client=FILE]
  *
  * - The reference server runs in its own process (bench/seed-server.ts, forked), on a temp file
  *   database seeded through its store; the temp directory is removed at the end.
@@ -13,7 +14,9 @@
  * - Raw side: the same rows, pre-built as arrays, inserted into a fresh in-memory wa-sqlite database
  *   (a) with openDatabase + runMany in one transaction (one prepared INSERT), the "raw insert"
  *   figure, and (b) with a hand loop on the wa-sqlite API (prepare once, typed bind/step/reset).
- * - Every figure is the MEDIAN of `--runs` runs (default 3); best is shown beside it.
+ * - Every figure is the MEDIAN of `--runs` runs (default 3); best is shown beside it. Client
+ *   run 1 is a cold JIT: it counts in the median and is also reported alone (firstRunRowsPerSec).
+ * - `--sweep` retries other snapshotChunkRows / snapshotWindow values (server processes of their own).
  * - The breakdown replays the snapshot frames the server sent (captured by a bare socket client)
  *   stage by stage, in process, to show where the client's time goes.
  *
@@ -403,7 +406,7 @@ async function breakdown(frames: string[], clientCompleteMs: number): Promise<st
     ['JSON.parse of the frames', fmtMs(parseMs), fmtRate(rate(ROWS, parseMs)), share(parseMs)],
     ['io-ts SnapshotChunkCodec.decode', fmtMs(ioTsMs), fmtRate(rate(ROWS, ioTsMs)), share(ioTsMs)],
     ['decodeServerMessage (parse + io-ts)', fmtMs(decodeMs), fmtRate(rate(ROWS, decodeMs)), share(decodeMs)],
-    ['applyChunk JS only (checkChunkValues, params, keys)', fmtMs(jsApplyMs), fmtRate(rate(ROWS, jsApplyMs)), share(jsApplyMs)],
+    ['applyChunk JS only (value checks, params, keys)', fmtMs(jsApplyMs), fmtRate(rate(ROWS, jsApplyMs)), share(jsApplyMs)],
     ['runMany upsert SQL, one transaction', fmtMs(upsertOneTxMs), fmtRate(rate(ROWS, upsertOneTxMs)), share(upsertOneTxMs)],
     [`runMany upsert SQL, one tx per ${chunkRows} rows`, fmtMs(upsertPerChunkMs), fmtRate(rate(ROWS, upsertPerChunkMs)), share(upsertPerChunkMs)],
     [`runMany plain INSERT, one tx per ${chunkRows} rows`, fmtMs(insertPerChunkMs), fmtRate(rate(ROWS, insertPerChunkMs)), share(insertPerChunkMs)],

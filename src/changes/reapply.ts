@@ -20,16 +20,19 @@ export async function reapplyOpenChanges(tx: SqliteExecutor, codecs: Map<string,
   for (const change of await tx.all<OpenChange>(UNSETTLED)) await applyLocalChange(tx, codecs.get(change.table_name)!, change);
 }
 
-/** Only the unsettled changes on these rows (`[table, key JSON]`). Usually there are none: one cheap query. */
+/**
+ * Only the unsettled changes on these rows (`[table, key JSON]`). Usually there are none: one cheap
+ * query, and the row keys (a function, so a snapshot chunk does not build 1000 keys for nothing)
+ * are only listed when there is something to match.
+ */
 export async function reapplyOpenChangesFor(
   tx: SqliteExecutor,
   codecs: Map<string, TableCodec>,
-  rows: Array<[string, string]>,
+  rows: () => Array<[string, string]>,
 ): Promise<void> {
-  if (rows.length === 0) return;
   const open = await tx.all<OpenChange>(UNSETTLED);
   if (open.length === 0) return;
-  const wanted = new Set(rows.map(([table, key]) => `${table}\u0000${key}`));
+  const wanted = new Set(rows().map(([table, key]) => `${table}\u0000${key}`));
   for (const change of open) {
     if (wanted.has(`${change.table_name}\u0000${change.row_key}`)) await applyLocalChange(tx, codecs.get(change.table_name)!, change);
   }

@@ -75,7 +75,7 @@ export class ServerChanges {
         [`server:${change.lsn}:${i}`, change.table, change.op, keyToJson(change.key), change.row ? JSON.stringify(change.row) : null, change.lsn, now, now],
       );
     }
-    await reapplyOpenChangesFor(tx, this.codecs, keys);
+    await reapplyOpenChangesFor(tx, this.codecs, () => keys);
     await confirmCoveredChanges(tx, batch.lsn);
     await writeLsn(tx, batch.lsn);
     return touched;
@@ -101,16 +101,17 @@ export class ServerChanges {
     const inOrder = positions.every((p, i) => p === i) && chunk.columns.length === codec.columns.length;
     const spec = this.schema.tables[chunk.table];
     const types = codec.columns.map((column) => spec.columns[column]);
+    const labels = codec.columns.map((column) => `${chunk.table}.${column}`);
     const params = chunk.rows.map((values) => {
       if (values.length !== chunk.columns.length) throw new SyncProtocolError('invalid_message', `a ${chunk.table} row has ${values.length} values for ${chunk.columns.length} columns`);
       const ordered = inOrder ? values : positions.map((p) => (p === -1 ? null : values[p]));
       // The same checks as any row, done on the arrays to stay on the fast path.
       checkKey(this.schema, chunk.table, ordered[pk]);
-      for (let i = 0; i < types.length; i++) checkValue(types[i], ordered[i], `${chunk.table}.${codec.columns[i]}`);
+      for (let i = 0; i < types.length; i++) checkValue(types[i], ordered[i], labels[i]);
       return codec.arrayToParams(ordered);
     });
     await tx.runMany(codec.upsertSql, params, { realColumns: codec.realPositions });
-    await reapplyOpenChangesFor(tx, this.codecs, params.map((p) => [chunk.table, keyToJson(p[pk] as string | number)] as [string, string]));
+    await reapplyOpenChangesFor(tx, this.codecs, () => params.map((p) => [chunk.table, keyToJson(p[pk] as string | number)] as [string, string]));
   }
 
   /** Snapshot end: the LSN the snapshot was read at becomes the checkpoint. */

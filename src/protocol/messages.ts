@@ -98,6 +98,19 @@ export const SnapshotBeginCodec = t.type({
   chunks: Count,
   tables: t.array(t.type({ table: t.string, rows: Count, chunks: Count })),
 });
+/**
+ * An array of arrays of anything, checked with a plain loop: io-ts' generic `t.array(t.array(
+ * t.unknown))` builds a context per value, which was half the decode time of a snapshot chunk.
+ * On failure the generic codec runs, so the error messages are the usual ones.
+ */
+const GenericRowArrays = t.array(t.array(t.unknown));
+const RowArrays = new t.Type<unknown[][], unknown[][], unknown>(
+  GenericRowArrays.name,
+  GenericRowArrays.is,
+  (input, context) =>
+    Array.isArray(input) && input.every((row) => Array.isArray(row)) ? t.success(input as unknown[][]) : GenericRowArrays.validate(input, context),
+  t.identity,
+);
 /** Rows as arrays in `columns` order: smaller and quicker to parse than one object per row. */
 export const SnapshotChunkCodec = t.type({
   type: t.literal('snapshot_chunk'),
@@ -106,7 +119,7 @@ export const SnapshotChunkCodec = t.type({
   chunk: Count,
   chunks: Count,
   columns: t.array(t.string),
-  rows: t.array(t.array(t.unknown)),
+  rows: RowArrays,
 });
 export const SnapshotEndCodec = t.type({ type: t.literal('snapshot_end'), lsn: LsnCodec });
 export const ChangesCodec = t.type({ type: t.literal('changes'), lsn: LsnCodec, changes: t.array(ChangeRecordCodec) });
