@@ -81,6 +81,8 @@ export class SyncClient {
   private lastOutboxProgress = 0;
   private stallReported = false;
   private lastDelayMs = 0;
+  /** When the server last said anything: an unanswered change only fails against a talking server. */
+  private lastHeardAt = 0;
   private initializing: Promise<void> | undefined;
   private cleanedUp = false;
   /** Whether some server has welcomed this client before (persisted). */
@@ -399,6 +401,7 @@ export class SyncClient {
   }
 
   private onControl(message: ServerMessage, send: (message: ClientMessage) => void): void {
+    this.lastHeardAt = this.scheduler.now();
     switch (message.type) {
       case 'welcome':
         return this.onWelcome(message, send);
@@ -495,7 +498,7 @@ export class SyncClient {
     for (;;) {
       const send = this.sessionSend;
       if (!send) return;
-      const { changes: batch, failed } = await changes.outbox.takeBatch(Math.min(this.options.changes.batchSize, this.maxPush));
+      const { changes: batch, failed } = await changes.outbox.takeBatch(Math.min(this.options.changes.batchSize, this.maxPush), this.lastHeardAt);
       for (const entry of failed) this.bus.emit('client_change_failed', entry);
       if (failed.length) changes.notify(['local_changes']);
       if (batch.length === 0) return;

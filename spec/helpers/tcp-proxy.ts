@@ -13,14 +13,20 @@ export class TcpProxy {
   private held: Array<() => void> = [];
   connections = 0;
 
-  private constructor(private readonly server: Server, readonly port: number) {}
+  private constructor(private readonly server: Server, readonly port: number, private targetPort: number) {}
 
   static async start(targetPort: number): Promise<TcpProxy> {
     let proxy!: TcpProxy;
-    const server = createServer((client) => proxy.accept(client, targetPort));
+    const server = createServer((client) => proxy.accept(client, proxy.targetPort));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    proxy = new TcpProxy(server, (server.address() as AddressInfo).port);
+    proxy = new TcpProxy(server, (server.address() as AddressInfo).port, targetPort);
     return proxy;
+  }
+
+  /** Points new connections at another port (a restarted server); existing ones are cut. */
+  retarget(port: number): void {
+    this.targetPort = port;
+    this.cut();
   }
 
   /** The sync URL through the proxy. */
