@@ -83,6 +83,9 @@ export class SyncClient {
   private lastDelayMs = 0;
   /** When the server last said anything: an unanswered change only fails against a talking server. */
   private lastHeardAt = 0;
+  private sessionId: string | undefined;
+  private probeSeq = 0;
+  private readonly probes = new Map<number, (ok: boolean) => void>();
   private initializing: Promise<void> | undefined;
   private cleanedUp = false;
   /** Whether some server has welcomed this client before (persisted). */
@@ -257,12 +260,26 @@ export class SyncClient {
     );
   }
 
-  /** Resolves when the outbox is empty and the local LSN has reached the server's (as last heard). */
+  /**
+   * Resolves when the outbox is empty and the local LSN has reached the server's LSN as of the
+   * call: the server is asked for its head (a ping; its pong carries the LSN) on the connection
+   * in use, and asked again on the next connection if this one drops first.
+   */
   async whenSynced(options: { timeoutMs?: number } = {}): Promise<void> {
     await this.initialize();
+    let probedSession: string | undefined;
+    const check = async (): Promise<boolean> => {
+      const session = this.sessionId;
+      if (!session || !this.sessionSend) return false;
+      if (probedSession !== session) {
+        if (!(await this.probeServerHead())) return false;
+        probedSession = session;
+      }
+      return this.isSynced();
+    };
     const check$ = merge(this.changes!.tablesChanged$, this.lsnSubject, this.status).pipe(
       startWith(null),
-      concatMap(() => from(this.isSynced())),
+      concatMap(() => from(check())),
       first((synced) => synced),
       map(() => undefined),
     );
@@ -270,6 +287,24 @@ export class SyncClient {
       ? check$
       : check$.pipe(timeout({ first: options.timeoutMs, scheduler: this.scheduler, with: () => { throw new TimeoutError('whenSynced', options.timeoutMs!); } }));
     return firstValueFrom(bounded$);
+  }
+
+  /** Pings the server and waits for its pong (which updates serverHead); false if the socket closed first. */
+  private probeServerHead(): Promise<boolean> {
+    const send = this.sessionSend;
+    if (!send) return Promise.resolve(false);
+    const id = ++this.probeSeq;
+    return new Promise<boolean>((resolve) => {
+      this.probes.set(id, (ok) => {
+        this.probes.delete(id);
+        resolve(ok);
+      });
+      send({ type: 'ping', id });
+    });
+  }
+
+  private failProbes(): void {
+    for (const settle of [...this.probes.values()]) settle(false);
   }
 
   private async isSynced(): Promise<boolean> {
@@ -310,6 +345,8 @@ export class SyncClient {
         },
         onClose: () => {
           this.sessionSend = undefined;
+          this.sessionId = undefined;
+          this.failProbes();
         },
       });
       return frames$.pipe(
@@ -321,6 +358,7 @@ export class SyncClient {
           timeoutMs: beat.timeoutMs,
           sendPing: () => send({ type: 'ping' }),
           isPong: (message) => message.type === 'pong',
+          passPongs: true, // a pong carries the server's head LSN (whenSynced needs it)
           scheduler: this.scheduler,
         }),
         (inbound$) => this.session(inbound$, (message) => send(message)),
@@ -407,6 +445,10 @@ export class SyncClient {
         return this.onWelcome(message, send);
       case 'ping':
         return send({ type: 'pong' });
+      case 'pong':
+        if (message.lsn) this.serverHead = maxLsn(this.serverHead, message.lsn);
+        if (message.id !== undefined) this.probes.get(message.id)?.(true);
+        return;
       case 'error':
         return this.emitError(Object.assign(new Error(message.message), { code: message.code, retryable: message.retryable, context: { ref: message.ref, fromServer: true } }));
       case 'snapshot_begin':
@@ -438,6 +480,7 @@ export class SyncClient {
     }
     this.bus.emit('connected', { mode: welcome.mode, reason: welcome.reason, serverLsn: welcome.serverLsn, sessionId: welcome.sessionId });
     this.sessionSend = send;
+    this.sessionId = welcome.sessionId;
     this.settleConnect(true);
     // Answers to pushes of an earlier connection will never come: send those changes again now.
     void this.changes!.outbox.requeueSent().then(() => this.requestFlush(), (error) => this.emitError(error));
@@ -452,6 +495,8 @@ export class SyncClient {
     this.connection?.unsubscribe();
     this.connection = undefined;
     this.sessionSend = undefined;
+    this.sessionId = undefined;
+    this.failProbes();
   }
 
   private settleConnect(ok: boolean): void {

@@ -72,7 +72,7 @@ describe('bad input', () => {
     await expectNothingChangedAndHonestServed(before);
     // The connection stays usable after one bad message.
     peer.send({ type: 'ping', id: 7 });
-    expect(await peer.next('pong')).toEqual({ type: 'pong', id: 7 });
+    expect(await peer.next('pong')).toEqual({ type: 'pong', id: 7, lsn: server.currentLsn() });
     await peer.close();
   });
 

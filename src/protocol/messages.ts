@@ -56,7 +56,8 @@ export const AckCodec = t.type({ type: t.literal('ack'), lsn: LsnCodec });
 export const SnapshotAckCodec = t.type({ type: t.literal('snapshot_ack'), seq: Count });
 export const PushCodec = t.type({ type: t.literal('push'), changes: t.array(ClientChangeCodec) });
 export const PingCodec = t.intersection([t.type({ type: t.literal('ping') }), t.partial({ id: t.number })]);
-export const PongCodec = t.intersection([t.type({ type: t.literal('pong') }), t.partial({ id: t.number })]);
+/** `lsn` (server to client only): the server's current LSN, so a client can tell whether it is caught up. */
+export const PongCodec = t.intersection([t.type({ type: t.literal('pong') }), t.partial({ id: t.number, lsn: LsnCodec })]);
 
 export const ClientMessageCodec = t.union([HelloCodec, AckCodec, SnapshotAckCodec, PushCodec, PingCodec, PongCodec]);
 export type ClientMessage = t.TypeOf<typeof ClientMessageCodec>;

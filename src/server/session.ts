@@ -96,7 +96,11 @@ export class SyncSession {
     const decoded = decodeClientMessage(frame);
     if (!decoded.ok) return this.reject(decoded.error);
     const message = decoded.value;
-    if (message.type === 'ping') return this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }) });
+    if (message.type === 'ping') {
+      // After the hello, a pong carries the head LSN: how a client knows what "caught up" means now.
+      const lsn = this.clientId === undefined ? undefined : this.host.store.currentLsn();
+      return this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }), ...(lsn && { lsn }) });
+    }
     if (message.type === 'pong') return;
     this.inbound = this.inbound
       .then(() => this.handle(message))
