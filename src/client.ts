@@ -160,11 +160,14 @@ export class SyncClient {
   async connect(url: string, options: { timeoutMs?: number } = {}): Promise<boolean> {
     if (this.cleanedUp) throw new CancelledError('this client was cleaned up');
     await this.initialize();
+    // cleanup() may have run while the database opened: a connection started now would outlive it.
+    if (this.cleanedUp) return false;
     this.stopConnection();
     // A connect() while connected (another URL, or after resetLSN) starts over from disconnected.
     if (!['idle', 'disconnected', 'backoff'].includes(this.state.status)) this.dispatch({ type: 'disconnect', reason: 'reconnecting' });
     this.settleConnect(false);
     const WebSocketCtor = this.config.WebSocketCtor ?? (await defaultWebSocket());
+    if (this.cleanedUp) return false;
     const welcomed = new Promise<boolean>((resolve) => this.connectWaiters.push(resolve));
     this.dispatch({ type: 'connect', url });
     this.connection = this.connection$(url, WebSocketCtor).subscribe({

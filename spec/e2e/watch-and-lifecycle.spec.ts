@@ -132,3 +132,19 @@ describe('lifecycle', () => {
     expect(await allowed.connect(server.url)).toBe(true);
   });
 });
+
+describe('cleanup racing connect', () => {
+  it('a connect() still opening the database when cleanup() runs never connects', async () => {
+    const server = await startTestServer();
+    try {
+      const client = testClient();
+      const connecting = client.connect(server.url); // opening the database takes a moment
+      await client.cleanup();
+      expect(await connecting).toBe(false);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(server.sessionCount).toBe(0);
+    } finally {
+      await server.close();
+    }
+  });
+});

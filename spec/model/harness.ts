@@ -24,6 +24,8 @@ export class World {
   /** Per client: LSNs seen on lsn$ since its last reset. */
   readonly lsnTrail: string[][] = [];
   readonly problems: string[] = [];
+  /** Per client: its error and disconnect events, for the report of a failing run. */
+  readonly journal: string[][] = [];
   faults = 0;
   private dir = '';
   private nextUnique = 1;
@@ -35,6 +37,7 @@ export class World {
     for (let i = 0; i < clientCount; i++) {
       this.factories.push(freshIndexedDB());
       this.lsnTrail.push([]);
+      this.journal.push([]);
       this.clients.push(await this.openClient(i));
     }
   }
@@ -52,6 +55,9 @@ export class World {
       else if (last !== undefined && compareLsn(lsn, last) < 0) this.problems.push(`client ${i}: LSN went back from ${last} to ${lsn}`);
       trail.push(lsn);
     });
+    client.on('error', (e) => this.journal[i].push(`error ${e.code}: ${e.message}`));
+    client.on('disconnected', (e) => this.journal[i].push(`disconnected: ${e.reason}`));
+    client.on('connected', (e) => this.journal[i].push(`connected: ${e.mode}`));
     void client.connect(this.proxy.url);
     return client;
   }

@@ -51,9 +51,11 @@ async function checkInvariants(world: World): Promise<void> {
 /** What a person debugging a failure wants to see: each side's rows, LSN and outbox. */
 async function describeWorld(world: World): Promise<string> {
   const clients = await Promise.all(
-    world.clients.map(async (c) => ({
+    world.clients.map(async (c, i) => ({
+      journal: world.journal[i].slice(-12),
       id: c.clientId,
       lsn: c.currentLsn,
+      status: c.currentStatus,
       todos: await c.query(ORDERED_TODOS),
       counters: await c.query(ORDERED_COUNTERS),
       changes: (await c.localChanges()).map((e) => `${e.id.slice(0, 8)} ${e.op} ${e.table} ${e.key} ${e.status} x${e.attempts} ${e.lsn ?? ''}`),
@@ -72,11 +74,13 @@ describe('model-based fault injection', () => {
         await world.start(CLIENTS);
         try {
           await fc.asyncModelRun(() => ({ model: { clients: CLIENTS } as Model, real: world }), commands);
-          await world.settle();
-          await checkInvariants(world).catch(async (error) => {
-            console.log(`model: failing state\n${await describeWorld(world)}`);
-            throw error;
-          });
+          await world
+            .settle()
+            .then(() => checkInvariants(world))
+            .catch(async (error) => {
+              console.log(`model: failing state\n${await describeWorld(world)}`);
+              throw error;
+            });
         } finally {
           totals.runs += 1;
           totals.commands += [...commands].length;
