@@ -62,7 +62,7 @@ export class ChangesInterface {
   async apply(message: ApplyMessage): Promise<ApplyOutcome> {
     switch (message.type) {
       case 'snapshot_begin': {
-        await this.db.transaction((tx) => this.server.beginSnapshot(tx));
+        await this.db.transaction((tx) => this.server.beginSnapshot(tx, message.lsn));
         this.checkpoint = '0/0';
         this.progress = new Map(
           message.tables.map((t) => [t.table, { table: t.table, rowsDone: 0, rowsTotal: t.rows, chunksDone: 0, chunksTotal: t.chunks }]),

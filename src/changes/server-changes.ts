@@ -1,6 +1,6 @@
 import { quoteIdentifier, type SqliteExecutor } from '../storage/index.js';
 import { checkKey, checkRow, checkValue, compareLsn, SyncProtocolError, type Changes, type Lsn, type SnapshotChunk, type SyncSchema } from '../protocol/index.js';
-import { writeLsn } from './local-schema.js';
+import { readLsn, writeLsn } from './local-schema.js';
 import { keyToJson, tableCodecs, type TableCodec } from './row-values.js';
 import { reapplyOpenChanges, reapplyOpenChangesFor } from './reapply.js';
 
@@ -27,12 +27,16 @@ export class ServerChanges {
     return codec;
   }
 
-  /** Checks a whole batch against the schema and LSN order; throws before anything is written. */
-  check(batch: Changes): void {
-    let previous: Lsn | undefined;
+  /**
+   * Checks a whole batch against the schema and LSN order, and that it starts after the checkpoint
+   * `after` (a batch reaching back would re-apply older rows); throws before anything is written.
+   */
+  check(batch: Changes, after?: Lsn): void {
+    if (batch.changes.length === 0) throw new SyncProtocolError('invalid_message', `changes message ${batch.lsn} carries no change`);
+    let previous: Lsn | undefined = after;
     for (const change of batch.changes) {
       if (previous !== undefined && compareLsn(change.lsn, previous) <= 0) {
-        throw new SyncProtocolError('invalid_lsn', `changes out of LSN order: ${change.lsn} after ${previous}`);
+        throw new SyncProtocolError('invalid_lsn', `changes out of LSN order: ${change.lsn} after ${previous === after ? `the checkpoint ${after}` : previous}`);
       }
       previous = change.lsn;
       this.codec(change.table);
@@ -40,6 +44,8 @@ export class ServerChanges {
       if (change.op !== 'delete') {
         if (!change.row) throw new SyncProtocolError('invalid_message', `${change.op} of ${change.table} without a row`);
         checkRow(this.schema, change.table, change.row);
+        const pk = this.schema.tables[change.table].primaryKey;
+        if (change.row[pk] !== change.key) throw new SyncProtocolError('invalid_value', `${change.table}: the row's ${pk} is not the change's key`);
       }
     }
     if (previous !== undefined && compareLsn(previous, batch.lsn) !== 0) {
@@ -49,7 +55,7 @@ export class ServerChanges {
 
   /** Applies one `changes` batch: rows, records, own changes confirmed, pending ones re-applied, LSN. */
   async applyBatch(tx: SqliteExecutor, batch: Changes): Promise<Set<string>> {
-    this.check(batch);
+    this.check(batch, await readLsn(tx));
     const touched = new Set<string>();
     const keys: Array<[string, string]> = [];
     const now = this.now();
@@ -75,16 +81,19 @@ export class ServerChanges {
         [`server:${change.lsn}:${i}`, change.table, change.op, keyToJson(change.key), change.row ? JSON.stringify(change.row) : null, change.lsn, now, now],
       );
     }
-    await reapplyOpenChangesFor(tx, this.codecs, () => keys);
+    // The rows are now the server's as of batch.lsn: local changes it applied at or before that
+    // LSN are in them (or were overwritten by later server changes) and must not be applied again.
     await confirmCoveredChanges(tx, batch.lsn);
+    await reapplyOpenChangesFor(tx, this.codecs, () => keys);
     await writeLsn(tx, batch.lsn);
     return touched;
   }
 
   /** Snapshot start (initial sync or reset): empties the synced tables, keeping local pending writes visible. */
-  async beginSnapshot(tx: SqliteExecutor): Promise<void> {
+  async beginSnapshot(tx: SqliteExecutor, snapshotLsn: Lsn = '0/0'): Promise<void> {
     for (const codec of this.codecs.values()) await tx.run(`DELETE FROM ${quoteIdentifier(codec.table)}`);
     await writeLsn(tx, '0/0');
+    await confirmCoveredChanges(tx, snapshotLsn); // the snapshot holds what the server applied up to its LSN
     await reapplyOpenChanges(tx, this.codecs);
   }
 
