@@ -470,6 +470,9 @@ export class SyncClient {
     this.serverHead = welcome.serverLsn;
     this.dropFloor = needsSnapshot(welcome.mode) ? welcome.serverLsn : this.changes!.lsn;
     this.maxPush = welcome.limits.maxChangesPerPush;
+    // The session first, then the state: whoever reacts to the status change (whenSynced) needs it.
+    this.sessionSend = send;
+    this.sessionId = welcome.sessionId;
     this.dispatch({ type: 'welcome', mode: welcome.mode });
     const lsn = this.changes!.lsn;
     if (!welcome.clientKnown && this.registered) {
@@ -482,8 +485,6 @@ export class SyncClient {
       void writeState(this.db!, 'registered', '1').catch((error) => this.emitError(error));
     }
     this.bus.emit('connected', { mode: welcome.mode, reason: welcome.reason, serverLsn: welcome.serverLsn, sessionId: welcome.sessionId });
-    this.sessionSend = send;
-    this.sessionId = welcome.sessionId;
     this.settleConnect(true);
     // Answers to pushes of an earlier connection will never come: send those changes again now.
     void this.changes!.outbox.requeueSent().then(() => this.requestFlush(), (error) => this.emitError(error));

@@ -81,9 +81,12 @@ export class World {
   async settle(timeoutMs = 20_000): Promise<void> {
     this.proxy.up();
     this.proxy.release();
-    await Promise.all(this.clients.map((client) => client.whenSynced({ timeoutMs })));
-    // Once all are synced, one more round: a client may have synced before another's last push.
-    await Promise.all(this.clients.map((client) => client.whenSynced({ timeoutMs })));
+    // Twice: a client may be synced before another's last push reached the server.
+    for (let round = 0; round < 2; round++) {
+      const results = await Promise.allSettled(this.clients.map((client) => client.whenSynced({ timeoutMs })));
+      const failed = results.flatMap((r, i) => (r.status === 'rejected' ? [`client ${i}: ${(r.reason as Error).message}`] : []));
+      if (failed.length) throw new Error(`not synced after the faults were healed: ${failed.join('; ')}`);
+    }
   }
 
   async stop(): Promise<void> {

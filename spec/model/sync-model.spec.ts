@@ -56,6 +56,7 @@ async function describeWorld(world: World): Promise<string> {
       id: c.clientId,
       lsn: c.currentLsn,
       status: c.currentStatus,
+      internals: (({ serverHead, sessionId, probes, flushing }) => ({ serverHead, sessionId, probes: probes.size, flushing }))(c as any),
       todos: await c.query(ORDERED_TODOS),
       counters: await c.query(ORDERED_COUNTERS),
       changes: (await c.localChanges()).map((e) => `${e.id.slice(0, 8)} ${e.op} ${e.table} ${e.key} ${e.status} x${e.attempts} ${e.lsn ?? ''}`),
