@@ -70,7 +70,7 @@ describe('model-based fault injection', () => {
   it(`keeps every invariant over ${runs} runs of up to ${maxCommands} commands (seed ${seed})`, async () => {
     const totals = { runs: 0, commands: 0, faults: 0 };
     await fc.assert(
-      fc.asyncProperty(fc.commands(commandArbitraries(CLIENTS), { maxCommands }), async (commands) => {
+      fc.asyncProperty(fc.commands(commandArbitraries(CLIENTS), { maxCommands, size: 'max' }), async (commands) => {
         const world = new World();
         await world.start(CLIENTS);
         try {

@@ -1,6 +1,7 @@
 import type { SqliteDatabase, SqliteExecutor } from '../storage/index.js';
 import {
   checkClientChange,
+  compareLsn,
   SyncProtocolError,
   type ChangeOp,
   type ClientChange,
@@ -9,8 +10,8 @@ import {
   type Row,
   type SyncSchema,
 } from '../protocol/index.js';
-import { applyLocalChange } from './reapply.js';
-import { pruneSettledChanges } from './local-schema.js';
+import { applyLocalChange, Rebase } from './reapply.js';
+import { pruneSettledChanges, readLsn } from './local-schema.js';
 import { keyFromJson, keyToJson, tableCodecs, type TableCodec } from './row-values.js';
 
 export interface OutboxOptions {
@@ -52,6 +53,7 @@ interface EntryRow {
   errors: string;
   lsn: string | null;
   sent_at: number | null;
+  settled: number;
 }
 
 /**
@@ -62,6 +64,7 @@ interface EntryRow {
  */
 export class Outbox {
   private readonly codecs: Map<string, TableCodec>;
+  private readonly rebase: Rebase;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -71,6 +74,7 @@ export class Outbox {
     private readonly newId: () => string,
   ) {
     this.codecs = tableCodecs(schema);
+    this.rebase = new Rebase(this.codecs);
   }
 
   /** Applies a local write and records it, atomically. Resolves once both are committed. */
@@ -86,6 +90,7 @@ export class Outbox {
       }
       const stored = op === 'insert' ? wholeRow(codec, row!) : row;
       const entry = { op, row_key: keyToJson(key), row: stored ? JSON.stringify(stored) : null };
+      await this.rebase.beforeLocalWrite(tx, codec, entry.row_key);
       await applyLocalChange(tx, codec, entry);
       await tx.run(
         `INSERT INTO local_changes (id, source, table_name, op, row_key, row, status, created_at, updated_at)
@@ -140,31 +145,28 @@ export class Outbox {
    */
   async applyResults(tx: SqliteExecutor, results: PushResultEntry[]): Promise<OutboxOutcome[]> {
     const now = this.now();
+    const checkpoint = await readLsn(tx);
     const outcomes: OutboxOutcome[] = [];
     for (const result of results) {
       const row = await tx.get<EntryRow>(`SELECT * FROM local_changes WHERE id = ? AND source = 'local'`, [result.id]);
       if (!row || row.status === 'applied' || row.status === 'rejected') continue; // an answer to a resend
       const key = keyFromJson(row.row_key);
+      const ref: [string, string] = [row.table_name, row.row_key];
       if (result.status === 'rejected') {
         const errors = [...JSON.parse(row.errors), { at: now, message: `rejected: ${result.reason}` }];
         await tx.run(`UPDATE local_changes SET status = 'rejected', settled = 1, errors = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(errors), now, row.id]);
-        const codec = this.codecs.get(row.table_name)!;
-        if (result.serverRow) await tx.run(codec.upsertSql, codec.toParams(result.serverRow));
-        else await tx.run(codec.deleteSql, [key]);
-        const later = await tx.all<EntryRow>(
-          `SELECT * FROM local_changes WHERE settled = 0 AND source = 'local' AND table_name = ? AND row_key = ? ORDER BY seq`,
-          [row.table_name, row.row_key],
-        );
-        for (const change of later) await applyLocalChange(tx, codec, change);
+        // The server's row is the truth for this key now; later local changes go on top of it.
+        await this.rebase.setServerRow(tx, ref, result.serverRow);
+        await this.rebase.rebuild(tx, ref);
         outcomes.push({ type: 'rejected', id: row.id, table: row.table_name, key, reason: result.reason, serverRow: result.serverRow });
       } else {
         // Applied (or a duplicate of one applied earlier). It stays unsettled until its echo or the
-        // checkpoint passes its LSN, so an older server row cannot hide it meanwhile.
+        // checkpoint passes its LSN, so an older server row cannot hide it meanwhile; if the
+        // checkpoint is already past it, the rows we hold include it: settle it now.
         const lsn = result.lsn ?? null;
-        await tx.run(
-          `UPDATE local_changes SET status = 'applied', lsn = ?, settled = CASE WHEN ? IS NULL THEN 1 ELSE settled END, updated_at = ? WHERE id = ?`,
-          [lsn, lsn, now, row.id],
-        );
+        const covered = lsn === null || compareLsn(lsn, checkpoint) <= 0;
+        await tx.run(`UPDATE local_changes SET status = 'applied', lsn = ?, settled = ?, updated_at = ? WHERE id = ?`, [lsn, covered || row.settled ? 1 : 0, now, row.id]);
+        if (covered) await this.rebase.rebuild(tx, ref);
         outcomes.push({ type: 'applied', id: row.id, table: row.table_name, key, ...(lsn && { lsn }) });
       }
     }

@@ -2,6 +2,7 @@ import type { SqliteExecutor } from '../storage/index.js';
 import { quoteIdentifier } from '../storage/index.js';
 import type { ColumnType, Lsn, SyncSchema } from '../protocol/index.js';
 import { ZERO_LSN } from '../protocol/index.js';
+import { SERVER_ROWS_DDL } from './reapply.js';
 
 /**
  * The client's local database: one table per synced table (same names and columns as the
@@ -48,7 +49,7 @@ export function syncedTablesDdl(schema: SyncSchema): string {
 }
 
 export async function createLocalSchema(db: SqliteExecutor, schema: SyncSchema): Promise<void> {
-  await db.exec(`${syncedTablesDdl(schema)}\n${LOCAL_CHANGES_DDL}`);
+  await db.exec(`${syncedTablesDdl(schema)}\n${LOCAL_CHANGES_DDL}\n${SERVER_ROWS_DDL}`);
   // A database created for another schema would mix rows of two shapes: refuse it plainly.
   const stored = await readState(db, 'schema_hash');
   if (stored === undefined) await writeState(db, 'schema_hash', schema.hash);

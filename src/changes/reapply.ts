@@ -3,9 +3,13 @@ import type { Row } from '../protocol/index.js';
 import { keyFromJson, type TableCodec } from './row-values.js';
 
 /**
- * Invariant 5, no silent overwrite: a server row never wipes a local change the server has not
- * yet answered (or whose echo has not come back). After server rows are written, every unsettled
- * local change on those rows is applied again on top, in local order.
+ * Invariant 5, no silent overwrite, as a rebase. For every row with unsettled local changes
+ * (sent or pending, or applied by the server but not yet covered by the checkpoint) the client
+ * keeps the server's version of the row in `_rxsync_server_rows`; the visible row is always that
+ * server version with the unsettled changes applied on top, in local order. Server rows update
+ * the server version; a change that settles drops out; when none is left, the visible row is
+ * exactly the server's again and its entry is removed. Rows with no unsettled change (nearly all)
+ * cost one cheap query per batch.
  */
 interface OpenChange {
   table_name: string;
@@ -14,31 +18,83 @@ interface OpenChange {
   row: string | null;
 }
 
-const UNSETTLED = `SELECT table_name, op, row_key, row FROM local_changes WHERE settled = 0 AND source = 'local' ORDER BY seq`;
+export const SERVER_ROWS_DDL = `
+CREATE TABLE IF NOT EXISTS _rxsync_server_rows (
+  table_name TEXT NOT NULL,
+  row_key TEXT NOT NULL,
+  row TEXT,                    -- JSON of the server's row; NULL: the server has no such row
+  PRIMARY KEY (table_name, row_key)
+) WITHOUT ROWID;`;
 
-export async function reapplyOpenChanges(tx: SqliteExecutor, codecs: Map<string, TableCodec>): Promise<void> {
-  for (const change of await tx.all<OpenChange>(UNSETTLED)) await applyLocalChange(tx, codecs.get(change.table_name)!, change);
-}
+type RowRef = [table: string, key: string];
+const id = ([table, key]: RowRef): string => `${table}\u0000${key}`;
 
-/**
- * Only the unsettled changes on these rows (`[table, key JSON]`). Usually there are none: one cheap
- * query, and the row keys (a function, so a snapshot chunk does not build 1000 keys for nothing)
- * are only listed when there is something to match.
- */
-export async function reapplyOpenChangesFor(
-  tx: SqliteExecutor,
-  codecs: Map<string, TableCodec>,
-  rows: () => Array<[string, string]>,
-): Promise<void> {
-  const open = await tx.all<OpenChange>(UNSETTLED);
-  if (open.length === 0) return;
-  const wanted = new Set(rows().map(([table, key]) => `${table}\u0000${key}`));
-  for (const change of open) {
-    if (wanted.has(`${change.table_name}\u0000${change.row_key}`)) await applyLocalChange(tx, codecs.get(change.table_name)!, change);
+export class Rebase {
+  constructor(private readonly codecs: Map<string, TableCodec>) {}
+
+  /** Before a local write: if the row has no server version yet, its current state is the server's. */
+  async beforeLocalWrite(tx: SqliteExecutor, codec: TableCodec, rowKey: string): Promise<void> {
+    const current = await tx.get<Record<string, unknown>>(codec.selectSql, [keyFromJson(rowKey)]);
+    await tx.run(`INSERT OR IGNORE INTO _rxsync_server_rows (table_name, row_key, row) VALUES (?, ?, ?)`, [
+      codec.table,
+      rowKey,
+      current ? JSON.stringify(codec.fromSql(current)) : null,
+    ]);
+  }
+
+  /**
+   * After server rows were written straight into the tables: for the rows that are being rebased,
+   * what was written is the new server version; then those rows, and the rows of changes that
+   * just settled, are rebuilt.
+   */
+  async afterServerRows(tx: SqliteExecutor, written: () => RowRef[], settled: RowRef[] = []): Promise<void> {
+    const tracked = await tx.all<{ table_name: string; row_key: string }>(`SELECT table_name, row_key FROM _rxsync_server_rows`);
+    if (tracked.length === 0) return;
+    const trackedIds = new Set(tracked.map((t) => id([t.table_name, t.row_key])));
+    const dirty = new Map<string, RowRef>();
+    for (const ref of written()) {
+      if (!trackedIds.has(id(ref)) || dirty.has(id(ref))) continue;
+      const codec = this.codecs.get(ref[0])!;
+      const current = await tx.get<Record<string, unknown>>(codec.selectSql, [keyFromJson(ref[1])]);
+      await this.setServerRow(tx, ref, current ? codec.fromSql(current) : null);
+      dirty.set(id(ref), ref);
+    }
+    for (const ref of settled) if (trackedIds.has(id(ref))) dirty.set(id(ref), ref);
+    for (const ref of dirty.values()) await this.rebuild(tx, ref);
+  }
+
+  /** A snapshot starts: the server's versions are unknown until its chunks say otherwise (absent = deleted). */
+  async forgetServerRows(tx: SqliteExecutor): Promise<void> {
+    await tx.run(`UPDATE _rxsync_server_rows SET row = NULL`);
+    const tracked = await tx.all<{ table_name: string; row_key: string }>(`SELECT table_name, row_key FROM _rxsync_server_rows`);
+    for (const t of tracked) await this.rebuild(tx, [t.table_name, t.row_key]);
+  }
+
+  async setServerRow(tx: SqliteExecutor, ref: RowRef, row: Row | null): Promise<void> {
+    await tx.run(
+      `INSERT INTO _rxsync_server_rows (table_name, row_key, row) VALUES (?, ?, ?) ON CONFLICT (table_name, row_key) DO UPDATE SET row = excluded.row`,
+      [ref[0], ref[1], row ? JSON.stringify(row) : null],
+    );
+  }
+
+  /** The visible row := the server's version + the unsettled local changes, in local order. */
+  async rebuild(tx: SqliteExecutor, ref: RowRef): Promise<void> {
+    const entry = await tx.get<{ row: string | null }>(`SELECT row FROM _rxsync_server_rows WHERE table_name = ? AND row_key = ?`, ref);
+    if (!entry) return;
+    const codec = this.codecs.get(ref[0])!;
+    const key = keyFromJson(ref[1]);
+    if (entry.row === null) await tx.run(codec.deleteSql, [key]);
+    else await tx.run(codec.upsertSql, codec.toParams(JSON.parse(entry.row)));
+    const open = await tx.all<OpenChange>(
+      `SELECT table_name, op, row_key, row FROM local_changes WHERE settled = 0 AND source = 'local' AND table_name = ? AND row_key = ? ORDER BY seq`,
+      ref,
+    );
+    for (const change of open) await applyLocalChange(tx, codec, change);
+    if (open.length === 0) await tx.run(`DELETE FROM _rxsync_server_rows WHERE table_name = ? AND row_key = ?`, ref);
   }
 }
 
-/** Applies one local change to its table: the same logic for a fresh write and a re-application. */
+/** Applies one local change to its table: the same logic for a fresh write and a rebase. */
 export async function applyLocalChange(tx: SqliteExecutor, codec: TableCodec, change: Pick<OpenChange, 'op' | 'row_key' | 'row'>): Promise<void> {
   const key = keyFromJson(change.row_key);
   const row = change.row === null ? null : (JSON.parse(change.row) as Row);

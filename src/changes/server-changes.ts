@@ -2,7 +2,7 @@ import { quoteIdentifier, type SqliteExecutor } from '../storage/index.js';
 import { checkKey, checkRow, checkValue, compareLsn, SyncProtocolError, type Changes, type Lsn, type SnapshotChunk, type SyncSchema } from '../protocol/index.js';
 import { readLsn, writeLsn } from './local-schema.js';
 import { keyToJson, tableCodecs, type TableCodec } from './row-values.js';
-import { reapplyOpenChanges, reapplyOpenChangesFor } from './reapply.js';
+import { Rebase } from './reapply.js';
 
 /**
  * Applying what the server sends. Each function runs inside ONE transaction the caller opened, so
@@ -12,6 +12,7 @@ import { reapplyOpenChanges, reapplyOpenChangesFor } from './reapply.js';
  */
 export class ServerChanges {
   private readonly codecs: Map<string, TableCodec>;
+  private readonly rebase: Rebase;
 
   constructor(
     private readonly schema: SyncSchema,
@@ -19,6 +20,7 @@ export class ServerChanges {
     private readonly now: () => number,
   ) {
     this.codecs = tableCodecs(schema);
+    this.rebase = new Rebase(this.codecs);
   }
 
   codec(table: string): TableCodec {
@@ -83,8 +85,8 @@ export class ServerChanges {
     }
     // The rows are now the server's as of batch.lsn: local changes it applied at or before that
     // LSN are in them (or were overwritten by later server changes) and must not be applied again.
-    await confirmCoveredChanges(tx, batch.lsn);
-    await reapplyOpenChangesFor(tx, this.codecs, () => keys);
+    const settled = await confirmCoveredChanges(tx, batch.lsn);
+    await this.rebase.afterServerRows(tx, () => keys, settled);
     await writeLsn(tx, batch.lsn);
     return touched;
   }
@@ -94,7 +96,7 @@ export class ServerChanges {
     for (const codec of this.codecs.values()) await tx.run(`DELETE FROM ${quoteIdentifier(codec.table)}`);
     await writeLsn(tx, '0/0');
     await confirmCoveredChanges(tx, snapshotLsn); // the snapshot holds what the server applied up to its LSN
-    await reapplyOpenChanges(tx, this.codecs);
+    await this.rebase.forgetServerRows(tx);
   }
 
   /** One snapshot chunk: rows upserted with one prepared statement, pending local writes on top. */
@@ -120,12 +122,13 @@ export class ServerChanges {
       return codec.arrayToParams(ordered);
     });
     await tx.runMany(codec.upsertSql, params, { realColumns: codec.realPositions });
-    await reapplyOpenChangesFor(tx, this.codecs, () => params.map((p) => [chunk.table, keyToJson(p[pk] as string | number)] as [string, string]));
+    // Keys are only listed when some row is being rebased (rare): not 1000 JSON.stringify per chunk.
+    await this.rebase.afterServerRows(tx, () => params.map((p) => [chunk.table, keyToJson(p[pk] as string | number)] as [string, string]));
   }
 
   /** Snapshot end: the LSN the snapshot was read at becomes the checkpoint. */
   async endSnapshot(tx: SqliteExecutor, lsn: Lsn): Promise<void> {
-    await confirmCoveredChanges(tx, lsn);
+    await this.rebase.afterServerRows(tx, () => [], await confirmCoveredChanges(tx, lsn));
     await writeLsn(tx, lsn);
   }
 }
@@ -134,9 +137,15 @@ export class ServerChanges {
  * Local changes the server applied (push_result) but whose echo we have not seen: once the
  * checkpoint passes their LSN, the rows we hold include them, so they need no more re-applying.
  */
-async function confirmCoveredChanges(tx: SqliteExecutor, lsn: Lsn): Promise<void> {
-  const open = await tx.all<{ id: string; lsn: string }>(`SELECT id, lsn FROM local_changes WHERE settled = 0 AND status = 'applied'`);
+async function confirmCoveredChanges(tx: SqliteExecutor, lsn: Lsn): Promise<Array<[string, string]>> {
+  const open = await tx.all<{ id: string; lsn: string; table_name: string; row_key: string }>(
+    `SELECT id, lsn, table_name, row_key FROM local_changes WHERE settled = 0 AND status = 'applied'`,
+  );
+  const settled: Array<[string, string]> = [];
   for (const change of open) {
-    if (compareLsn(change.lsn, lsn) <= 0) await tx.run(`UPDATE local_changes SET settled = 1 WHERE id = ?`, [change.id]);
+    if (compareLsn(change.lsn, lsn) > 0) continue;
+    await tx.run(`UPDATE local_changes SET settled = 1 WHERE id = ?`, [change.id]);
+    settled.push([change.table_name, change.row_key]);
   }
+  return settled;
 }
