@@ -13,5 +13,9 @@ module.exports = {
   projects: [
     { ...common, displayName: 'node', testEnvironment: 'node', testMatch: ['<rootDir>/spec/**/*.spec.ts'], testPathIgnorePatterns: ['\\.jsdom\\.spec\\.ts$', '/spec/browser/'] },
     { ...common, displayName: 'jsdom', testEnvironment: 'jsdom', testMatch: ['<rootDir>/spec/**/*.jsdom.spec.ts'] },
+    // Real Chromium through playwright-core (spec/browser/); `npm run test:browser` runs it alone.
+    require('./jest.browser.config.cjs'),
   ],
+  // No watchman on these machines: looking for it made a plain `npx jest` hang.
+  watchman: false,
 };

@@ -37,6 +37,8 @@ child.stdout.on('data', async (data) => {
     const health = await fetch(url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '/healthz'));
     const body = await health.json();
     if (health.status !== 200 || body.ok !== true) throw new Error(`/healthz answered ${health.status} ${JSON.stringify(body)}`);
+    const page = await fetch(url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '/'));
+    if (page.status !== 200 || !/text\/html/.test(page.headers.get('content-type') ?? '')) throw new Error(`GET / answered ${page.status} ${page.headers.get('content-type')}`);
     const { demoSchema } = await import('../dist/server/index.js');
     const welcome = await new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
@@ -48,7 +50,7 @@ child.stdout.on('data', async (data) => {
       });
     });
     if (welcome.type !== 'welcome') throw new Error(`expected welcome, got ${JSON.stringify(welcome)}`);
-    console.log(`smoke: npm start serves ${url}: /healthz ok (lsn ${body.lsn}), WebSocket welcome mode ${welcome.mode}`);
+    console.log(`smoke: npm start serves ${url}: /healthz ok (lsn ${body.lsn}), the demo page at /, WebSocket welcome mode ${welcome.mode}`);
     stop(0);
   } catch (error) {
     console.error('smoke:', error);

@@ -92,5 +92,5 @@ describe('model-based fault injection', () => {
       { numRuns: runs, seed, path: process.env.MODEL_PATH, endOnFailure: !process.env.MODEL_SHRINK, verbose: 1 },
     );
     console.log(`model: ${totals.runs} runs, ${totals.commands} commands, ${totals.faults} faults injected, every invariant held`);
-  }, 600_000);
+  }, Math.max(120_000, runs * 15_000));
 });

@@ -25,7 +25,9 @@ function preview(value: unknown): string {
   try {
     text = value === undefined ? 'undefined' : JSON.stringify(value);
   } catch {
-    text = String(value);
+    // Too deep to serialise (String() of a nested array recurses as well): never throw from here,
+    // or one small hostile frame takes down the process that decodes it.
+    text = Array.isArray(value) ? '[...]' : typeof value === 'object' && value !== null ? '{...}' : typeof value;
   }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

@@ -55,9 +55,11 @@ export const HelloCodec = t.intersection([
 export const AckCodec = t.type({ type: t.literal('ack'), lsn: LsnCodec });
 export const SnapshotAckCodec = t.type({ type: t.literal('snapshot_ack'), seq: Count });
 export const PushCodec = t.type({ type: t.literal('push'), changes: t.array(ClientChangeCodec) });
-export const PingCodec = t.intersection([t.type({ type: t.literal('ping') }), t.partial({ id: t.number })]);
+/** A ping's id: JSON can carry 1e400, which parses to Infinity and would be echoed as `"id":null`. */
+const PingId = t.refinement(t.number, Number.isFinite, 'finite number');
+export const PingCodec = t.intersection([t.type({ type: t.literal('ping') }), t.partial({ id: PingId })]);
 /** `lsn` (server to client only): the server's current LSN, so a client can tell whether it is caught up. */
-export const PongCodec = t.intersection([t.type({ type: t.literal('pong') }), t.partial({ id: t.number, lsn: LsnCodec })]);
+export const PongCodec = t.intersection([t.type({ type: t.literal('pong') }), t.partial({ id: PingId, lsn: LsnCodec })]);
 
 export const ClientMessageCodec = t.union([HelloCodec, AckCodec, SnapshotAckCodec, PushCodec, PingCodec, PongCodec]);
 export type ClientMessage = t.TypeOf<typeof ClientMessageCodec>;

@@ -14,10 +14,19 @@ export function tableOf(schema: SyncSchema, table: string): TableSchema {
   return schema.tables[table];
 }
 
+/**
+ * Text a database can store as it is. A lone UTF-16 surrogate has no UTF-8 form: SQLite stores
+ * bytes that read back as U+FFFD. A U+0000 cuts the text short in the client's storage (wa-sqlite
+ * binds and reads C strings), and Postgres text refuses it. Either way the stored row would differ
+ * from what was written (and from the change log): both are refused.
+ */
+const UNSTORABLE = /[\u0000\p{Cs}]/u;
+const isText = (value: unknown): value is string => typeof value === 'string' && !UNSTORABLE.test(value);
+
 export function checkValue(type: ColumnType, value: unknown, where: string): void {
   if (value === null) return;
   const ok =
-    type === 'text' ? typeof value === 'string'
+    type === 'text' ? isText(value)
     : type === 'integer' ? typeof value === 'number' && Number.isSafeInteger(value)
     : type === 'real' ? typeof value === 'number' && Number.isFinite(value)
     : value !== undefined; // json: any JSON value
@@ -29,7 +38,7 @@ export function checkValue(type: ColumnType, value: unknown, where: string): voi
 export function checkKey(schema: SyncSchema, table: string, key: unknown): Key {
   const spec = tableOf(schema, table);
   const type = spec.columns[spec.primaryKey];
-  const ok = type === 'text' ? typeof key === 'string' && key.length > 0 : typeof key === 'number' && Number.isSafeInteger(key);
+  const ok = type === 'text' ? isText(key) && key.length > 0 : typeof key === 'number' && Number.isSafeInteger(key);
   if (!ok) throw new SyncProtocolError('invalid_value', `${table}.${spec.primaryKey}: key must be ${type}, got ${describe(key)}`);
   return key as Key;
 }
@@ -66,6 +75,11 @@ export function checkClientChange(schema: SyncSchema, change: ClientChange): voi
 function describe(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'number' && !Number.isFinite(value)) return String(value);
-  const text = JSON.stringify(value) ?? typeof value;
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? typeof value;
+  } catch {
+    text = Array.isArray(value) ? '[...]' : typeof value; // nested too deep to serialise
+  }
   return text.length > 40 ? `${text.slice(0, 37)}...` : text;
 }

@@ -82,6 +82,8 @@ export async function serve(options: ServeOptions): Promise<SyncServer> {
     host: options.host,
     database: options.database,
     retention: options.retention === undefined ? undefined : { maxChanges: options.retention },
+    // --demo also serves the demo todo app (dist/web, built by scripts/build-demo.mjs) at /.
+    httpHandler: options.demo ? (await import('./static-files.js')).demoHttpHandler() : undefined,
   });
   if (options.demo) await seedDemo(server);
   return server;

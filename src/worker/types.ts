@@ -1,0 +1,151 @@
+/**
+ * The shapes that cross the worker boundary: the serialisable engine options a tab sends, the API
+ * the worker exposes to each tab (over comlink), and the main thread's proxy contract.
+ *
+ * Everything here is type-only, so that the browser entry pulls no engine code into the main
+ * thread's bundle.
+ */
+import type { Observable } from 'rxjs';
+import type { SyncClientOptions } from '../client-options.js';
+import type { LocalChangeEntry } from '../changes/client-changes.js';
+import type { Key, Lsn, Row, SchemaDefinition, SyncSchema } from '../protocol/index.js';
+import type { ConnectionStatus } from '../streams/connection-state.js';
+import type { SyncEvent, SyncEventMessage } from '../streams/events.js';
+import type { SerializedError } from './errors.js';
+import type { RemoteObserver } from './observable-bridge.js';
+
+/**
+ * The serialisable subset of {@link SyncClientOptions}: what a tab can send to the worker (structured
+ * clone). The environment-specific options (WebSocketCtor, indexedDB, scheduler, online$) are the
+ * worker's own globals there.
+ */
+export interface EngineOptions extends Pick<SyncClientOptions, 'database' | 'clientId' | 'heartbeat' | 'reconnect' | 'changes' | 'apply'> {
+  /** The schema (a SyncSchema from defineSchema, or its plain definition); checked again in the worker. */
+  schema: SyncSchema | SchemaDefinition;
+  /** A string only: functions do not cross the boundary. Update it later with `setAuthToken`. */
+  authToken?: string;
+  /**
+   * Where wa-sqlite's `wa-sqlite.wasm` and `wa-sqlite-async.wasm` are (a directory URL, ending in
+   * '/'). Default: next to the worker script. Only the first engine of a worker loads the wasm.
+   */
+  wasmUrl?: string;
+}
+
+/** Options of {@link createWorkerSyncClient} (src/browser.ts). */
+export interface WorkerSyncClientOptions extends Omit<EngineOptions, 'wasmUrl'> {
+  /** The bundled worker script (dist/browser/rxsync-worker.js), loaded as a module worker. */
+  workerUrl: string | URL;
+  /**
+   * Default true: a SharedWorker where the browser has one, so every tab of the origin shares ONE
+   * engine per database (one SQLite connection, one server connection); else a dedicated Worker.
+   */
+  shared?: boolean;
+  /** See {@link EngineOptions.wasmUrl}; a URL object is accepted here. */
+  wasmUrl?: string | URL;
+}
+
+/** The engine's counters, for tests and diagnostics. */
+export interface WorkerDebugInfo {
+  /** Engines (one per database name) alive in the worker. */
+  engines: number;
+  /** Tabs attached to any engine of the worker. */
+  tabs: number;
+  /** Tabs attached to this tab's engine (this one included). */
+  engineTabs: number;
+  /** Observable subscriptions running in the worker, all tabs together. */
+  subscriptions: number;
+  /** Observable subscriptions running in the worker for this tab. */
+  tabSubscriptions: number;
+}
+
+/** What `attach` reports. */
+export interface AttachResult {
+  /** Tabs attached to the engine, this one included (1: this tab created it). */
+  tabs: number;
+}
+
+/** The streams a tab can subscribe to; `watch` takes `[sql, params]`. */
+export type RemoteStream = 'events' | 'status' | 'lsn' | 'watch';
+
+/**
+ * Every call's answer: comlink's own error transfer keeps only name/message/stack, so errors travel
+ * as data ({@link SerializedError}, with `code`, `retryable`, `context`) and are rebuilt on the
+ * main thread. Doing it in the envelope rather than by replacing comlink's global 'throw' handler
+ * leaves comlink untouched for any other use of it in the app.
+ */
+export type Outcome<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
+
+/**
+ * The API the worker exposes to each tab (one per port). Every method answers with an
+ * {@link Outcome}. Only this object is exposed: the core and the engine are not reachable from a tab.
+ */
+export interface TabApi {
+  attach(options: EngineOptions, tabId?: string): Promise<Outcome<AttachResult>>;
+  initialize(): Promise<Outcome<void>>;
+  clientId(): Promise<Outcome<string>>;
+  currentStatus(): Promise<Outcome<ConnectionStatus>>;
+  currentLsn(): Promise<Outcome<Lsn>>;
+  connect(url: string, options?: { timeoutMs?: number }): Promise<Outcome<boolean>>;
+  disconnect(reason?: string): Promise<Outcome<void>>;
+  /** Detaches this tab; the engine closes with the last tab. */
+  cleanup(): Promise<Outcome<void>>;
+  resetLSN(): Promise<Outcome<void>>;
+  insert(table: string, row: Row): Promise<Outcome<void>>;
+  update(table: string, key: Key, patch: Row): Promise<Outcome<void>>;
+  delete(table: string, key: Key): Promise<Outcome<void>>;
+  query(sql: string, params?: unknown[]): Promise<Outcome<unknown[]>>;
+  whenSynced(options?: { timeoutMs?: number }): Promise<Outcome<void>>;
+  localChanges(filter?: { status?: LocalChangeEntry['status'] }): Promise<Outcome<LocalChangeEntry[]>>;
+  resumeSync(): Promise<Outcome<void>>;
+  setAuthToken(token: string | undefined): Promise<Outcome<void>>;
+  /** Starts a subscription in the worker; answers its id (for `unsubscribe`). */
+  subscribe(stream: RemoteStream, args: unknown[], observer: RemoteObserver<unknown>): Promise<Outcome<number>>;
+  /** Stops a subscription in the worker. Unknown ids (already finished) are ignored. */
+  unsubscribe(id: number): Promise<Outcome<void>>;
+  debug(): Promise<Outcome<WorkerDebugInfo>>;
+}
+
+/**
+ * The main thread's proxy: SyncClient's public contract (design §4), asynchronous where the
+ * SyncClient is synchronous, because every answer comes from the worker.
+ *
+ * - `clientId`, `currentStatus`, `currentLsn` are getters that return a Promise (`await client.clientId`).
+ *   `clientId` initializes the engine first (SyncClient's is '' before that).
+ * - `disconnect()` and `resumeSync()` return a Promise (resolved once the worker did it); calling
+ *   them without awaiting is fine.
+ * - Shared engine: the engine and its connection are shared by every tab attached to the same
+ *   database. `connect(url)` while connected (or connecting) to that url is a no-op that resolves
+ *   true once welcomed; another url reconnects the shared engine. `disconnect()` disconnects the
+ *   shared connection (every tab's status$ goes to 'disconnected'). `resetLSN()` resets the shared
+ *   database. `cleanup()` detaches this tab only: its subscriptions stop in the worker, and the
+ *   engine (connection, database) closes when the last tab detaches.
+ * - Arguments and results cross by structured clone: rows, params and event data are plain values;
+ *   `real(x)` wrappers (storage/binding.ts) do not survive it, pass plain numbers.
+ */
+export interface RemoteSyncClient {
+  readonly clientId: Promise<string>;
+  readonly currentStatus: Promise<ConnectionStatus>;
+  readonly currentLsn: Promise<Lsn>;
+  initialize(): Promise<void>;
+  connect(url: string, options?: { timeoutMs?: number }): Promise<boolean>;
+  disconnect(reason?: string): Promise<void>;
+  cleanup(): Promise<void>;
+  resetLSN(): Promise<void>;
+  insert(table: string, row: Row): Promise<void>;
+  update(table: string, key: Key, patch: Row): Promise<void>;
+  delete(table: string, key: Key): Promise<void>;
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  watch<T = Record<string, unknown>>(sql: string, params?: unknown[]): Observable<T[]>;
+  whenSynced(options?: { timeoutMs?: number }): Promise<void>;
+  readonly events$: Observable<SyncEventMessage>;
+  readonly status$: Observable<ConnectionStatus>;
+  readonly lsn$: Observable<Lsn>;
+  on(event: SyncEvent, callback: (data: any) => void): void;
+  off(event: SyncEvent, callback: (data: any) => void): void;
+  localChanges(filter?: { status?: LocalChangeEntry['status'] }): Promise<LocalChangeEntry[]>;
+  resumeSync(): Promise<void>;
+  /** Replaces the token sent in the next hello (the engine's, so every tab's). */
+  setAuthToken(token: string | undefined): Promise<void>;
+  /** Counters of the worker (engines, tabs, subscriptions), for tests and diagnostics. */
+  debug(): Promise<WorkerDebugInfo>;
+}

@@ -1,0 +1,321 @@
+/**
+ * The worker side: ONE engine (SyncClient) per database name, shared by every tab attached to it.
+ *
+ * Each connected port (a SharedWorker's `onconnect` port, a dedicated worker's own scope, or one
+ * end of a MessageChannel in the specs) gets its own {@link TabSession}, exposed with comlink as a
+ * {@link TabApi}. A tab attaches to the engine of its database (creating it if it is the first),
+ * calls the engine through it, and subscribes to the engine's Observables (each subscription runs
+ * here and is stopped from the tab, see observable-bridge.ts). When the last tab detaches, the
+ * engine is cleaned up (socket, database, timers).
+ *
+ * The rules of sharing (documented on RemoteSyncClient):
+ * - the first tab's options create the engine; a later tab must bring the same schema (hash) and,
+ *   if it names one, the same clientId (else EngineMismatchError, code 'engine_mismatch'); its
+ *   other options (heartbeat, reconnect, ...) are ignored; its authToken replaces the engine's;
+ * - connect(url) while connected or connecting to that url joins the running connection;
+ * - disconnect() and resetLSN() act on the shared engine; cleanup() detaches one tab.
+ */
+import { expose, finalizer, releaseProxy, type Endpoint, type Remote } from 'comlink';
+import { filter, firstValueFrom, map, type Observable } from 'rxjs';
+import { createSyncClient, type SyncClient } from '../client.js';
+import type { SyncClientOptions } from '../client-options.js';
+import { CancelledError } from '../errors.js';
+import { defineSchema, type SyncSchema } from '../protocol/index.js';
+import { EngineMismatchError, serializeError } from './errors.js';
+import { pipeToRemote, type RemoteObserver, type RemoteSubscription } from './observable-bridge.js';
+import { watchTab, type TabWatcher } from './tab-coordination.js';
+import type { AttachResult, EngineOptions, Outcome, RemoteStream, TabApi, WorkerDebugInfo } from './types.js';
+
+export interface WorkerCoreOptions {
+  /** Worker-side options merged under every engine's (WebSocketCtor, indexedDB, wasm, ...). */
+  defaults?: Partial<SyncClientOptions>;
+  /** Default createSyncClient. */
+  createClient?: (options: SyncClientOptions) => SyncClient;
+  /** How a tab's death is noticed (default: Web Locks, see tab-coordination.ts). */
+  watchTab?: TabWatcher;
+}
+
+/** Statuses in which a connect() for the same url joins the running connection. */
+const RUNNING = new Set(['connecting', 'handshaking', 'syncing', 'live', 'backoff']);
+const WELCOMED = new Set(['syncing', 'live']);
+const STOPPED = new Set(['idle', 'disconnected', 'closed']);
+
+/** One engine and the tabs attached to it. */
+class EngineHost {
+  readonly tabs = new Set<TabSession>();
+  /** The url of the last connect(), while the engine is meant to be connected. */
+  url: string | undefined;
+  token: string | undefined;
+
+  constructor(
+    readonly name: string,
+    readonly schema: SyncSchema,
+    readonly clientIdOption: string | undefined,
+    readonly client: SyncClient,
+  ) {}
+
+  async connect(url: string, options: { timeoutMs?: number }): Promise<boolean> {
+    const status = this.client.currentStatus;
+    if (this.url === url && RUNNING.has(status)) {
+      if (WELCOMED.has(status)) return true;
+      return this.nextWelcome(options.timeoutMs);
+    }
+    this.url = url;
+    return this.client.connect(url, options);
+  }
+
+  /** True once the running connection is welcomed; false if it stops first (or on timeout). */
+  private nextWelcome(timeoutMs: number | undefined): Promise<boolean> {
+    const settled = firstValueFrom(
+      this.client.status$.pipe(
+        filter((status) => WELCOMED.has(status) || STOPPED.has(status)),
+        map((status) => WELCOMED.has(status)),
+      ),
+      { defaultValue: false },
+    );
+    if (timeoutMs === undefined) return settled;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    return Promise.race([settled, timedOut]).finally(() => clearTimeout(timer));
+  }
+}
+
+export class WorkerCore {
+  private readonly engines = new Map<string, EngineHost>();
+  /** Engines still closing, by name: a new engine for that database waits for the old one. */
+  private readonly closing = new Map<string, Promise<void>>();
+  private readonly sessions = new Set<TabSession>();
+  private readonly createClient: (options: SyncClientOptions) => SyncClient;
+  readonly watchTab: TabWatcher;
+
+  constructor(private readonly options: WorkerCoreOptions = {}) {
+    this.createClient = options.createClient ?? createSyncClient;
+    this.watchTab = options.watchTab ?? ((tabId, onGone) => watchTab(tabId, onGone));
+  }
+
+  /**
+   * Serves one tab on `endpoint` (a MessagePort, or a dedicated worker's scope). The tab's session
+   * ends with its cleanup(), with comlink's release of its proxy, with the port's `close` event
+   * where the browser has one, or when tab coordination sees the tab gone.
+   */
+  serve(endpoint: Endpoint): TabSession {
+    const session = new TabSession(this);
+    this.sessions.add(session);
+    const api = session.api();
+    expose(api, endpoint);
+    const port = endpoint as Endpoint & { addEventListener(type: 'close', listener: () => void): void };
+    if (typeof MessagePort === 'function' && endpoint instanceof MessagePort) port.addEventListener('close', () => void session.detach());
+    return session;
+  }
+
+  /** Counters for tests and diagnostics (see WorkerDebugInfo). */
+  debugInfo(session?: TabSession): WorkerDebugInfo {
+    let tabs = 0;
+    for (const host of this.engines.values()) tabs += host.tabs.size;
+    let subscriptions = 0;
+    for (const s of this.sessions) subscriptions += s.subscriptionCount;
+    return {
+      engines: this.engines.size,
+      tabs,
+      engineTabs: session?.engineTabs ?? 0,
+      subscriptions,
+      tabSubscriptions: session?.subscriptionCount ?? 0,
+    };
+  }
+
+  /** Detaches every tab (closing every engine). For tests and worker shutdown. */
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions].map((session) => session.detach()));
+    await Promise.all([...this.closing.values()]);
+  }
+
+  /** @internal */
+  async attachTo(session: TabSession, options: EngineOptions): Promise<EngineHost> {
+    const schema = defineSchema({ tables: options.schema.tables });
+    const name = options.database ?? ':memory:';
+    await this.closing.get(name)?.catch(() => undefined);
+    let host = this.engines.get(name);
+    if (host) {
+      if (host.schema.hash !== schema.hash) {
+        throw new EngineMismatchError(`database '${name}' is open in this worker with another schema (hash ${host.schema.hash}, this tab's ${schema.hash})`, { database: name });
+      }
+      if (options.clientId !== undefined && options.clientId !== (host.clientIdOption ?? host.client.clientId)) {
+        throw new EngineMismatchError(`database '${name}' is open in this worker with another clientId`, { database: name });
+      }
+    } else {
+      const { defaults = {} } = this.options;
+      const wasm = options.wasmUrl ? { locateFile: (file: string) => new URL(file, options.wasmUrl).href } : defaults.wasm;
+      const created: EngineHost = new EngineHost(name, schema, options.clientId, this.createClient({
+        ...defaults,
+        schema,
+        database: name,
+        ...(options.clientId !== undefined && { clientId: options.clientId }),
+        ...(options.heartbeat && { heartbeat: options.heartbeat }),
+        ...(options.reconnect && { reconnect: options.reconnect }),
+        ...(options.changes && { changes: options.changes }),
+        ...(options.apply && { apply: options.apply }),
+        ...(wasm && { wasm }),
+        // Read at every hello, so a later tab's (or setAuthToken's) token is used at the next connect.
+        authToken: (() => created.token) as () => string,
+      }));
+      host = created;
+      this.engines.set(name, host);
+    }
+    if (options.authToken !== undefined) host.token = options.authToken;
+    host.tabs.add(session);
+    return host;
+  }
+
+  /** @internal */
+  async detachFrom(host: EngineHost, session: TabSession): Promise<void> {
+    host.tabs.delete(session);
+    this.sessions.delete(session);
+    if (host.tabs.size > 0 || this.engines.get(host.name) !== host) return;
+    this.engines.delete(host.name);
+    const closing = host.client.cleanup().finally(() => {
+      if (this.closing.get(host.name) === closing) this.closing.delete(host.name);
+    });
+    this.closing.set(host.name, closing);
+    await closing;
+  }
+
+  /** @internal */
+  forget(session: TabSession): void {
+    this.sessions.delete(session);
+  }
+}
+
+/** One tab's view of the worker: its engine, its subscriptions. */
+export class TabSession {
+  private host: EngineHost | undefined;
+  private attaching: Promise<EngineHost> | undefined;
+  private detached = false;
+  private detaching: Promise<void> | undefined;
+  private stopWatching: (() => void) | undefined;
+  private readonly subscriptions = new Map<number, RemoteSubscription>();
+  private nextId = 1;
+
+  constructor(private readonly core: WorkerCore) {}
+
+  get subscriptionCount(): number {
+    return this.subscriptions.size;
+  }
+  get engineTabs(): number {
+    return this.host?.tabs.size ?? 0;
+  }
+
+  async attach(options: EngineOptions, tabId?: string): Promise<AttachResult> {
+    if (this.detached) throw new CancelledError('this tab was cleaned up');
+    if (this.attaching) throw new Error('this tab is already attached');
+    this.attaching = this.core.attachTo(this, options);
+    let host: EngineHost;
+    try {
+      host = await this.attaching;
+    } catch (error) {
+      this.attaching = undefined;
+      throw error;
+    }
+    this.host = host;
+    if (this.detached) {
+      // Detached while attaching: let go of the engine at once.
+      await this.core.detachFrom(host, this);
+      throw new CancelledError('this tab was cleaned up');
+    }
+    if (tabId) this.stopWatching = this.core.watchTab(tabId, () => void this.detach());
+    return { tabs: host.tabs.size };
+  }
+
+  /** Stops this tab's subscriptions and detaches it from its engine (closing it if it was the last). Idempotent. */
+  detach(): Promise<void> {
+    this.detaching ??= (async () => {
+      this.detached = true;
+      this.stopWatching?.();
+      for (const subscription of [...this.subscriptions.values()]) subscription.stop();
+      this.subscriptions.clear();
+      const host = this.host ?? (await this.attaching?.catch(() => undefined));
+      this.host = undefined;
+      if (host) await this.core.detachFrom(host, this);
+      else this.core.forget(this);
+    })();
+    return this.detaching;
+  }
+
+  private engine(): SyncClient {
+    if (this.detached) throw new CancelledError('this tab was cleaned up');
+    if (!this.host) throw new Error('not attached: call attach() first');
+    return this.host.client;
+  }
+
+  private subscribe(stream: RemoteStream, args: unknown[], observer: Remote<RemoteObserver<unknown>>): number {
+    let source$: Observable<unknown>;
+    try {
+      const engine = this.engine();
+      source$ =
+        stream === 'events' ? engine.events$
+        : stream === 'status' ? engine.status$
+        : stream === 'lsn' ? engine.lsn$
+        : stream === 'watch' ? engine.watch(String(args[0]), (args[1] as unknown[] | undefined) ?? [])
+        : (() => {
+          throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
+        })();
+    } catch (error) {
+      // The observer's port was transferred to us: close it, or it would stay open on both sides.
+      observer[releaseProxy]();
+      throw error;
+    }
+    const id = this.nextId++;
+    const subscription = pipeToRemote(source$, observer, () => this.subscriptions.delete(id));
+    if (!subscription.closed) this.subscriptions.set(id, subscription);
+    return id;
+  }
+
+  /** The object comlink exposes to the tab: every method answers an Outcome; nothing else is reachable. */
+  api(): TabApi & { [finalizer]: () => void } {
+    const run = async <T>(body: () => T | Promise<T>): Promise<Outcome<T>> => {
+      try {
+        return { ok: true, value: await body() };
+      } catch (error) {
+        return { ok: false, error: serializeError(error) };
+      }
+    };
+    return {
+      attach: (options, tabId) => run(() => this.attach(options, tabId)),
+      initialize: () => run(() => this.engine().initialize()),
+      clientId: () => run(async () => {
+        const engine = this.engine();
+        await engine.initialize();
+        return engine.clientId;
+      }),
+      currentStatus: () => run(() => this.engine().currentStatus),
+      currentLsn: () => run(() => this.engine().currentLsn),
+      connect: (url, options = {}) => run(() => {
+        this.engine();
+        return this.host!.connect(url, options);
+      }),
+      disconnect: (reason) => run(() => {
+        this.engine().disconnect(reason);
+        this.host!.url = undefined;
+      }),
+      cleanup: () => run(() => this.detach()),
+      resetLSN: () => run(() => this.engine().resetLSN()),
+      insert: (table, row) => run(() => this.engine().insert(table, row)),
+      update: (table, key, patch) => run(() => this.engine().update(table, key, patch)),
+      delete: (table, key) => run(() => this.engine().delete(table, key)),
+      query: (sql, params) => run(() => this.engine().query(sql, params ?? [])),
+      whenSynced: (options) => run(() => this.engine().whenSynced(options ?? {})),
+      localChanges: (filter) => run(() => this.engine().localChanges(filter)),
+      resumeSync: () => run(() => this.engine().resumeSync()),
+      setAuthToken: (token) => run(() => {
+        this.engine();
+        this.host!.token = token;
+      }),
+      subscribe: (stream, args, observer) => run(() => this.subscribe(stream, args, observer as unknown as Remote<RemoteObserver<unknown>>)),
+      unsubscribe: (id) => run(() => {
+        this.subscriptions.get(id)?.stop();
+      }),
+      debug: () => run(() => this.core.debugInfo(this)),
+      // comlink calls this when the tab releases its proxy (or it is garbage-collected there).
+      [finalizer]: () => void this.detach(),
+    };
+  }
+}
