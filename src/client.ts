@@ -340,6 +340,9 @@ export class SyncClient {
     return defer(() => {
       if (this.state.status === 'backoff') this.dispatch({ type: 'retry_timer' });
       let send: (message: ClientMessage) => void = () => undefined;
+      // This socket's sender: the session fields are only cleared by the close of the socket that set them
+      // (an old socket's close event can arrive after a new session started).
+      const mine = (message: ClientMessage): void => send(message);
       const frames$ = socketFrames(url, WebSocketCtor, {
         onOpen: (socketSend) => {
           send = socketSend;
@@ -347,6 +350,7 @@ export class SyncClient {
           void this.sendHello(socketSend);
         },
         onClose: () => {
+          if (this.sessionSend !== mine) return;
           this.sessionSend = undefined;
           this.sessionId = undefined;
           this.failProbes();
@@ -364,7 +368,7 @@ export class SyncClient {
           passPongs: true, // a pong carries the server's head LSN (whenSynced needs it)
           scheduler: this.scheduler,
         }),
-        (inbound$) => this.session(inbound$, (message) => send(message)),
+        (inbound$) => this.session(inbound$, mine),
       );
     }).pipe(
       retryBackoff({
@@ -374,6 +378,8 @@ export class SyncClient {
         shouldRetry: (error) => !(error as { context?: { fatal?: boolean } }).context?.fatal,
         onRetry: (error, attempt, delayMs) => {
           this.sessionSend = undefined;
+          this.sessionId = undefined;
+          this.failProbes();
           this.lastDelayMs = delayMs;
           this.dispatch(error instanceof HeartbeatTimeoutError ? { type: 'heartbeat_timeout' } : { type: 'socket_closed' });
           this.bus.emit('disconnected', { reason: (error as Error).message, attempt, retryInMs: delayMs });
