@@ -139,9 +139,8 @@ export class Outbox {
   }
 
   /**
-   * Records the server's answers. A rejected change is undone locally: the server's row is
-   * restored (or the row removed when the server has none), then any later local changes on
-   * the same row are applied on top again.
+   * Records the server's answers. A rejected change is undone locally: the row is rebuilt from
+   * the server's version the client holds, with the other unsettled local changes on top.
    */
   async applyResults(tx: SqliteExecutor, results: PushResultEntry[]): Promise<OutboxOutcome[]> {
     const now = this.now();
@@ -155,8 +154,10 @@ export class Outbox {
       if (result.status === 'rejected') {
         const errors = [...JSON.parse(row.errors), { at: now, message: `rejected: ${result.reason}` }];
         await tx.run(`UPDATE local_changes SET status = 'rejected', settled = 1, errors = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(errors), now, row.id]);
-        // The server's row is the truth for this key now; later local changes go on top of it.
-        await this.rebase.setServerRow(tx, ref, result.serverRow);
+        // Undo it: the row is rebuilt from the server's version we hold, without this change. The
+        // result's serverRow is not used for that: it may be older than rows the stream already
+        // brought (the echo of a later change can arrive before this answer), and the stream
+        // brings anything newer anyway.
         await this.rebase.rebuild(tx, ref);
         outcomes.push({ type: 'rejected', id: row.id, table: row.table_name, key, reason: result.reason, serverRow: result.serverRow });
       } else {
