@@ -43,6 +43,7 @@ import { ApplyError, CancelledError, HeartbeatTimeoutError, TimeoutError, toErro
 import { initialConnectionState, transition, type ConnectionEvent, type ConnectionState, type ConnectionStatus } from './streams/connection-state.js';
 import { EventBus, type SyncEvent, type SyncEventMessage } from './streams/events.js';
 import { socketFrames } from './streams/socket.js';
+import { SessionGuard } from './streams/session-guard.js';
 import { openDatabase, openMetaStore, type MetaStore, type SqliteDatabase } from './storage/index.js';
 import { ChangesInterface, type ApplyMessage, type ApplyOutcome } from './changes/changes-interface.js';
 import { readState, writeState } from './changes/local-schema.js';
@@ -396,7 +397,15 @@ export class SyncClient {
 
   /** One socket's messages: control messages at once, data messages through the ordered apply queue. */
   private session(inbound$: Observable<ServerMessage>, send: (message: ClientMessage) => void): Observable<never> {
-    const shared$ = inbound$.pipe(share());
+    const guard = new SessionGuard();
+    const shared$ = inbound$.pipe(
+      filter((message) => {
+        const refused = guard.check(message);
+        if (refused) this.emitError(refused);
+        return refused === null;
+      }),
+      share(),
+    );
     const control$ = shared$.pipe(tap((message) => this.onControl(message, send)), ignoreElements());
     const data$ = shared$.pipe(
       first((message): message is Welcome => message.type === 'welcome'),

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import WebSocket from 'ws';
 import { createSyncClient, type SyncClient } from '../../src/index.js';
-import { decodeServerMessage, lsnFromBigInt, lsnToBigInt, type ServerMessage } from '../../src/protocol/index.js';
+import { decodeClientMessage, decodeServerMessage, lsnFromBigInt, lsnToBigInt, type ServerMessage } from '../../src/protocol/index.js';
 import type { SyncServer } from '../../src/server/index.js';
 import { startTestServer } from '../helpers/test-server.js';
 import { testSchema, todo } from '../helpers/test-schema.js';
@@ -478,6 +478,10 @@ class ClientUnderFuzz {
     if (this.pauses !== this.expectedPauses) this.anomaly(`${label}: ${this.pauses} pauses, expected ${this.expectedPauses}`);
     if (JSON.stringify(this.applied) !== JSON.stringify(this.expectedApplied)) {
       this.anomaly(`${label}: batches applied ${JSON.stringify(this.applied.slice(-5))}, expected ${JSON.stringify(this.expectedApplied.slice(-5))}`);
+    }
+    for (const sent of conn.received) {
+      const decoded = decodeClientMessage(JSON.stringify(sent));
+      if (!decoded.ok) this.anomaly(`${label}: the client sent a frame the protocol does not allow: ${preview(JSON.stringify(sent))} (${decoded.error.message})`);
     }
     let previous = -1n;
     for (const ack of conn.received.filter((m) => m.type === 'ack')) {

@@ -42,7 +42,12 @@ export const BAD_NUMBER_TOKENS = [
   '-9007199254740993', '123456789012345678901234567890', '1E+2', '2e0', 'NaN', 'Infinity', '-Infinity', '0x1F', '01', '.5', '1.',
   '+1', '1e', '--1', '- 1',
 ];
-export const DEEP_TOKENS = ['deep-array:64', 'deep-array:3000', 'deep-array:20000', 'deep-array:100000', 'deep-object:3000', 'deep-object:40000', 'deep-mixed:2000', 'deep-mixed:15000'];
+/**
+ * Nesting either well within what JSON.stringify manages (about 1,000 levels) or far beyond it
+ * (20,000 and more): between the two, whether a value can be serialised depends on the stack depth
+ * at the call, and a prediction could not be exact.
+ */
+export const DEEP_TOKENS = ['deep-array:64', 'deep-array:1000', 'deep-array:20000', 'deep-array:100000', 'deep-object:1000', 'deep-object:40000', 'deep-mixed:400', 'deep-mixed:15000'];
 
 // ---- strings and keys ---------------------------------------------------------------------------
 

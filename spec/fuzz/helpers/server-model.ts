@@ -28,11 +28,23 @@ export class ServerModel {
     this.records.push({ lsn: formatLsn(this.lsn), table, op: 'insert', key, row: whole });
   }
 
-  /** Applies one accepted push (already checked against the schema) and returns its results. */
+  /**
+   * Applies one accepted push (already checked against the schema) and returns its results. A row
+   * the server would have to store but cannot serialise (nested too deep) fails its whole
+   * transaction: this throws, and the model is left as it was.
+   */
   push(clientId: string, changes: ClientChange[]): PushResultEntry[] {
-    // Any value the server could not serialise would fail its transaction: check first, like it.
-    for (const change of changes) JSON.stringify(change.row ?? null);
-    return changes.map((change) => this.apply(clientId, change));
+    const saved = { lsn: this.lsn, records: this.records.length, answered: new Map(this.answered), rows: new Map([...this.rows].map(([t, rows]) => [t, new Map(rows)])) };
+    try {
+      return changes.map((change) => this.apply(clientId, change));
+    } catch (error) {
+      this.lsn = saved.lsn;
+      this.records.length = saved.records;
+      this.answered.clear();
+      for (const [k, v] of saved.answered) this.answered.set(k, v);
+      for (const [t, rows] of saved.rows) this.rows.set(t, rows);
+      throw error;
+    }
   }
 
   private apply(clientId: string, change: ClientChange): PushResultEntry {
@@ -73,7 +85,7 @@ export class ServerModel {
     return { id: record.origin!.changeId, status: 'applied', lsn };
   }
 
-  /** Every column of the table in schema order, missing ones null, the key set; JSON-normalised. */
+  /** Every column of the table in schema order, missing ones null, the key set; JSON-normalised (throws where the server's JSON.stringify would). */
   private whole(table: string, row: Row, key: Key): Row {
     const spec = this.schema.tables[table];
     const whole: Row = {};
