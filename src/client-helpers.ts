@@ -1,4 +1,6 @@
-import type { SyncMode } from './protocol/index.js';
+import { fromEvent, NEVER, type Observable } from 'rxjs';
+import type { Lsn, SyncMode } from './protocol/index.js';
+import type { ApplyMessage } from './changes/changes-interface.js';
 
 export const needsSnapshot = (mode: SyncMode): boolean => mode === 'initial' || mode === 'reset';
 
@@ -12,4 +14,20 @@ export function newChangeId(): string {
 /** The tables a query reads, by name: watch() re-runs it when one of them changes. */
 export function tablesReadBy(sql: string, tables: readonly string[]): string[] {
   return tables.filter((table) => new RegExp(`(^|[^A-Za-z0-9_])"?${table}"?($|[^A-Za-z0-9_])`, 'i').test(sql));
+}
+
+export function lsnOf(message: ApplyMessage): Lsn | undefined {
+  return 'lsn' in message ? message.lsn : undefined;
+}
+
+export function onlineEvents(): Observable<unknown> {
+  const target = globalThis as { addEventListener?: unknown };
+  return typeof target.addEventListener === 'function' ? fromEvent(globalThis as unknown as EventTarget, 'online') : NEVER;
+}
+
+export async function defaultWebSocket(): Promise<typeof WebSocket> {
+  const global = (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
+  if (global) return global;
+  const ws = await import('ws');
+  return (ws.default ?? ws) as unknown as typeof WebSocket;
 }

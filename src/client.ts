@@ -6,7 +6,6 @@ import {
   first,
   firstValueFrom,
   from,
-  fromEvent,
   ignoreElements,
   interval,
   merge,
@@ -47,8 +46,9 @@ import { SessionGuard } from './streams/session-guard.js';
 import { openDatabase, openMetaStore, type MetaStore, type SqliteDatabase } from './storage/index.js';
 import { ChangesInterface, type ApplyMessage, type ApplyOutcome } from './changes/changes-interface.js';
 import { readState, writeState } from './changes/local-schema.js';
+import { OutboxSender } from './changes/outbox-sender.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './client-options.js';
-import { needsSnapshot, newChangeId, tablesReadBy } from './client-helpers.js';
+import { defaultWebSocket, lsnOf, needsSnapshot, newChangeId, onlineEvents, tablesReadBy } from './client-helpers.js';
 
 const DATA_TYPES = new Set(['snapshot_begin', 'snapshot_chunk', 'snapshot_end', 'push_result']);
 
@@ -77,10 +77,7 @@ export class SyncClient {
   private serverHead: Lsn = '0/0';
   private dropFloor: Lsn = '0/0';
   private maxPush = Infinity;
-  private flushing = false;
-  private flushAgain = false;
-  private lastOutboxProgress = 0;
-  private stallReported = false;
+  private sender: OutboxSender | undefined;
   private lastDelayMs = 0;
   /** When the server last said anything: an unanswered change only fails against a talking server. */
   private lastHeardAt = 0;
@@ -135,12 +132,24 @@ export class SyncClient {
     // SQLite's checkpoint wins over the IndexedDB mirror (invariant 2); bring the mirror in line.
     if (this.meta && (await this.meta.get('lsn')) !== this.changes.lsn) await this.meta.set('lsn', this.changes.lsn);
     this.lsnSubject.next(this.changes.lsn);
-    this.lastOutboxProgress = this.scheduler.now();
+    this.sender = new OutboxSender(
+      this.changes,
+      this.bus,
+      {
+        send: () => this.sessionSend,
+        maxPerPush: () => this.maxPush,
+        lastHeardAt: () => this.lastHeardAt,
+        status: () => this.status.value,
+      },
+      this.options.changes,
+      () => this.scheduler.now(),
+      (error) => this.emitError(error),
+    );
     if (this.cleanedUp) return;
     this.background = merge(
       interval(Math.max(50, Math.floor(this.options.changes.ackTimeoutMs / 2)), this.scheduler).pipe(
         tap(() => this.requestFlush()),
-        concatMap(() => from(this.checkStall())),
+        concatMap(() => from(this.sender!.checkStall())),
       ),
     ).subscribe({ error: (error) => this.emitError(error) });
   }
@@ -449,9 +458,7 @@ export class SyncClient {
     const outcome = await this.changes!.apply(message);
     if (message.type === 'snapshot_chunk') send({ type: 'snapshot_ack', seq: message.seq });
     if (message.type === 'push_result') {
-      this.lastOutboxProgress = this.scheduler.now();
-      this.stallReported = false;
-      this.requestFlush();
+      this.sender!.answered();
     }
     return outcome;
   }
@@ -534,77 +541,14 @@ export class SyncClient {
     }
   }
 
-  // ---- the outbox --------------------------------------------------------------------------
-
   private requestFlush(): void {
-    if (this.flushing) {
-      this.flushAgain = true;
-      return;
-    }
-    this.flushing = true;
-    void (async () => {
-      try {
-        do {
-          this.flushAgain = false;
-          await this.flushOnce();
-        } while (this.flushAgain);
-      } catch (error) {
-        this.emitError(error);
-      } finally {
-        this.flushing = false;
-      }
-    })();
-  }
-
-  private async flushOnce(): Promise<void> {
-    const changes = this.changes;
-    if (!changes || this.cleanedUp) return;
-    for (;;) {
-      const send = this.sessionSend;
-      if (!send) return;
-      const { changes: batch, failed } = await changes.outbox.takeBatch(Math.min(this.options.changes.batchSize, this.maxPush), this.lastHeardAt);
-      for (const entry of failed) this.bus.emit('client_change_failed', entry);
-      if (failed.length) changes.notify(['local_changes']);
-      if (batch.length === 0) return;
-      send({ type: 'push', changes: batch });
-      this.bus.emit('client_change_sent', { ids: batch.map((c) => c.id), count: batch.length });
-      changes.notify(['local_changes']);
-    }
-  }
-
-  private async checkStall(): Promise<void> {
-    if (!this.changes || this.cleanedUp) return;
-    const open = await this.changes.outbox.openCount();
-    const now = this.scheduler.now();
-    if (open === 0) {
-      this.lastOutboxProgress = now;
-      this.stallReported = false;
-    } else if (!this.stallReported && now - this.lastOutboxProgress >= this.options.changes.stallAfterMs) {
-      this.stallReported = true;
-      this.bus.emit('outbox_stalled', { open, sinceMs: now - this.lastOutboxProgress, status: this.status.value });
-    }
+    if (!this.cleanedUp) this.sender?.request();
   }
 
   private emitError(error: unknown, extra: Record<string, unknown> = {}): void {
     const event = toErrorEvent(error);
     this.bus.emit('error', { ...event, context: { ...event.context, ...extra } });
   }
-}
-
-function lsnOf(message: ApplyMessage): Lsn | undefined {
-  return 'lsn' in message ? message.lsn : undefined;
-}
-
-function onlineEvents(): Observable<unknown> {
-  const target = globalThis as { addEventListener?: unknown };
-  return typeof target.addEventListener === 'function' ? fromEvent(globalThis as unknown as EventTarget, 'online') : NEVER;
-}
-
-async function defaultWebSocket(): Promise<typeof WebSocket> {
-  const global = (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
-  if (global) return global;
-  const ws = await import('ws');
-  return (ws.default ?? ws) as unknown as typeof WebSocket;
 }
 
 export function createSyncClient(options: SyncClientOptions): SyncClient {
