@@ -1,8 +1,7 @@
 import { fromEvent, NEVER, type Observable } from 'rxjs';
-import type { Lsn, SyncMode } from './protocol/index.js';
+import type { Lsn } from './protocol/index.js';
 import type { ApplyMessage } from './changes/changes-interface.js';
 
-export const needsSnapshot = (mode: SyncMode): boolean => mode === 'initial' || mode === 'reset';
 
 /** A change id: the server's idempotency key, so it must be unique across clients. */
 export function newChangeId(): string {

@@ -27,6 +27,7 @@ import {
   compareLsn,
   decodeServerMessage,
   maxLsn,
+  needsSnapshot,
   PROTOCOL_VERSION,
   tableOf,
   type ClientMessage,
@@ -48,7 +49,7 @@ import { ChangesInterface, type ApplyMessage, type ApplyOutcome } from './change
 import { readState, writeState } from './changes/local-schema.js';
 import { OutboxSender } from './changes/outbox-sender.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './client-options.js';
-import { defaultWebSocket, lsnOf, needsSnapshot, newChangeId, onlineEvents, tablesReadBy } from './client-helpers.js';
+import { defaultWebSocket, lsnOf, newChangeId, onlineEvents, tablesReadBy } from './client-helpers.js';
 
 const DATA_TYPES = new Set(['snapshot_begin', 'snapshot_chunk', 'snapshot_end', 'push_result']);
 

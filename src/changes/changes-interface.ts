@@ -2,7 +2,7 @@ import { Subject } from 'rxjs';
 import type { SqliteDatabase } from '../storage/index.js';
 import type { Changes, ChangeOp, Key, Lsn, PushResult, Row, SnapshotBegin, SnapshotChunk, SnapshotEnd, SyncSchema } from '../protocol/index.js';
 import type { EventBus } from '../streams/events.js';
-import { createLocalSchema, pruneSettledChanges, readLsn, writeLsn } from './local-schema.js';
+import { createLocalSchema, pruneSettledChanges, readLsn } from './local-schema.js';
 import { Outbox, type OutboxOptions } from './client-changes.js';
 import { ServerChanges } from './server-changes.js';
 
@@ -126,10 +126,7 @@ export class ChangesInterface {
 
   /** Drops every synced row and the checkpoint; pending local writes stay and are re-applied. */
   async resetData(): Promise<void> {
-    await this.db.transaction(async (tx) => {
-      await this.server.beginSnapshot(tx);
-      await writeLsn(tx, '0/0');
-    });
+    await this.db.transaction((tx) => this.server.beginSnapshot(tx)); // it also sets the LSN to 0/0
     this.checkpoint = '0/0';
     this.notify([...this.schema.tableNames]);
   }

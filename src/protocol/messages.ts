@@ -70,6 +70,8 @@ export type Push = t.TypeOf<typeof PushCodec>;
 
 export const SyncModeCodec = t.keyof({ initial: null, catchup: null, live: null, reset: null });
 export type SyncMode = t.TypeOf<typeof SyncModeCodec>;
+/** `initial` and `reset` are followed by a snapshot; `catchup` and `live` stream changes from the client's LSN. */
+export const needsSnapshot = (mode: SyncMode): boolean => mode === 'initial' || mode === 'reset';
 export const ResetReasonCodec = t.keyof({ lsn_too_old: null, lsn_ahead: null, schema_mismatch: null });
 export type ResetReason = t.TypeOf<typeof ResetReasonCodec>;
 

@@ -7,6 +7,7 @@ import {
   checkClientChange,
   compareLsn,
   decodeClientMessage,
+  needsSnapshot,
   schemaDefinition,
   type ChangeRecord,
   type ClientMessage,
@@ -20,7 +21,7 @@ import type { ServerLimits } from './limits.js';
 import { TokenBucket } from './rate-limiter.js';
 import { ChunkWindow, LsnWindow } from './send-window.js';
 import type { SnapshotReader, SyncStore } from './store.js';
-import { chooseSyncMode, needsSnapshot } from './sync-mode.js';
+import { chooseSyncMode } from './sync-mode.js';
 
 /** What a session needs from the socket: the server's transport adapts a `ws` WebSocket to it. */
 export interface SessionTransport {

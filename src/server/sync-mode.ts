@@ -6,7 +6,6 @@ import { compareLsn, ZERO_LSN, type Lsn, type ResetReason, type SyncMode } from 
  *   a restored database's), or older than the server's change log still covers;
  * - `initial` for a client that never synced (`0/0`);
  * - `live` when it is already at the server's LSN, `catchup` otherwise.
- * Both `initial` and `reset` are followed by a snapshot; the others stream changes from the LSN.
  */
 export function chooseSyncMode(input: {
   clientLsn: Lsn;
@@ -22,4 +21,3 @@ export function chooseSyncMode(input: {
   return { mode: compareLsn(input.clientLsn, input.serverLsn) === 0 ? 'live' : 'catchup' };
 }
 
-export const needsSnapshot = (mode: SyncMode): boolean => mode === 'initial' || mode === 'reset';
