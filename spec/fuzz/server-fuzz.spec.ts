@@ -73,7 +73,6 @@ describe('server protocol fuzz', () => {
   let model: ServerModel;
   const kinds = new Map<string, number>();
   const answers = new Map<string, number>();
-  const knownIssues = new Map<string, number>();
   const anomalies: string[] = [];
   const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
@@ -133,15 +132,7 @@ describe('server protocol fuzz', () => {
           anomalies.push(`checkClientChange threw ${String(error)} on ${input.kind} ${preview(input.text)}`);
           return refuse('internal');
         }
-        try {
-          return { expect: [{ type: 'push_result', results: json(model.push(conn.clientId!, message.changes)) }] };
-        } catch {
-          // KNOWN ISSUE (reported, not fixed here): a json value nested too deep for JSON.stringify
-          // passes checkClientChange, then fails the store's transaction: `internal` (retryable,
-          // though a retry fails the same way) instead of `invalid_value`. Nothing is written.
-          count(knownIssues, 'a json value nested too deep: internal, not invalid_value (known-issues.spec.ts)');
-          return { expect: [{ type: 'error', code: 'internal', or: ['invalid_value'], ref: 'push' }] };
-        }
+        return { expect: [{ type: 'push_result', results: json(model.push(conn.clientId!, message.changes)) }] };
       }
     }
   }
@@ -272,8 +263,7 @@ describe('server protocol fuzz', () => {
     const inputs = [...kinds.values()].reduce((a, b) => a + b, 0);
     console.log(
       `server fuzz (seed ${FUZZ_SEED}): ${inputs} inputs over ${finished.length} connections in ${Date.now() - started} ms; ` +
-        `${model.lsn - seedLsn} changes written by valid pushes\n  inputs by kind: ${format(kinds)}\n  answers: ${format(answers)}` +
-        (knownIssues.size ? `\n  known issues met: ${format(knownIssues)}` : ''),
+        `${model.lsn - seedLsn} changes written by valid pushes\n  inputs by kind: ${format(kinds)}\n  answers: ${format(answers)}`,
     );
     expect(anomalies.slice(0, 15)).toEqual([]);
     expect(inputs).toBeGreaterThan(CONNECTIONS * 100);

@@ -23,14 +23,34 @@ export function tableOf(schema: SyncSchema, table: string): TableSchema {
 const UNSTORABLE = /[\u0000\p{Cs}]/u;
 const isText = (value: unknown): value is string => typeof value === 'string' && !UNSTORABLE.test(value);
 
+/**
+ * How deep a json value may nest (arrays and objects). Every store has a ceiling — SQLite's JSON
+ * functions stop at 1000, JSON.stringify runs out of stack in the tens of thousands — and hitting
+ * one inside the write's transaction looked like an internal, retryable failure that fails the
+ * same way on every retry. App data nests a few levels; 100 refuses only the hostile or broken.
+ */
+export const MAX_JSON_DEPTH = 100;
+
+/** True if `value` nests arrays/objects at most `limit` deep; stops descending past the limit. */
+function jsonDepthWithin(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (limit === 0) return false;
+  const children = Array.isArray(value) ? value : Object.values(value);
+  for (const child of children) if (!jsonDepthWithin(child, limit - 1)) return false;
+  return true;
+}
+
 export function checkValue(type: ColumnType, value: unknown, where: string): void {
   if (value === null) return;
   const ok =
     type === 'text' ? isText(value)
     : type === 'integer' ? typeof value === 'number' && Number.isSafeInteger(value)
     : type === 'real' ? typeof value === 'number' && Number.isFinite(value)
-    : value !== undefined; // json: any JSON value
+    : value !== undefined && jsonDepthWithin(value, MAX_JSON_DEPTH); // json: any JSON value not nested too deep
   if (!ok) {
+    if (type === 'json' && value !== undefined) {
+      throw new SyncProtocolError('invalid_value', `${where}: json nested deeper than ${MAX_JSON_DEPTH} levels`);
+    }
     throw new SyncProtocolError('invalid_value', `${where}: expected ${type}, got ${describe(value)}`);
   }
 }

@@ -111,10 +111,28 @@ export function realFlagsFor(realColumns: readonly number[] | undefined, paramet
   return flags;
 }
 
+/**
+ * Decodes TEXT ourselves: wa-sqlite's `column_text` goes through emscripten's UTF8ToString, whose
+ * TextDecoder strips a leading U+FEFF from strings over 16 bytes, so a value the server holds with
+ * a BOM would read back without it. `ignoreBOM` keeps every code point as stored.
+ */
+const utf8 = new TextDecoder('utf-8', { ignoreBOM: true });
+
+/** sqlite3_column_type's answers for the two types read here (sqlite3.h: SQLITE_TEXT, SQLITE_BLOB). */
+const SQLITE_TEXT = 3;
+const SQLITE_BLOB = 4;
+
+/** One column of the current row, as `api.row` would give it but for TEXT (see `utf8`). */
+function readColumn(api: SQLiteAPI, stmt: number, i: number): unknown {
+  const type = api.column_type(stmt, i);
+  if (type === SQLITE_TEXT) return utf8.decode(api.column_blob(stmt, i));
+  if (type === SQLITE_BLOB) return api.column_blob(stmt, i).slice(); // a copy: the view is into wasm memory
+  return api.column(stmt, i);
+}
+
 /** The current row of `stmt` as an object keyed by `columns` (a later duplicate name wins). */
 export function readRow(api: SQLiteAPI, stmt: number, columns: readonly string[]): Record<string, unknown> {
-  const values = api.row(stmt);
   const row: Record<string, unknown> = {};
-  for (let i = 0; i < columns.length; i++) row[columns[i]!] = values[i];
+  for (let i = 0; i < columns.length; i++) row[columns[i]!] = readColumn(api, stmt, i);
   return row;
 }

@@ -35,7 +35,7 @@ export class ClientModel {
       const problem = this.invalidChange(change.table, change.key, change.op === 'delete' ? undefined : change.row ?? null);
       if (problem) return `change ${i}: ${problem}`;
       // A delete's row is not applied, but the client keeps it in its change records: one that
-      // cannot be written back as JSON (nested too deep) fails the batch. (Known issue: no depth limit.)
+      // cannot be written back as JSON (nested too deep for JSON.stringify) fails the batch.
       if (change.op === 'delete' && change.row !== undefined && !serialisable(change.row)) return `change ${i}: a row nested too deep`;
     }
     if (previous !== lsnToBigInt(batch.lsn)) return `batch LSN ${batch.lsn} is not its last change's`;
@@ -129,9 +129,14 @@ function fits(type: string, value: unknown, isKey: boolean): boolean {
     case 'real':
       return typeof value === 'number' && Number.isFinite(value);
     default:
-      // json: any JSON value, as long as it can be written back as JSON text (not nested too deep).
-      return serialisable(value);
+      // json: any JSON value nesting at most 100 levels (docs: Column types).
+      return depthWithin(value, 100);
   }
+}
+
+function depthWithin(value: unknown, limit: number): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  return limit > 0 && Object.values(value).every((child) => depthWithin(child, limit - 1));
 }
 
 function serialisable(value: unknown): boolean {

@@ -6,15 +6,13 @@ import { FakeServer, type FakeConnection } from './helpers/fake-server.js';
 import { until } from './helpers/json-fuzz.js';
 
 /**
- * Bugs the protocol fuzzers found and that are not fixed yet (their fixes are not small and local).
- * Each test states the correct behaviour and is marked `it.failing`: it passes while the bug is
- * there, and fails once it is fixed, as a reminder to turn it into a plain `it`. The fuzzers steer
- * around these inputs (and count them) so that they can check everything else.
+ * Bugs the protocol fuzzers found in the client's session handling and in value storage, now
+ * fixed; each test states the right behaviour (regressions.spec.ts pins the decoder's).
  */
 
 const settle = (ms = 150) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('known issues: a client facing out-of-place server messages', () => {
+describe('fixed: a client facing out-of-place server messages', () => {
   let fake: FakeServer;
   let client: SyncClient;
   let conn: FakeConnection;
@@ -72,9 +70,9 @@ describe('known issues: a client facing out-of-place server messages', () => {
     expect(client.currentLsn === '0/6' || errors.length > 0).toBe(true);
   });
 
-  // wa-sqlite reads TEXT through emscripten's UTF8ToString, which uses a TextDecoder (that strips
-  // a leading BOM) for strings over 16 bytes: the local row differs from the server's.
-  it.failing('keeps a leading U+FEFF of a text value', async () => {
+  // wa-sqlite reads TEXT through emscripten's UTF8ToString, whose TextDecoder strips a leading BOM
+  // from strings over 16 bytes: the local row differed from the server's (storage/binding.ts).
+  it('keeps a leading U+FEFF of a text value', async () => {
     const title = '\uFEFF' + 'a title longer than 16 bytes';
     conn.send({ type: 'changes', lsn: '0/6', changes: [{ lsn: '0/6', table: 'todos', op: 'insert', key: 't2', row: { id: 't2', title } }] });
     await until(() => client.currentLsn === '0/6' || undefined, 5000, 'the batch');
@@ -82,10 +80,10 @@ describe('known issues: a client facing out-of-place server messages', () => {
   });
 });
 
-describe('known issues: the server', () => {
-  // checkValue accepts any JSON value for a json column; one nested too deep for JSON.stringify
-  // then fails the store's transaction: `internal`, retryable, although a retry fails the same way.
-  it.failing('refuses a json value nested too deep to store with invalid_value, not internal', async () => {
+describe('fixed: the server refusing values it cannot store', () => {
+  // checkValue accepted any JSON value for a json column; one nested too deep for JSON.stringify
+  // then failed the store's transaction: `internal`, retryable, although a retry fails the same way.
+  it('refuses a json value nested too deep to store with invalid_value, not internal', async () => {
     const server = await startTestServer();
     try {
       const { peer } = await helloPeer(server, { lsn: server.currentLsn() });
