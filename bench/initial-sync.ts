@@ -41,6 +41,7 @@ import { openDatabase, type SqliteDatabase, type SqliteExecutor } from '../src/s
 import { loadSqlite } from '../src/storage/wasm.js';
 import { EventBus } from '../src/streams/events.js';
 import { benchRowArrays, benchSchema, TABLE } from './fixtures.js';
+import { recordResults } from './results.js';
 
 // ---- options -------------------------------------------------------------------------------
 
@@ -525,30 +526,30 @@ async function main(): Promise<void> {
     const peakHeapUsed = clientRuns.length ? Math.max(...clientRuns.map((r) => r.peakHeapUsed)) : undefined;
     if (clientRuns.length) console.log(`\nclient peak RSS ${mb(peakRss!)}, peak heapUsed ${mb(peakHeapUsed!)} (process-wide, sampled every 20 ms)`);
     console.log(`total bench time ${((now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`);
-    console.log(
-      JSON.stringify({
-        bench: 'initial-sync',
-        rows: ROWS,
-        runs: RUNS,
-        statistic: 'median',
-        rowsPerSec: results.rowsPerSec,
-        rawInsertRowsPerSec: results.rawInsertRowsPerSec,
-        ratioToRaw: results.rowsPerSec && results.rawInsertRowsPerSec ? Number((results.rowsPerSec / results.rawInsertRowsPerSec).toFixed(3)) : undefined,
-        rawLoopRowsPerSec: results.rawLoopRowsPerSec,
-        ratioToRawLoop: results.rowsPerSec && results.rawLoopRowsPerSec ? Number((results.rowsPerSec / results.rawLoopRowsPerSec).toFixed(3)) : undefined,
-        bestRowsPerSec: best['client: connect() -> initial_sync_complete'],
-        firstRunRowsPerSec: clientRuns.length ? rate(ROWS, clientRuns[0].completeMs) : undefined,
-        bestRawInsertRowsPerSec: best['raw: openDatabase + runMany INSERT, 1 tx'],
-        syncedRowsPerSec: results.syncedRowsPerSec,
-        clientCpuMs: clientRuns.length ? Math.round(median(clientRuns.map((r) => r.cpuMs))) : undefined,
-        transportRowsPerSec: results.transportRowsPerSec,
-        peakRssMB: peakRss && Math.round(peakRss / 1048576),
-        peakHeapUsedMB: peakHeapUsed && Math.round(peakHeapUsed / 1048576),
-        limits: { snapshotChunkRows: baseLimits.snapshotChunkRows ?? 1000, snapshotWindow: baseLimits.snapshotWindow ?? 4 },
-        node: process.version,
-        loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
-      }),
-    );
+    const summary = {
+      rows: ROWS,
+      runs: RUNS,
+      statistic: 'median',
+      rowsPerSec: results.rowsPerSec,
+      rawInsertRowsPerSec: results.rawInsertRowsPerSec,
+      ratioToRaw: results.rowsPerSec && results.rawInsertRowsPerSec ? Number((results.rowsPerSec / results.rawInsertRowsPerSec).toFixed(3)) : undefined,
+      rawLoopRowsPerSec: results.rawLoopRowsPerSec,
+      ratioToRawLoop: results.rowsPerSec && results.rawLoopRowsPerSec ? Number((results.rowsPerSec / results.rawLoopRowsPerSec).toFixed(3)) : undefined,
+      bestRowsPerSec: best['client: connect() -> initial_sync_complete'],
+      firstRunRowsPerSec: clientRuns.length ? rate(ROWS, clientRuns[0].completeMs) : undefined,
+      bestRawInsertRowsPerSec: best['raw: openDatabase + runMany INSERT, 1 tx'],
+      syncedRowsPerSec: results.syncedRowsPerSec,
+      clientCpuMs: clientRuns.length ? Math.round(median(clientRuns.map((r) => r.cpuMs))) : undefined,
+      transportRowsPerSec: results.transportRowsPerSec,
+      peakRssMB: peakRss && Math.round(peakRss / 1048576),
+      peakHeapUsedMB: peakHeapUsed && Math.round(peakHeapUsed / 1048576),
+      limits: { snapshotChunkRows: baseLimits.snapshotChunkRows ?? 1000, snapshotWindow: baseLimits.snapshotWindow ?? 4 },
+      node: process.version,
+      loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
+    };
+    // A partial run (--only) has no ratio to record; a full one is the figure `npm run bench` reports.
+    if (ONLY === undefined) recordResults('initialSync', summary);
+    console.log(JSON.stringify({ bench: 'initial-sync', ...summary }));
   } finally {
     await server?.close();
     rmSync(dir, { recursive: true, force: true });
