@@ -1,16 +1,51 @@
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 
+/** Which way bytes flow through the proxy. */
+export type Direction = 'toClient' | 'toServer' | 'both';
+
+export interface DelayOptions {
+  /** Latency added to every chunk, in ms. */
+  ms: number;
+  /** A random extra latency of 0..jitterMs per chunk; order is kept all the same. */
+  jitterMs?: number;
+  direction?: Direction;
+}
+
+export interface CutMidFrameOptions {
+  /**
+   * Cut in the first server-to-client chunk that contains this text (e.g. `"type":"snapshot_chunk"`),
+   * a few bytes past it, so the cut falls inside the frame whose payload holds it. Default: the
+   * next chunk of any content, cut in its middle.
+   */
+  match?: string;
+  /** Bytes to forward past the start of the match (default 8); without `match`, half the chunk. */
+  keepBytes?: number;
+}
+
+interface Pair {
+  client: Socket;
+  upstream: Socket;
+  /** When the last chunk each way is due out: a later chunk is never due earlier (order kept). */
+  dueToClient: number;
+  dueToServer: number;
+  timers: Set<ReturnType<typeof setTimeout>>;
+}
+
 /**
  * A TCP proxy on 127.0.0.1 between real clients and a real server, for network faults: `cut()`
- * drops every connection mid-stream, `down()` also refuses new ones until `up()`, and `hold()`
- * stops forwarding server-to-client bytes (a one-way partition) until `release()` or a cut.
+ * drops every connection mid-stream, `down()` also refuses new ones until `up()`, `hold()`
+ * stops forwarding server-to-client bytes (a one-way partition) until `release()` or a cut,
+ * `delay()` adds latency (with jitter, order kept) and `cutMidFrame()` forwards only part of the
+ * next server-to-client chunk (so the client gets half a WebSocket frame) and then drops both sides.
  */
 export class TcpProxy {
-  private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
+  private readonly pairs = new Set<Pair>();
   private isDown = false;
   private holding = false;
   private held: Array<() => void> = [];
+  private latency: Required<DelayOptions> = { ms: 0, jitterMs: 0, direction: 'both' };
+  private pendingCut: { options: CutMidFrameOptions; done: (forwarded: number) => void } | undefined;
   connections = 0;
 
   private constructor(private readonly server: Server, readonly port: number, private targetPort: number) {}
@@ -41,30 +76,99 @@ export class TcpProxy {
     }
     this.connections += 1;
     const upstream = connect(targetPort, '127.0.0.1');
-    const pair = { client, upstream };
+    const pair: Pair = { client, upstream, dueToClient: 0, dueToServer: 0, timers: new Set() };
     this.pairs.add(pair);
-    client.on('data', (data) => upstream.write(data));
-    upstream.on('data', (data) => {
-      if (this.holding) this.held.push(() => client.write(data));
-      else client.write(data);
-    });
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      this.pairs.delete(pair);
-    };
+    client.on('data', (data) => this.forward(pair, 'toServer', data));
+    upstream.on('data', (data) => this.forward(pair, 'toClient', data));
+    const end = () => this.destroy(pair);
     client.on('close', end).on('error', end);
     upstream.on('close', end).on('error', end);
+  }
+
+  /** Every chunk goes through here: a pending mid-frame cut, then the delay (order kept), then the hold. */
+  private forward(pair: Pair, direction: 'toClient' | 'toServer', data: Buffer): void {
+    let send = () => this.deliver(pair, direction, data);
+    if (direction === 'toClient' && this.pendingCut) {
+      const cut = this.cutPoint(data);
+      if (cut !== undefined) send = cut(pair);
+    }
+    const { ms, jitterMs, direction: delayed } = this.latency;
+    const extra = delayed === 'both' || delayed === direction ? ms + Math.random() * jitterMs : 0;
+    const key = direction === 'toClient' ? 'dueToClient' : 'dueToServer';
+    // Never due before the chunk ahead of it: jitter, or turning the delay off, keeps the order.
+    const due = Math.max(Date.now() + extra, pair[key]);
+    pair[key] = due;
+    if (due <= Date.now()) return send();
+    const timer = setTimeout(() => {
+      pair.timers.delete(timer);
+      send();
+    }, due - Date.now());
+    pair.timers.add(timer);
+  }
+
+  private deliver(pair: Pair, direction: 'toClient' | 'toServer', data: Buffer): void {
+    if (!this.pairs.has(pair)) return;
+    if (direction === 'toServer') pair.upstream.write(data);
+    else if (this.holding) this.held.push(() => pair.client.write(data));
+    else pair.client.write(data);
+  }
+
+  /**
+   * If this chunk is the one the pending cut waits for: disarms it and returns what to do in the
+   * chunk's place (forward part of it, then drop the pair).
+   */
+  private cutPoint(data: Buffer): ((pair: Pair) => () => void) | undefined {
+    const { options, done } = this.pendingCut!;
+    let keep: number;
+    if (options.match !== undefined) {
+      const at = data.indexOf(options.match);
+      if (at < 0) return undefined;
+      keep = Math.min(data.length - 1, at + (options.keepBytes ?? 8));
+    } else {
+      keep = options.keepBytes ?? Math.floor(data.length / 2);
+    }
+    this.pendingCut = undefined;
+    return (pair) => {
+      // Nothing after this chunk reaches the client: the rest of the frame is lost with the connection.
+      pair.upstream.pause();
+      return () => {
+        if (!this.pairs.has(pair)) return done(0);
+        pair.client.write(data.subarray(0, keep), () => {
+          this.destroy(pair);
+          done(keep);
+        });
+      };
+    };
+  }
+
+  private destroy(pair: Pair): void {
+    pair.timers.forEach(clearTimeout);
+    pair.timers.clear();
+    pair.client.destroy();
+    pair.upstream.destroy();
+    this.pairs.delete(pair);
+  }
+
+  /** Adds latency from now on (chunks already queued keep theirs). `delay({ ms: 0 })` turns it off. */
+  delay(options: DelayOptions): void {
+    this.latency = { jitterMs: 0, direction: 'both', ...options };
+  }
+
+  /**
+   * Arms a cut: the next server-to-client chunk (or the next one containing `match`) is forwarded
+   * only in part, then the client and server sockets are destroyed. Resolves with the number of
+   * bytes of that chunk the client got.
+   */
+  cutMidFrame(options: CutMidFrameOptions = {}): Promise<number> {
+    return new Promise((done) => {
+      this.pendingCut = { options, done };
+    });
   }
 
   cut(): void {
     this.held = [];
     this.holding = false;
-    for (const { client, upstream } of this.pairs) {
-      client.destroy();
-      upstream.destroy();
-    }
-    this.pairs.clear();
+    for (const pair of [...this.pairs]) this.destroy(pair);
   }
 
   down(): void {
@@ -89,6 +193,7 @@ export class TcpProxy {
 
   async close(): Promise<void> {
     this.down();
+    this.pendingCut = undefined;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 }

@@ -1,4 +1,5 @@
 export { createSyncServer, SYNC_PATH, type SyncServer, type SyncServerOptions } from './server.js';
+export type { SessionStats } from './session.js';
 export { createSqliteStore } from './sqlite-store.js';
 export { lastWriteWins } from './conflict-policy.js';
 export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';

@@ -24,6 +24,14 @@ export interface ServerLimits {
   rateLimitBurst: number;
   /** Invalid messages in a row before the connection is closed (4400). */
   maxInvalidMessages: number;
+  /**
+   * Bytes the server holds for one connection that the socket has not yet written out. Data
+   * (snapshot chunks, changes) is sent only below it and resumes from the log when the socket
+   * drains; unsent replies over it close the connection (4413).
+   */
+  maxBufferedBytes: number;
+  /** Inbound messages waiting to be handled at most; at this many the socket is not read until half have been. */
+  maxQueuedMessages: number;
 }
 
 export const DEFAULT_LIMITS: ServerLimits = {
@@ -38,6 +46,8 @@ export const DEFAULT_LIMITS: ServerLimits = {
   rateLimitPerSecond: 200,
   rateLimitBurst: 400,
   maxInvalidMessages: 20,
+  maxBufferedBytes: 8 * 1024 * 1024,
+  maxQueuedMessages: 64,
 };
 
 export function resolveLimits(overrides: Partial<ServerLimits> = {}): ServerLimits {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, type Key, type Lsn, type Row, type SyncSchema } from '../protocol/index.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
-import { SyncSession, type SessionHost } from './session.js';
+import { SyncSession, type SessionHost, type SessionStats } from './session.js';
 import { createSqliteStore } from './sqlite-store.js';
 import type { ConflictPolicy, SyncStore } from './store.js';
 
@@ -37,6 +37,8 @@ export interface SyncServer {
   readonly store: SyncStore;
   /** Sessions currently connected. */
   readonly sessionCount: number;
+  /** What each connected session holds right now (buffered bytes, messages in flight and queued). */
+  sessionStats(): SessionStats[];
   insert(table: string, row: Row): Promise<Lsn>;
   update(table: string, key: Key, patch: Row): Promise<Lsn>;
   delete(table: string, key: Key): Promise<Lsn>;
@@ -106,10 +108,19 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     const session = new SyncSession(
       host,
       {
-        send: (message) => {
-          if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(message));
+        send: (message, written) => {
+          if (ws.readyState !== ws.OPEN) return 0;
+          // Encoded once here, so the session can count the frame's bytes until the socket wrote them.
+          const frame = Buffer.from(JSON.stringify(message));
+          ws.send(frame, { binary: false }, () => written());
+          return frame.length;
         },
         close: (code, reason) => ws.close(code, reason),
+        get bufferedAmount() {
+          return ws.bufferedAmount;
+        },
+        pause: () => ws.pause(),
+        resume: () => ws.resume(),
       },
       request,
     );
@@ -142,6 +153,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     get sessionCount() {
       return sessions.size;
     },
+    sessionStats: () => [...sessions].map((session) => session.stats),
     insert: (table, row) => store.write({ op: 'insert', table, row }),
     update: (table, key, patch) => store.write({ op: 'update', table, key, patch }),
     delete: (table, key) => store.write({ op: 'delete', table, key }),

@@ -25,9 +25,41 @@ import { chooseSyncMode } from './sync-mode.js';
 
 /** What a session needs from the socket: the server's transport adapts a `ws` WebSocket to it. */
 export interface SessionTransport {
-  send(message: ServerMessage): void;
+  /**
+   * Queues one frame and returns its size in bytes (0 if the socket is no longer open, and then
+   * `written` never runs). `written` runs once the frame's bytes have left the process (handed
+   * to the OS), or the socket failed: until then they are memory this session holds.
+   */
+  send(message: ServerMessage, written: () => void): number;
   close(code: number, reason: string): void;
+  /** Bytes the socket itself still holds unsent (`ws` bufferedAmount): a check on the session's own count. */
+  readonly bufferedAmount: number;
+  /** Stops reading inbound frames (TCP backpressure on the client) until `resume()`. */
+  pause(): void;
+  resume(): void;
 }
+
+/** What a session holds for its client right now: what a `sessionStats()` row shows. */
+export interface SessionStats {
+  sessionId: string;
+  clientId: string | undefined;
+  phase: 'awaiting_hello' | 'snapshot' | 'streaming' | 'closed';
+  /** Bytes of frames sent to the socket and not yet handed to the OS: data and replies. */
+  bufferedBytes: number;
+  /** The same seen from the socket (`ws` bufferedAmount). */
+  socketBufferedBytes: number;
+  /** The part of `bufferedBytes` that is answers (`push_result`, `pong`, `error`, `ping`), not data. */
+  bufferedReplyBytes: number;
+  /** `changes` messages sent and not yet acknowledged. */
+  changesInFlight: number;
+  /** Inbound messages accepted and not yet handled. */
+  queuedMessages: number;
+  /** Inbound frames received on this connection, of any kind (dropped ones included). */
+  framesReceived: number;
+}
+
+/** Data (snapshot chunks, changes) waits for room; replies answer the client and cannot wait. */
+type SendKind = 'data' | 'reply';
 
 /** What a session needs from the server that hosts it. */
 export interface SessionHost {
@@ -69,6 +101,11 @@ export class SyncSession {
   private droppedInRow = 0;
   private lastRateErrorAt = -Infinity;
   private invalidInRow = 0;
+  /** Bytes handed to the transport and not yet written out, by kind (see `send`). */
+  private readonly unwritten = { data: 0, reply: 0 };
+  private queued = 0;
+  private framesReceived = 0;
+  private readingPaused = false;
 
   constructor(
     private readonly host: SessionHost,
@@ -87,9 +124,33 @@ export class SyncSession {
     return this.phase === 'closed';
   }
 
+  get stats(): SessionStats {
+    return {
+      sessionId: this.id,
+      clientId: this.clientId,
+      phase: this.phase,
+      bufferedBytes: this.bufferedBytes,
+      socketBufferedBytes: this.transport.bufferedAmount,
+      bufferedReplyBytes: this.unwritten.reply,
+      changesInFlight: this.lsnWindow.pending,
+      queuedMessages: this.queued,
+      framesReceived: this.framesReceived,
+    };
+  }
+
+  private get bufferedBytes(): number {
+    return this.unwritten.data + this.unwritten.reply;
+  }
+
+  /** Room for one more data message: the socket holds less than `maxBufferedBytes` unsent. */
+  private get hasSendRoom(): boolean {
+    return this.bufferedBytes < this.host.limits.maxBufferedBytes;
+  }
+
   /** One inbound frame, as the socket delivered it. */
   receive(frame: string, isBinary = false): void {
     if (this.phase === 'closed') return;
+    this.framesReceived += 1;
     this.lastSeen = performance.now();
     if (!this.bucket.tryTake()) return this.onRateLimited();
     this.droppedInRow = 0;
@@ -103,16 +164,40 @@ export class SyncSession {
       return this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }), ...(lsn && { lsn }) });
     }
     if (message.type === 'pong') return;
+    this.enqueue(message);
+  }
+
+  /**
+   * Messages are handled one at a time; while more than `maxQueuedMessages` wait, the socket is
+   * not read, so a client that sends faster than the store applies is slowed by TCP instead of
+   * growing this queue (each entry may be a push of up to `maxMessageBytes`).
+   */
+  private enqueue(message: ClientMessage): void {
+    const { maxQueuedMessages } = this.host.limits;
+    this.queued += 1;
+    if (this.queued >= maxQueuedMessages && !this.readingPaused) {
+      this.readingPaused = true;
+      this.transport.pause();
+    }
     this.inbound = this.inbound
       .then(() => this.handle(message))
       .then(() => { this.invalidInRow = 0; })
-      .catch((error) => this.onHandlerError(error, message.type));
+      .catch((error) => this.onHandlerError(error, message.type))
+      .finally(() => {
+        this.queued -= 1;
+        if (this.readingPaused && this.queued <= maxQueuedMessages / 2 && !this.isClosed) {
+          this.readingPaused = false;
+          this.transport.resume();
+        }
+      });
   }
 
   /** Closes the session and its socket. */
   close(code: number, reason: string): void {
     if (this.phase === 'closed') return;
     this.dispose();
+    // The closing handshake needs the client's close frame read.
+    if (this.readingPaused) this.transport.resume();
     this.transport.close(code, reason);
   }
 
@@ -240,13 +325,13 @@ export class SyncSession {
 
   private async pumpSnapshot(): Promise<void> {
     const reader = this.snapshot!;
-    while (this.phase === 'snapshot' && this.chunkWindow.hasRoom) {
+    while (this.phase === 'snapshot' && this.chunkWindow.hasRoom && this.hasSendRoom) {
       const chunk = await reader.nextChunk();
       if (this.isClosed) return;
       if (!chunk) {
         reader.close();
         this.snapshot = undefined;
-        this.send({ type: 'snapshot_end', lsn: reader.lsn });
+        this.send({ type: 'snapshot_end', lsn: reader.lsn }, 'data');
         this.sentLsn = reader.lsn;
         this.phase = 'streaming';
         return;
@@ -263,13 +348,13 @@ export class SyncSession {
         chunks: progress.chunks,
         columns: [...chunk.columns],
         rows: chunk.rows,
-      });
+      }, 'data');
     }
   }
 
   private async pumpChanges(): Promise<void> {
     const { store, limits } = this.host;
-    while (this.phase === 'streaming' && this.lsnWindow.hasRoom) {
+    while (this.phase === 'streaming' && this.lsnWindow.hasRoom && this.hasSendRoom) {
       const changes = await store.changesSince(this.sentLsn, limits.changesPerMessage);
       if (this.isClosed || changes.length === 0) return;
       this.sendChanges(changes);
@@ -278,14 +363,16 @@ export class SyncSession {
 
   private sendChanges(changes: ChangeRecord[]): void {
     const lsn = changes[changes.length - 1].lsn;
-    this.send({ type: 'changes', lsn, changes });
+    this.send({ type: 'changes', lsn, changes }, 'data');
     this.lsnWindow.sent(lsn);
     this.sentLsn = lsn;
   }
 
   /**
    * Live path: a commit's changes go straight out when this session had sent everything before
-   * them and has room; otherwise the pump reads them from the store when the window opens.
+   * them and has room (in the window and in the socket's buffer); otherwise they stay in the log,
+   * and the pump reads them from the store when the client acks or the socket drains. So a client
+   * that stops reading costs at most `maxBufferedBytes` (plus one message), however much is written.
    */
   private onCommitted(changes: ChangeRecord[]): void {
     if (this.isClosed || changes.length === 0) return;
@@ -293,7 +380,7 @@ export class SyncSession {
     const lsn = changes[changes.length - 1].lsn;
     if (compareLsn(lsn, previousHead) > 0) this.headLsn = lsn;
     const caughtUp = this.phase === 'streaming' && !this.pumping && compareLsn(this.sentLsn, previousHead) === 0;
-    if (caughtUp && this.lsnWindow.hasRoom && changes.length <= this.host.limits.changesPerMessage) {
+    if (caughtUp && this.lsnWindow.hasRoom && this.hasSendRoom && changes.length <= this.host.limits.changesPerMessage) {
       this.sendChanges(changes);
     } else {
       void this.pump().catch((error) => this.onHandlerError(error, 'changes'));
@@ -349,7 +436,25 @@ export class SyncSession {
     this.send({ type: 'error', code, message, retryable: RETRYABLE_CODES.has(code), ...(ref && { ref }) });
   }
 
-  private send(message: ServerMessage): void {
-    if (this.phase !== 'closed') this.transport.send(message);
+  /**
+   * Every frame goes out here, counted until the socket has written it. Data waits for room (the
+   * pumps check `hasSendRoom`), and when the buffer drains below the limit the pump starts again.
+   * Replies cannot wait: a client whose unread replies exceed `maxBufferedBytes` is not reading
+   * what it asks for, and is closed with 4413 rather than allowed to grow the server's memory.
+   */
+  private send(message: ServerMessage, kind: SendKind = 'reply'): void {
+    if (this.phase === 'closed') return;
+    const { maxBufferedBytes } = this.host.limits;
+    const bytes = this.transport.send(message, () => {
+      const before = this.bufferedBytes;
+      this.unwritten[kind] -= bytes;
+      if (before >= maxBufferedBytes && this.hasSendRoom && (this.phase === 'snapshot' || this.phase === 'streaming')) {
+        void this.pump().catch((error) => this.onHandlerError(error, 'changes'));
+      }
+    });
+    this.unwritten[kind] += bytes;
+    if (kind === 'reply' && this.unwritten.reply > maxBufferedBytes) {
+      this.close(CloseCode.slowConsumer, 'the client is not reading: over maxBufferedBytes of replies unsent');
+    }
   }
 }
