@@ -329,8 +329,7 @@ class ClientUnderFuzz {
           if (lsnValue <= floor) return this.outcome('dropped as duplicate');
           state.highest = lsnValue;
           return this.applyData(state, () => this.model.invalidBatch(message), () => {
-            this.model.applyBatch(message);
-            this.expectedApplied.push(message.lsn);
+            if (this.model.applyBatch(message)) this.expectedApplied.push(message.lsn);
           }, message.lsn);
         }
         case 'snapshot_begin':

@@ -108,10 +108,6 @@ describe('fixed: a client refuses a changes batch that', () => {
 
   it.each([
     ['carries no change (its LSN would become the checkpoint with nothing applied)', { type: 'changes', lsn: '0/9', changes: [] }],
-    [
-      'reaches back to or below the checkpoint (it would re-apply older rows)',
-      { type: 'changes', lsn: '0/7', changes: [{ lsn: '0/4', table: 'todos', op: 'insert', key: 't1', row: { id: 't1', title: 'old' } }, { lsn: '0/7', table: 'todos', op: 'delete', key: 't2' }] },
-    ],
     ['stores a row under another key than the change says', { type: 'changes', lsn: '0/6', changes: [{ lsn: '0/6', table: 'todos', op: 'insert', key: 't2', row: { id: 't3' } }] }],
     ['holds a U+0000 in a text value (the local database would cut it)', { type: 'changes', lsn: '0/6', changes: [{ lsn: '0/6', table: 'todos', op: 'insert', key: 't2', row: { id: 't2', title: 'a\u0000b' } }] }],
   ])('%s: sync pauses, nothing written', async (_name, batch) => {
@@ -119,5 +115,24 @@ describe('fixed: a client refuses a changes batch that', () => {
     await until(() => paused > 0 || undefined, 5000, 'sync_paused');
     expect(client.currentLsn).toBe('0/5');
     expect(await client.query('SELECT id, title FROM todos ORDER BY id')).toEqual([{ id: 't1', title: todo(1).title }]);
+  });
+
+  // It used to be refused, which paused sync for good when the server resent from an older LSN
+  // than the checkpoint (an apply from the previous connection committing after the next hello,
+  // found by the model test): the part at or below the checkpoint was applied already, so it is
+  // skipped, never re-applied, and the rest goes in.
+  it('skips the changes of a batch at or below the checkpoint and applies the rest', async () => {
+    conn.send({
+      type: 'changes',
+      lsn: '0/7',
+      changes: [
+        { lsn: '0/4', table: 'todos', op: 'insert', key: 't1', row: { id: 't1', title: 'old' } },
+        { lsn: '0/5', table: 'todos', op: 'insert', key: 't1', row: { id: 't1', title: 'older' } },
+        { lsn: '0/7', table: 'todos', op: 'insert', key: 't2', row: { id: 't2', title: 'new' } },
+      ],
+    });
+    await until(() => client.currentLsn === '0/7' || undefined, 5000, 'the batch');
+    expect(await client.query('SELECT id, title FROM todos ORDER BY id')).toEqual([{ id: 't1', title: todo(1).title }, { id: 't2', title: 'new' }]);
+    expect(paused).toBe(0);
   });
 });

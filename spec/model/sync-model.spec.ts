@@ -9,8 +9,8 @@ import { World } from './harness.js';
  * `npm run soak` a long one (SOAK_RUNS, SOAK_COMMANDS). A failure prints the seed and the shrunk
  * command list; MODEL_SEED (and MODEL_PATH, printed by fast-check) replay it.
  */
-const runs = Number(process.env.SOAK_RUNS ?? process.env.MODEL_RUNS ?? 12);
-const maxCommands = Number(process.env.SOAK_COMMANDS ?? process.env.MODEL_COMMANDS ?? 30);
+const runs = Number(process.env.SOAK_RUNS ?? process.env.MODEL_RUNS ?? 25);
+const maxCommands = Number(process.env.SOAK_COMMANDS ?? process.env.MODEL_COMMANDS ?? 40);
 const seed = Number(process.env.MODEL_SEED ?? 20261125);
 const CLIENTS = 2;
 

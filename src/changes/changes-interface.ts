@@ -98,14 +98,15 @@ export class ChangesInterface {
       }
       case 'changes': {
         this.events.emit('changes_received', { lsn: message.lsn, count: message.changes.length });
-        const tables = await this.db.transaction(async (tx) => {
-          const touched = await this.server.applyBatch(tx, message);
-          await pruneSettledChanges(tx, this.options.keepSettled);
-          return touched;
+        const applied = await this.db.transaction(async (tx) => {
+          const done = await this.server.applyBatch(tx, message);
+          if (done) await pruneSettledChanges(tx, this.options.keepSettled);
+          return done;
         });
+        if (!applied) return {}; // already applied: nothing written, the checkpoint stays
         this.checkpoint = message.lsn;
-        this.events.emit('changes_applied', { lsn: message.lsn, count: message.changes.length, tables: [...tables] });
-        this.notify([...tables]);
+        this.events.emit('changes_applied', { lsn: message.lsn, count: applied.count, tables: [...applied.tables] });
+        this.notify([...applied.tables]);
         return { lsn: message.lsn, ack: true };
       }
       case 'push_result': {

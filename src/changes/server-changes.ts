@@ -30,15 +30,15 @@ export class ServerChanges {
   }
 
   /**
-   * Checks a whole batch against the schema and LSN order, and that it starts after the checkpoint
-   * `after` (a batch reaching back would re-apply older rows); throws before anything is written.
+   * Checks a whole batch against the schema and that its LSNs strictly increase; throws before
+   * anything is written.
    */
-  check(batch: Changes, after?: Lsn): void {
+  check(batch: Changes): void {
     if (batch.changes.length === 0) throw new SyncProtocolError('invalid_message', `changes message ${batch.lsn} carries no change`);
-    let previous: Lsn | undefined = after;
+    let previous: Lsn | undefined;
     for (const change of batch.changes) {
       if (previous !== undefined && compareLsn(change.lsn, previous) <= 0) {
-        throw new SyncProtocolError('invalid_lsn', `changes out of LSN order: ${change.lsn} after ${previous === after ? `the checkpoint ${after}` : previous}`);
+        throw new SyncProtocolError('invalid_lsn', `changes out of LSN order: ${change.lsn} after ${previous}`);
       }
       previous = change.lsn;
       this.codec(change.table);
@@ -55,40 +55,67 @@ export class ServerChanges {
     }
   }
 
-  /** Applies one `changes` batch: rows, records, own changes confirmed, pending ones re-applied, LSN. */
-  async applyBatch(tx: SqliteExecutor, batch: Changes): Promise<Set<string>> {
-    this.check(batch, await readLsn(tx));
+  /**
+   * Applies one `changes` batch: rows, records, own changes confirmed, pending ones re-applied, LSN.
+   * Row writes keep batch order; consecutive writes of one kind (upserts of one table, deletes of
+   * one table) share one prepared statement (runMany), and the batch's `local_changes` records go
+   * in with one more: preparing a statement costs far more than binding and stepping it, and a
+   * live batch is mostly rows of one table.
+   */
+  /**
+   * Applies the part of a batch after the checkpoint, read in this transaction, and moves the
+   * checkpoint to the batch's LSN; returns the tables touched and the number of changes applied,
+   * or undefined when the whole batch
+   * is at or below the checkpoint. Batches are dropped upstream when already applied, but only
+   * against the checkpoint as it was when they arrived: one still being applied from the previous
+   * connection can commit after the next connection's hello, so the server resends from the older
+   * LSN, in batches cut differently (a live commit then, a page of the log now). Changes at or
+   * below the checkpoint are the very log entries already applied: skipping them here, where the
+   * checkpoint cannot move underneath, is what makes each apply exactly once.
+   */
+  async applyBatch(tx: SqliteExecutor, batch: Changes): Promise<{ tables: Set<string>; count: number } | undefined> {
+    this.check(batch);
+    const checkpoint = await readLsn(tx);
+    if (compareLsn(batch.lsn, checkpoint) <= 0) return undefined;
+    let first = 0;
+    while (compareLsn(batch.changes[first].lsn, checkpoint) <= 0) first++;
     const touched = new Set<string>();
     const keys: Array<[string, string]> = [];
+    const records: unknown[][] = [];
+    const own: unknown[][] = [];
     const now = this.now();
     const me = this.clientId();
-    for (const [i, change] of batch.changes.entries()) {
+    let run: { sql: string; rows: unknown[][]; realColumns?: readonly number[] } | undefined;
+    for (let i = first; i < batch.changes.length; i++) {
+      const change = batch.changes[i];
       const codec = this.codec(change.table);
-      if (change.op === 'delete') await tx.run(codec.deleteSql, [change.key]);
-      else await tx.run(codec.upsertSql, codec.toParams(change.row!));
-      touched.add(change.table);
-      keys.push([change.table, keyToJson(change.key)]);
-      const own = change.origin?.clientId === me ? change.origin.changeId : undefined;
-      if (own) {
-        // Our own change came back at its LSN: the rows now include it, so it is no longer re-applied.
-        // Its status moves with the push_result, which may still be on its way.
-        await tx.run(
-          `UPDATE local_changes SET settled = 1, lsn = ?, updated_at = ? WHERE id = ? AND source = 'local'`,
-          [change.lsn, now, own],
-        );
+      const sql = change.op === 'delete' ? codec.deleteSql : codec.upsertSql;
+      if (run?.sql !== sql) {
+        if (run) await tx.runMany(run.sql, run.rows, { realColumns: run.realColumns });
+        run = { sql, rows: [], realColumns: change.op === 'delete' ? undefined : codec.realPositions };
       }
-      await tx.run(
-        `INSERT OR IGNORE INTO local_changes (id, source, table_name, op, row_key, row, status, settled, lsn, created_at, updated_at)
-         VALUES (?, 'server', ?, ?, ?, ?, 'applied', 1, ?, ?, ?)`,
-        [`server:${change.lsn}:${i}`, change.table, change.op, keyToJson(change.key), change.row ? JSON.stringify(change.row) : null, change.lsn, now, now],
-      );
+      run.rows.push(change.op === 'delete' ? [change.key] : codec.toParams(change.row!));
+      touched.add(change.table);
+      const rowKey = keyToJson(change.key);
+      keys.push([change.table, rowKey]);
+      // Our own change came back at its LSN: the rows now include it, so it is no longer re-applied.
+      // Its status moves with the push_result, which may still be on its way.
+      if (change.origin?.clientId === me) own.push([change.lsn, now, change.origin.changeId]);
+      records.push([`server:${change.lsn}:${i}`, change.table, change.op, rowKey, change.row ? JSON.stringify(change.row) : null, change.lsn, now, now]);
     }
+    if (run) await tx.runMany(run.sql, run.rows, { realColumns: run.realColumns });
+    if (own.length) await tx.runMany(`UPDATE local_changes SET settled = 1, lsn = ?, updated_at = ? WHERE id = ? AND source = 'local'`, own);
+    await tx.runMany(
+      `INSERT OR IGNORE INTO local_changes (id, source, table_name, op, row_key, row, status, settled, lsn, created_at, updated_at)
+       VALUES (?, 'server', ?, ?, ?, ?, 'applied', 1, ?, ?, ?)`,
+      records,
+    );
     // The rows are now the server's as of batch.lsn: local changes it applied at or before that
     // LSN are in them (or were overwritten by later server changes) and must not be applied again.
     const settled = await confirmCoveredChanges(tx, batch.lsn);
     await this.rebase.afterServerRows(tx, () => keys, settled);
     await writeLsn(tx, batch.lsn);
-    return touched;
+    return { tables: touched, count: batch.changes.length - first };
   }
 
   /** Snapshot start (initial sync or reset): empties the synced tables, keeping local pending writes visible. */

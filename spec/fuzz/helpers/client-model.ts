@@ -24,10 +24,10 @@ export class ClientModel {
     return this.rows.get(table)!;
   }
 
-  /** Why the batch must be refused (undefined: it must be applied), given the checkpoint. */
+  /** Why the batch must be refused (undefined: it must be applied, past the checkpoint). */
   invalidBatch(batch: Changes): string | undefined {
     if (batch.changes.length === 0) return 'a changes message without changes';
-    let previous = this.checkpoint;
+    let previous = -1n;
     for (const [i, change] of batch.changes.entries()) {
       const lsn = lsnToBigInt(change.lsn);
       if (lsn <= previous) return `change ${i} at ${change.lsn} is not after ${lsnFromBigInt(previous)}`;
@@ -42,14 +42,20 @@ export class ClientModel {
     return undefined;
   }
 
-  /** Applies a batch that `invalidBatch` accepted. */
-  applyBatch(batch: Changes): void {
+  /**
+   * Applies a batch that `invalidBatch` accepted: the changes after the checkpoint (those at or
+   * below it were applied already). False when none were, and nothing changes.
+   */
+  applyBatch(batch: Changes): boolean {
+    if (lsnToBigInt(batch.lsn) <= this.checkpoint) return false;
     for (const change of batch.changes) {
+      if (lsnToBigInt(change.lsn) <= this.checkpoint) continue;
       const rows = this.rows.get(change.table)!;
       if (change.op === 'delete') rows.delete(JSON.stringify(change.key));
       else rows.set(JSON.stringify(change.key), this.whole(change.table, change.row!));
     }
     this.checkpoint = lsnToBigInt(batch.lsn);
+    return true;
   }
 
   beginSnapshot(): void {
