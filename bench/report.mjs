@@ -42,7 +42,7 @@ const p = (pair) => (pair ? `${ms(pair.p50)} / ${ms(pair.p99)}` : undefined);
 
 add('initial sync, 100k rows (Node)', rate(initialSync.rowsPerSec), `raw wa-sqlite ${rate(initialSync.rawInsertRowsPerSec) ?? 'n/a'}`,
   initialSync.ratioToRaw && `${initialSync.ratioToRaw.toFixed(2)} of raw`, '>= 0.6 of raw', initialSync.ratioToRaw && initialSync.ratioToRaw >= 0.6);
-add('initial sync vs RxDB', rate(initialSync.rowsPerSec), `RxDB best ${rate(rxdbBest) ?? 'n/a'} (default batch ${rate(initialSync.rxdbDefaultBatchRowsPerSec) ?? 'n/a'})`,
+add('initial sync vs RxDB', rate(initialSync.rowsPerSec), `RxDB best (batchSize ${initialSync.rxdbBatchSize ?? '?'}) ${rate(rxdbBest) ?? 'n/a'} (default batch ${rate(initialSync.rxdbDefaultBatchRowsPerSec) ?? 'n/a'})`,
   initialSync.ratioToRxdb && `${initialSync.ratioToRxdb.toFixed(1)}x RxDB`, '>= 3x RxDB', initialSync.ratioToRxdb && initialSync.ratioToRxdb >= 3);
 const live = latency.rxsync ?? {};
 const rxdbLive = latency.rxdb ?? {};
@@ -68,7 +68,7 @@ if (!process.argv.includes('--no-chart')) {
   const throughput = [
     ['Node', 'wa-sqlite direct insert (ceiling)', initialSync.rawInsertRowsPerSec],
     ['Node', 'rxsync', initialSync.rowsPerSec],
-    ['Node', 'RxDB, batchSize 1000', initialSync.rxdbRowsPerSec],
+    ['Node', `RxDB, batchSize ${initialSync.rxdbBatchSize ?? '?'}`, initialSync.rxdbRowsPerSec],
     ['Node', 'RxDB, default batch', initialSync.rxdbDefaultBatchRowsPerSec],
     ['Chromium', 'wa-sqlite direct insert (ceiling)', browser.rawInsertRowsPerSec],
     ['Chromium', 'rxsync', browser.rowsPerSec],
@@ -85,7 +85,7 @@ if (!process.argv.includes('--no-chart')) {
   pushLatency('rxsync', 'client write round trip', live.roundTrip);
   pushLatency('RxDB', 'client write round trip', rxdbLive.roundTrip);
 
-  const engineColor = { scale: { domain: ['wa-sqlite direct insert (ceiling)', 'rxsync', 'RxDB, batchSize 1000', 'RxDB, default batch'], range: ['#9e9e9e', '#1f77b4', '#d62728', '#ff9896'] } };
+  const engineColor = { scale: { domain: ['wa-sqlite direct insert (ceiling)', 'rxsync', `RxDB, batchSize ${initialSync.rxdbBatchSize ?? '?'}`, 'RxDB, default batch'], range: ['#9e9e9e', '#1f77b4', '#d62728', '#ff9896'] } };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: 'rxsync benchmarks', subtitle: `${results.machine?.cpu ?? ''}, ${results.machine?.cores ?? '?'} cores, node ${results.machine?.node ?? ''}` },
