@@ -444,7 +444,9 @@ export class SyncClient {
         },
       }),
       filter((outcome): outcome is Required<Pick<ApplyOutcome, 'lsn'>> & ApplyOutcome => outcome.lsn !== undefined),
-      checkpointLsn((lsn) => from(this.meta ? this.meta.set('lsn', lsn) : Promise.resolve()), (outcome) => outcome.lsn, { initialLsn: fresh ? '0/0' : this.changes!.lsn }),
+      // The IndexedDB copy is only a mirror (SQLite's LSN wins on start): a failed write of it is
+      // reported, and sync goes on.
+      checkpointLsn((lsn) => from(this.meta ? this.meta.set('lsn', lsn).catch((error) => this.emitError(error, { lsnMirror: lsn })) : Promise.resolve()), (outcome) => outcome.lsn, { initialLsn: fresh ? '0/0' : this.changes!.lsn }),
       tap((outcome) => {
         this.lsnSubject.next(outcome.lsn);
         this.bus.emit('lsn_updated', { lsn: outcome.lsn });

@@ -56,13 +56,6 @@ export class ServerChanges {
   }
 
   /**
-   * Applies one `changes` batch: rows, records, own changes confirmed, pending ones re-applied, LSN.
-   * Row writes keep batch order; consecutive writes of one kind (upserts of one table, deletes of
-   * one table) share one prepared statement (runMany), and the batch's `local_changes` records go
-   * in with one more: preparing a statement costs far more than binding and stepping it, and a
-   * live batch is mostly rows of one table.
-   */
-  /**
    * Applies the part of a batch after the checkpoint, read in this transaction, and moves the
    * checkpoint to the batch's LSN; returns the tables touched and the number of changes applied,
    * or undefined when the whole batch
@@ -72,6 +65,12 @@ export class ServerChanges {
    * LSN, in batches cut differently (a live commit then, a page of the log now). Changes at or
    * below the checkpoint are the very log entries already applied: skipping them here, where the
    * checkpoint cannot move underneath, is what makes each apply exactly once.
+   *
+   * Row writes keep batch order; consecutive writes of one kind (upserts of one table, deletes of
+   * one table) share one prepared statement (runMany), and the batch's `local_changes` records go
+   * in with one more: preparing a statement costs far more than binding and stepping it, and a
+   * live batch is mostly rows of one table (5,000 changes/s took ~95% of the client's event loop
+   * with a statement per row).
    */
   async applyBatch(tx: SqliteExecutor, batch: Changes): Promise<{ tables: Set<string>; count: number } | undefined> {
     this.check(batch);

@@ -9,8 +9,14 @@
  * throws, ROLLBACK, then the error is rethrown. Inside `fn`, use `tx` for every statement:
  * `db.run()` (or a nested `db.transaction()`) from inside `fn` queues behind the running
  * transaction, which waits for `fn`: a deadlock. `tx` is usable only until `fn` settles.
+ *
+ * Storage failure (persistent databases): once an IndexedDB write of the database failed (see
+ * idb-guard.ts), the call that was running rejects with SQLITE_IOERR, even if SQLite itself
+ * reported success (the VFS learns of failures late), and so does every later call: SQLite's view
+ * of the file may be ahead of what IndexedDB holds. Close the database and open it again: it then
+ * holds exactly what was committed before the failure.
  */
-import { SQLITE_MISUSE, SqliteError } from './errors.js';
+import { SQLITE_IOERR, SQLITE_MISUSE, SqliteError } from './errors.js';
 import type { IdbVfsHandle } from './idb-vfs.js';
 import { Lane } from './lane.js';
 import {
@@ -162,7 +168,26 @@ export class Database implements SqliteDatabase {
 
   #enqueue<T>(sql: string | undefined, job: () => Promise<T>): Promise<T> {
     if (this.#closing) return Promise.reject(new SqliteError(`database '${this.name}' is closed`, SQLITE_MISUSE, sql));
-    return this.#lane.run(job);
+    return this.#lane.run(async () => {
+      this.#assertStorage(sql);
+      const result = await job();
+      this.#assertStorage(sql); // a commit SQLite reported may not have reached IndexedDB
+      return result;
+    });
+  }
+
+  /** Fail-stop after a storage failure (see the module comment). */
+  #assertStorage(sql: string | undefined): void {
+    const failure = this.#vfs?.failure;
+    if (failure) {
+      throw new SqliteError(
+        `the storage of database '${this.name}' failed (${failure.message}); nothing after its last successful commit was saved. ` +
+          'Close the database (or the client) and open it again',
+        SQLITE_IOERR,
+        sql,
+        { cause: failure },
+      );
+    }
   }
 
   exec(sql: string): Promise<void> {

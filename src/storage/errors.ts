@@ -17,6 +17,7 @@ const CODE_NAMES: Record<number, string> = {
 /** SQLite result codes the wrapper itself uses. */
 export const SQLITE_ERROR = 1;
 export const SQLITE_BUSY = 5;
+export const SQLITE_IOERR = 10;
 export const SQLITE_CANTOPEN = 14;
 export const SQLITE_MISMATCH = 20;
 export const SQLITE_MISUSE = 21;

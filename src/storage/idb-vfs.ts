@@ -23,12 +23,15 @@
  */
 import { localLocks, type LockManagerSubset } from './local-locks.js';
 import { SQLITE_BUSY, SQLITE_CANTOPEN, SqliteError } from './errors.js';
+import { IdbGuard } from './idb-guard.js';
 
 export interface IdbVfsHandle {
   /** The name the VFS is registered under (pass it to open_v2). */
   readonly vfsName: string;
   /** The file to open with it: {@link fileNameFor}. */
   readonly fileName: string;
+  /** Set once an IndexedDB write of the VFS failed; the database is then unusable (see idb-guard.ts). */
+  readonly failure: Error | undefined;
   /** Unregistering is not possible in wa-sqlite: this closes the VFS's IndexedDB connection. */
   close(): Promise<void>;
 }
@@ -130,14 +133,24 @@ function installLocksFallback(WebLocksExclusive: WebLocksClass): void {
   }
 }
 
-/** Runs `construct` (synchronous) with globalThis.indexedDB.open forwarding to `factory`. */
-function constructOver<T>(factory: IDBFactory, construct: () => T): T {
+/**
+ * Runs `construct` (synchronous) with globalThis.indexedDB.open forwarding to `factory`; the
+ * database the VFS gets is wrapped by `guard`.
+ */
+function constructOver<T>(factory: IDBFactory, guard: IdbGuard, construct: () => T): T {
   const scope = globalThis as { indexedDB?: unknown };
   let opened = false;
   const stub = {
     open(name: string, version?: number) {
       opened = true;
-      return factory.open(name, version);
+      const request = factory.open(name, version);
+      return new Proxy(request, {
+        get(target, prop) {
+          if (prop === 'result') return target.result ? guard.wrapDatabase(target.result) : target.result;
+          const value = Reflect.get(target, prop, target);
+          return typeof value === 'function' ? value.bind(target) : value;
+        },
+      });
     },
   };
   const previous = Object.getOwnPropertyDescriptor(scope, 'indexedDB');
@@ -183,7 +196,8 @@ export async function registerIdbVfs(api: SQLiteAPI, factory: IDBFactory, name: 
       import('wa-sqlite/src/examples/WebLocks.js'),
     ]);
     installLocksFallback(WebLocksExclusive);
-    const vfs = constructOver(factory, () => new IDBBatchAtomicVFS(name, { durability: 'default', purge: 'deferred' }));
+    const guard = new IdbGuard();
+    const vfs = constructOver(factory, guard, () => new IDBBatchAtomicVFS(name, { durability: 'default', purge: 'deferred' }));
     const vfsName = `rxsync-idb-${++vfsCounter}`;
     vfs.name = vfsName;
     api.vfs_register(vfs as unknown as SQLiteVFS, false); // wa-sqlite's Base and SQLiteVFS types disagree on xRead
@@ -191,6 +205,9 @@ export async function registerIdbVfs(api: SQLiteAPI, factory: IDBFactory, name: 
     return {
       vfsName,
       fileName: fileNameFor(factory, name),
+      get failure() {
+        return guard.failure;
+      },
       close: () =>
         (closing ??= (async () => {
           try {

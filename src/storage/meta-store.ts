@@ -7,7 +7,7 @@
  * wrappers; the factory itself is injected. The connection closes itself when another context
  * deletes or upgrades the database, so it never blocks that.
  */
-import { wrap, type IDBPDatabase } from 'idb';
+import { unwrap, wrap, type IDBPDatabase } from 'idb';
 
 const STORE = 'meta';
 const VERSION = 1;
@@ -17,6 +17,23 @@ export interface MetaStore {
   set(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
   close(): void;
+}
+
+/**
+ * One write in its own transaction, settled by the transaction's outcome: a write that fails
+ * (QuotaExceededError, ...) rejects once, with the transaction's error, and leaves no other
+ * rejected promise behind (idb's put() would, through its transaction's `done`).
+ */
+function write(db: IDBDatabase, what: string, request: (store: IDBObjectStore) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, 'readwrite');
+    tx.oncomplete = () => resolve();
+    tx.onabort = () => {
+      const cause = tx.error;
+      reject(new Error(`cannot ${what} the meta store (${cause ? `${cause.name}: ${cause.message}` : 'the transaction was aborted'})`, { cause }));
+    };
+    request(tx.objectStore(STORE));
+  });
 }
 
 export async function openMetaStore(indexedDB: IDBFactory, dbName: string): Promise<MetaStore> {
@@ -41,11 +58,11 @@ export async function openMetaStore(indexedDB: IDBFactory, dbName: string): Prom
     async get<T>(key: string) {
       return (await live().get(STORE, key)) as T | undefined;
     },
-    async set(key: string, value: unknown) {
-      await live().put(STORE, value, key);
+    set(key: string, value: unknown) {
+      return write(unwrap(live()), `save '${key}' in`, (store) => store.put(value, key));
     },
-    async delete(key: string) {
-      await live().delete(STORE, key);
+    delete(key: string) {
+      return write(unwrap(live()), `delete '${key}' from`, (store) => store.delete(key));
     },
     close() {
       if (!closed) {
