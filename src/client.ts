@@ -81,7 +81,14 @@ export class SyncClient {
   private sender: OutboxSender | undefined;
   private lastDelayMs = 0;
   /** When the server last said anything: an unanswered change only fails against a talking server. */
-  private lastHeardAt = 0;
+  /**
+   * The send time of the latest ping the server answered: the server handles a connection's
+   * messages in order, so it had handled everything this client sent before then. Only that is
+   * evidence a push went unanswered (the outbox gives up on a change on it); hearing from the
+   * server is not, as a one-way partition lets its messages through while ours are held.
+   */
+  private answeredUpTo = 0;
+  private readonly pingSentAt = new Map<number, number>();
   private sessionId: string | undefined;
   private probeSeq = 0;
   private readonly probes = new Map<number, (ok: boolean) => void>();
@@ -139,7 +146,7 @@ export class SyncClient {
       {
         send: () => this.sessionSend,
         maxPerPush: () => this.maxPush,
-        lastHeardAt: () => this.lastHeardAt,
+        answeredUpTo: () => this.answeredUpTo,
         status: () => this.status.value,
       },
       this.options.changes,
@@ -313,11 +320,18 @@ export class SyncClient {
         this.probes.delete(id);
         resolve(ok);
       });
-      send({ type: 'ping', id });
+      this.sendPing(send, id);
     });
   }
 
+  /** Sends a ping whose pong will tell how far the server has read (`answeredUpTo`). */
+  private sendPing(send: (message: ClientMessage) => void, id = ++this.probeSeq): void {
+    this.pingSentAt.set(id, this.scheduler.now());
+    send({ type: 'ping', id });
+  }
+
   private failProbes(): void {
+    this.pingSentAt.clear();
     for (const settle of [...this.probes.values()]) settle(false);
   }
 
@@ -374,7 +388,7 @@ export class SyncClient {
         heartbeat<ServerMessage>({
           intervalMs: beat.intervalMs,
           timeoutMs: beat.timeoutMs,
-          sendPing: () => send({ type: 'ping' }),
+          sendPing: () => this.sendPing(send),
           isPong: (message) => message.type === 'pong',
           passPongs: true, // a pong carries the server's head LSN (whenSynced needs it)
           scheduler: this.scheduler,
@@ -467,7 +481,6 @@ export class SyncClient {
   }
 
   private onControl(message: ServerMessage, send: (message: ClientMessage) => void): void {
-    this.lastHeardAt = this.scheduler.now();
     switch (message.type) {
       case 'welcome':
         return this.onWelcome(message, send);
@@ -475,7 +488,12 @@ export class SyncClient {
         return send({ type: 'pong' });
       case 'pong':
         if (message.lsn) this.serverHead = maxLsn(this.serverHead, message.lsn);
-        if (message.id !== undefined) this.probes.get(message.id)?.(true);
+        if (message.id !== undefined) {
+          const sentAt = this.pingSentAt.get(message.id);
+          if (sentAt !== undefined) this.answeredUpTo = Math.max(this.answeredUpTo, sentAt);
+          this.pingSentAt.delete(message.id);
+          this.probes.get(message.id)?.(true);
+        }
         return;
       case 'error':
         return this.emitError(Object.assign(new Error(message.message), { code: message.code, retryable: message.retryable, context: { ref: message.ref, fromServer: true } }));

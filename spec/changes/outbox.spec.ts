@@ -59,18 +59,18 @@ describe('the outbox (local_changes) on a real wa-sqlite database', () => {
     expect((await box.takeBatch()).changes.map((c) => c.key)).toEqual(['k3']);
   });
 
-  it('does not give up on a change while the server is silent (a partition), only while it talks', async () => {
+  it('does not give up on a change until the server has read past it (answered a later ping)', async () => {
     const box = outbox();
     await box.write('insert', 'todos', 'a', { id: 'a' });
     await box.takeBatch();
     for (let i = 0; i < 5; i++) {
       now += 101;
-      const silent = await box.takeBatch(3, 0); // nothing heard since long before the sends
+      const silent = await box.takeBatch(3, 0); // no ping sent after the sends has been answered
       expect(silent.failed).toEqual([]);
       expect(silent.changes.map((c) => c.key)).toEqual(['a']);
     }
     now += 101;
-    const talking = await box.takeBatch(3, now - 1); // heard after the last send: give up
+    const talking = await box.takeBatch(3, now - 1); // a ping sent after the last send was answered: give up
     expect(talking.failed.map((e) => e.key)).toEqual(['a']);
   });
 

@@ -11,6 +11,19 @@ export const browserClientFits: (client: RemoteSyncClient) => SyncEngine = (clie
 const when = <T>(source$: Observable<T>, predicate: (value: T) => boolean, what: string, ms = 5000): Promise<T> =>
   firstValueFrom(source$.pipe(filter(predicate), timeout({ first: ms, with: () => { throw new Error(`timed out waiting for ${what}`); } })));
 
+/**
+ * Polls until `probe` holds. pending$ replays its last value to a new subscriber, so right after a
+ * write it may still say 0 for a moment: wait for the server to hold the write first, then for
+ * pending$ to settle.
+ */
+async function until(probe: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('examples/angular: TodoSyncService', () => {
   let server: SyncServer;
   let service: TodoSyncService;
@@ -76,11 +89,13 @@ describe('examples/angular: TodoSyncService', () => {
     expect(added).toMatchObject({ title: 'Write the Angular example', done: 0 });
     const afterAdd = await when(service.todos$, (rows) => rows.some((t) => t.id === added.id), 'the new todo');
     expect(afterAdd[0].id).toBe(added.id); // newest first
+    await until(async () => (await server.query('SELECT id FROM todos WHERE id = ?', [added.id])).length === 1, 'the add on the server');
     await when(service.pending$, (n) => n === 0, 'the add confirmed');
     expect(await server.query('SELECT title, done FROM todos WHERE id = ?', [added.id])).toEqual([{ title: 'Write the Angular example', done: 0 }]);
 
     await service.toggle(added);
     await when(service.todos$, (rows) => rows.find((t) => t.id === added.id)?.done === 1, 'toggled locally');
+    await until(async () => (await server.query<Todo>('SELECT done FROM todos WHERE id = ?', [added.id]))[0]?.done === 1, 'the toggle on the server');
     await when(service.pending$, (n) => n === 0, 'the toggle confirmed');
     const [row] = await server.query<Todo>('SELECT done, updated_at FROM todos WHERE id = ?', [added.id]);
     expect(row.done).toBe(1);
@@ -88,8 +103,8 @@ describe('examples/angular: TodoSyncService', () => {
 
     await service.remove('s1');
     await when(service.todos$, (rows) => !rows.some((t) => t.id === 's1'), 's1 gone locally');
+    await until(async () => (await server.query('SELECT id FROM todos WHERE id = ?', ['s1'])).length === 0, 'the delete on the server');
     await when(service.pending$, (n) => n === 0, 'the delete confirmed');
-    expect(await server.query('SELECT id FROM todos WHERE id = ?', ['s1'])).toEqual([]);
 
     pending.unsubscribe();
     expect(pendingSeen[0]).toBe(0);

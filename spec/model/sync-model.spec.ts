@@ -59,7 +59,7 @@ async function describeWorld(world: World): Promise<string> {
       internals: (({ serverHead, sessionId, probes, flushing }) => ({ serverHead, sessionId, probes: probes.size, flushing }))(c as any),
       todos: await c.query(ORDERED_TODOS),
       counters: await c.query(ORDERED_COUNTERS),
-      changes: (await c.localChanges()).map((e) => `${e.id.slice(0, 8)} ${e.op} ${e.table} ${e.key} ${e.status} x${e.attempts} ${e.lsn ?? ''}`),
+      changes: (await c.localChanges()).map((e) => `${e.id.slice(0, 8)} ${e.op} ${e.table} ${e.key} ${e.status} x${e.attempts} ${e.lsn ?? ''}${e.status === 'applied' ? '' : ` ${JSON.stringify([...new Set(e.errors.map((x) => x.message))].slice(-4))}`}`),
     })),
   );
   const server = { lsn: world.server.currentLsn(), todos: await world.server.query(ORDERED_TODOS), counters: await world.server.query(ORDERED_COUNTERS) };

@@ -106,7 +106,8 @@ export class ChangesInterface {
         if (!applied) return {}; // already applied: nothing written, the checkpoint stays
         this.checkpoint = message.lsn;
         this.events.emit('changes_applied', { lsn: message.lsn, count: applied.count, tables: [...applied.tables] });
-        this.notify([...applied.tables]);
+        for (const outcome of applied.confirmed) this.events.emit('client_change_applied', outcome);
+        this.notify(applied.confirmed.length ? [...applied.tables, 'local_changes'] : [...applied.tables]);
         return { lsn: message.lsn, ack: true };
       }
       case 'push_result': {

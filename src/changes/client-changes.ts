@@ -104,11 +104,12 @@ export class Outbox {
   /**
    * The next batch to push, in local order: pending entries, and sent ones whose answer is
    * overdue. An entry past maxAttempts is marked failed (with the reason in its history) instead,
-   * but only if the server was heard from after it was last sent (`lastHeardAt`): a server that
-   * talks but never answers this change is a reason to give up; a silent network is not, and the
+   * but only if the server has answered a message sent after it (`answeredUpTo`, a ping's send
+   * time): a server that reads our messages but never answers this change is a reason to give
+   * up; a silent network, or one that carries only the server's messages, is not, and the
    * heartbeat and reconnect deal with that.
    */
-  async takeBatch(limit = this.options.batchSize, lastHeardAt = Infinity): Promise<{ changes: ClientChange[]; failed: LocalChangeEntry[] }> {
+  async takeBatch(limit = this.options.batchSize, answeredUpTo = Infinity): Promise<{ changes: ClientChange[]; failed: LocalChangeEntry[] }> {
     const now = this.now();
     const due = now - this.options.ackTimeoutMs;
     return this.db.transaction(async (tx) => {
@@ -121,7 +122,7 @@ export class Outbox {
       for (const row of rows) {
         const errors = JSON.parse(row.errors) as LocalChangeEntry['errors'];
         if (row.status === 'sent') errors.push({ at: now, message: `no answer within ${this.options.ackTimeoutMs} ms` });
-        if (row.attempts >= this.options.maxAttempts && row.sent_at !== null && lastHeardAt > row.sent_at) {
+        if (row.attempts >= this.options.maxAttempts && row.sent_at !== null && answeredUpTo > row.sent_at) {
           errors.push({ at: now, message: `gave up after ${row.attempts} attempts` });
           await tx.run(`UPDATE local_changes SET status = 'failed', settled = 1, errors = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(errors), now, row.id]);
           failed.push(toEntry({ ...row, status: 'failed', errors: JSON.stringify(errors) }));

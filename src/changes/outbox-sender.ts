@@ -9,7 +9,8 @@ export interface OutboxLink {
   /** The most changes one push may carry (welcome.limits). */
   maxPerPush(): number;
   /** When the server last said anything (an unanswered change only fails against a talking server). */
-  lastHeardAt(): number;
+  /** When the server had last handled everything this client sent before (see SyncClient). */
+  answeredUpTo(): number;
   status(): string;
 }
 
@@ -69,7 +70,7 @@ export class OutboxSender {
       const send = this.link.send();
       if (!send) return;
       const limit = Math.min(this.options.batchSize, this.link.maxPerPush());
-      const { changes: batch, failed } = await this.changes.outbox.takeBatch(limit, this.link.lastHeardAt());
+      const { changes: batch, failed } = await this.changes.outbox.takeBatch(limit, this.link.answeredUpTo());
       for (const entry of failed) this.bus.emit('client_change_failed', entry);
       if (failed.length) this.changes.notify(['local_changes']);
       if (batch.length === 0) return;

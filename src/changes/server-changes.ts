@@ -1,7 +1,8 @@
 import { quoteIdentifier, type SqliteExecutor } from '../storage/index.js';
 import { checkKey, checkRow, checkValue, compareLsn, SyncProtocolError, type Changes, type Lsn, type SnapshotChunk, type SyncSchema } from '../protocol/index.js';
+import type { OutboxOutcome } from './client-changes.js';
 import { readLsn, writeLsn } from './local-schema.js';
-import { keyToJson, tableCodecs, type TableCodec } from './row-values.js';
+import { keyFromJson, keyToJson, tableCodecs, type TableCodec } from './row-values.js';
 import { Rebase } from './reapply.js';
 
 /**
@@ -57,8 +58,8 @@ export class ServerChanges {
 
   /**
    * Applies the part of a batch after the checkpoint, read in this transaction, and moves the
-   * checkpoint to the batch's LSN; returns the tables touched and the number of changes applied,
-   * or undefined when the whole batch
+   * checkpoint to the batch's LSN; returns the tables touched, the number of changes applied and
+   * this client's own changes it confirmed (see confirmOwnChanges), or undefined when the whole batch
    * is at or below the checkpoint. Batches are dropped upstream when already applied, but only
    * against the checkpoint as it was when they arrived: one still being applied from the previous
    * connection can commit after the next connection's hello, so the server resends from the older
@@ -72,7 +73,7 @@ export class ServerChanges {
    * live batch is mostly rows of one table (5,000 changes/s took ~95% of the client's event loop
    * with a statement per row).
    */
-  async applyBatch(tx: SqliteExecutor, batch: Changes): Promise<{ tables: Set<string>; count: number } | undefined> {
+  async applyBatch(tx: SqliteExecutor, batch: Changes): Promise<{ tables: Set<string>; count: number; confirmed: OutboxOutcome[] } | undefined> {
     this.check(batch);
     const checkpoint = await readLsn(tx);
     if (compareLsn(batch.lsn, checkpoint) <= 0) return undefined;
@@ -97,13 +98,13 @@ export class ServerChanges {
       touched.add(change.table);
       const rowKey = keyToJson(change.key);
       keys.push([change.table, rowKey]);
-      // Our own change came back at its LSN: the rows now include it, so it is no longer re-applied.
-      // Its status moves with the push_result, which may still be on its way.
+      // Our own change came back at its LSN: the rows now include it, so it is no longer re-applied,
+      // and the server has applied it, whatever became of its push_result (see confirmOwnChanges).
       if (change.origin?.clientId === me) own.push([change.lsn, now, change.origin.changeId]);
       records.push([`server:${change.lsn}:${i}`, change.table, change.op, rowKey, change.row ? JSON.stringify(change.row) : null, change.lsn, now, now]);
     }
     if (run) await tx.runMany(run.sql, run.rows, { realColumns: run.realColumns });
-    if (own.length) await tx.runMany(`UPDATE local_changes SET settled = 1, lsn = ?, updated_at = ? WHERE id = ? AND source = 'local'`, own);
+    const confirmed = own.length ? await confirmOwnChanges(tx, own) : [];
     await tx.runMany(
       `INSERT OR IGNORE INTO local_changes (id, source, table_name, op, row_key, row, status, settled, lsn, created_at, updated_at)
        VALUES (?, 'server', ?, ?, ?, ?, 'applied', 1, ?, ?, ?)`,
@@ -114,7 +115,7 @@ export class ServerChanges {
     const settled = await confirmCoveredChanges(tx, batch.lsn);
     await this.rebase.afterServerRows(tx, () => keys, settled);
     await writeLsn(tx, batch.lsn);
-    return { tables: touched, count: batch.changes.length - first };
+    return { tables: touched, count: batch.changes.length - first, confirmed };
   }
 
   /** Snapshot start (initial sync or reset): empties the synced tables, keeping local pending writes visible. */
@@ -174,4 +175,28 @@ async function confirmCoveredChanges(tx: SqliteExecutor, lsn: Lsn): Promise<Arra
     settled.push([change.table_name, change.row_key]);
   }
   return settled;
+}
+
+/**
+ * Marks this client's changes that came back in the server's stream as applied. The echo is proof
+ * the server applied them, and it is the proof that cannot be lost: a push_result can be (the
+ * connection drops between the two, or answers to resends are held behind a paused apply), and an
+ * entry that waited for it would be resent until the outbox gave up on a write the server has.
+ * Returns the entries whose status this changed, for `client_change_applied` events; the
+ * push_result that may still come finds them applied and is ignored.
+ */
+async function confirmOwnChanges(tx: SqliteExecutor, own: unknown[][]): Promise<OutboxOutcome[]> {
+  const confirmed: OutboxOutcome[] = [];
+  for (const [lsn, , id] of own) {
+    const row = await tx.get<{ table_name: string; row_key: string }>(
+      `SELECT table_name, row_key FROM local_changes WHERE id = ? AND source = 'local' AND status IN ('pending', 'sent', 'failed')`,
+      [id],
+    );
+    if (row) confirmed.push({ type: 'applied', id: id as string, table: row.table_name, key: keyFromJson(row.row_key), lsn: lsn as string });
+  }
+  await tx.runMany(
+    `UPDATE local_changes SET settled = 1, lsn = ?, updated_at = ?, status = CASE WHEN status = 'rejected' THEN status ELSE 'applied' END WHERE id = ? AND source = 'local'`,
+    own,
+  );
+  return confirmed;
 }
