@@ -30,9 +30,16 @@ export function lsnFromBigInt(value: bigint): Lsn {
 
 /** Negative, zero or positive as `a` is before, equal to or after `b`. */
 export function compareLsn(a: Lsn, b: Lsn): -1 | 0 | 1 {
-  const x = lsnToBigInt(a);
-  const y = lsnToBigInt(b);
-  return x < y ? -1 : x > y ? 1 : 0;
+  // The two 32-bit halves as plain numbers (exact in a double): no BigInt on this hot path, which
+  // runs for every message of every session.
+  if (!isLsn(a)) throw new TypeError(`not an LSN: ${JSON.stringify(a)}`);
+  if (!isLsn(b)) throw new TypeError(`not an LSN: ${JSON.stringify(b)}`);
+  const i = a.indexOf('/');
+  const j = b.indexOf('/');
+  const high = parseInt(a.slice(0, i), 16) - parseInt(b.slice(0, j), 16);
+  if (high !== 0) return high < 0 ? -1 : 1;
+  const low = parseInt(a.slice(i + 1), 16) - parseInt(b.slice(j + 1), 16);
+  return low < 0 ? -1 : low > 0 ? 1 : 0;
 }
 
 export const lsnGreaterThan = (a: Lsn, b: Lsn): boolean => compareLsn(a, b) > 0;

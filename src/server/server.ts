@@ -104,6 +104,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     wss.handleUpgrade(request, socket, head, (ws) => attach(ws, request));
   });
 
+  const encodedFrames = new WeakMap<object, Buffer>();
   function attach(ws: WebSocket, request: IncomingMessage): void {
     const session = new SyncSession(
       host,
@@ -111,7 +112,9 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
         send: (message, written) => {
           if (ws.readyState !== ws.OPEN) return 0;
           // Encoded once here, so the session can count the frame's bytes until the socket wrote them.
-          const frame = Buffer.from(JSON.stringify(message));
+          // A message sent to many sessions (a commit's changes) is encoded once.
+          let frame = encodedFrames.get(message);
+          if (!frame) encodedFrames.set(message, (frame = Buffer.from(JSON.stringify(message))));
           ws.send(frame, { binary: false }, () => written());
           return frame.length;
         },

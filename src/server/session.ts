@@ -73,6 +73,9 @@ export interface SessionHost {
   onError?(error: unknown, session: SyncSession): void;
 }
 
+/** A commit's `changes` message, by the commit's records array (see sendChanges). */
+const sharedChangesMessages = new WeakMap<ChangeRecord[], ServerMessage>();
+
 type Phase = 'awaiting_hello' | 'snapshot' | 'streaming' | 'closed';
 
 /**
@@ -363,7 +366,12 @@ export class SyncSession {
 
   private sendChanges(changes: ChangeRecord[]): void {
     const lsn = changes[changes.length - 1].lsn;
-    this.send({ type: 'changes', lsn, changes }, 'data');
+    // One message object per commit, shared by every session the live path sends it to, so the
+    // transport encodes it once (with 1,000 sessions, JSON.stringify per session was a large
+    // share of the server's time).
+    let message = sharedChangesMessages.get(changes);
+    if (!message) sharedChangesMessages.set(changes, (message = { type: 'changes', lsn, changes }));
+    this.send(message, 'data');
     this.lsnWindow.sent(lsn);
     this.sentLsn = lsn;
   }
