@@ -38,7 +38,7 @@ export const DEFAULT_LIMITS: ServerLimits = {
   maxMessageBytes: 4 * 1024 * 1024,
   maxChangesPerPush: 1000,
   snapshotWindow: 4,
-  changesWindow: 8,
+  changesWindow: 32,
   snapshotChunkRows: 1000,
   changesPerMessage: 500,
   heartbeatIntervalMs: 15_000,

@@ -227,6 +227,9 @@ export class SyncSession {
         if (!this.lsnWindow.ack(message.lsn, this.sentLsn)) {
           throw new SyncProtocolError('invalid_lsn', `ack ${message.lsn} is beyond the last LSN sent (${this.sentLsn})`);
         }
+        // Caught up: the window opening releases nothing, so no store read (with 1,000 live
+        // sessions, one per ack was most of the server's time).
+        if (this.phase === 'streaming' && !this.pumping && compareLsn(this.sentLsn, this.host.store.currentLsn()) >= 0) return;
         return this.pump();
       case 'snapshot_ack':
         if (!this.chunkWindow.ack(message.seq)) {
