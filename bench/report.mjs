@@ -66,11 +66,11 @@ if (results.machine) console.log(`\nmachine: ${results.machine.cpu}, ${results.m
 
 if (!process.argv.includes('--no-chart')) {
   const throughput = [
-    ['Node', 'wa-sqlite direct insert (ceiling)', initialSync.rawInsertRowsPerSec],
+    ['Node', 'direct insert (ceiling)', initialSync.rawInsertRowsPerSec],
     ['Node', 'rxsync', initialSync.rowsPerSec],
     ['Node', `RxDB, batchSize ${initialSync.rxdbBatchSize ?? '?'}`, initialSync.rxdbRowsPerSec],
     ['Node', 'RxDB, default batch', initialSync.rxdbDefaultBatchRowsPerSec],
-    ['Chromium', 'wa-sqlite direct insert (ceiling)', browser.rawInsertRowsPerSec],
+    ['Chromium', 'direct insert (ceiling)', browser.rawInsertRowsPerSec],
     ['Chromium', 'rxsync', browser.rowsPerSec],
   ].filter(([, , v]) => v !== undefined).map(([where, engine, value]) => ({ where, engine, value: Math.round(value) }));
   const latencies = [];
@@ -85,7 +85,7 @@ if (!process.argv.includes('--no-chart')) {
   pushLatency('rxsync', 'client write round trip', live.roundTrip);
   pushLatency('RxDB', 'client write round trip', rxdbLive.roundTrip);
 
-  const engineColor = { scale: { domain: ['wa-sqlite direct insert (ceiling)', 'rxsync', `RxDB, batchSize ${initialSync.rxdbBatchSize ?? '?'}`, 'RxDB, default batch'], range: ['#9e9e9e', '#1f77b4', '#d62728', '#ff9896'] } };
+  const engineColor = { scale: { domain: ['direct insert (ceiling)', 'rxsync', `RxDB, batchSize ${initialSync.rxdbBatchSize ?? '?'}`, 'RxDB, default batch'], range: ['#9e9e9e', '#1f77b4', '#d62728', '#ff9896'] } };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: { text: 'rxsync benchmarks', subtitle: `${results.machine?.cpu ?? ''}, ${results.machine?.cores ?? '?'} cores, node ${results.machine?.node ?? ''}` },

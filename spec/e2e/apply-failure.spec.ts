@@ -32,7 +32,10 @@ describe('a server batch that fails to apply', () => {
       { id: 'x2', table: 'todos', op: 'insert', key: 'bad', row: { id: 'bad', title: 'boom' } },
     ]);
     const failedLsn = server.currentLsn();
-    await server.insert('todos', todo(2)); // a later batch must wait, not skip ahead
+    // A later batch must wait, not skip ahead. Written once the first is being retried, so that
+    // it is a batch of its own (commits in one server turn may share a changes message).
+    await until(() => errors.some((e) => e.context?.retrying) || undefined, 5000, 'the first retry');
+    await server.insert('todos', todo(2));
 
     await until(() => paused.length > 0 || undefined, 5000, 'sync_paused');
     expect(paused[0]).toMatchObject({ message: 'changes', lsn: failedLsn });

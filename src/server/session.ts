@@ -64,6 +64,8 @@ type SendKind = 'data' | 'reply';
 /** What a session needs from the server that hosts it. */
 export interface SessionHost {
   readonly store: SyncStore;
+  /** The store's commits, batched per event-loop turn (see LiveFeed). */
+  readonly live: { subscribe(listener: (changes: ChangeRecord[]) => void): () => void };
   readonly limits: ServerLimits;
   /** Falsy (or a throw) refuses the client. */
   authenticate?: (token: string | undefined, request: unknown) => unknown | Promise<unknown>;
@@ -257,8 +259,9 @@ export class SyncSession {
     if (this.isClosed) return;
     this.clientId = hello.clientId;
     this.host.claimClient(hello.clientId, this);
-    // Subscribe before reading the head so that no commit falls between the two.
-    this.unsubscribe = store.subscribe((changes) => this.onCommitted(changes));
+    // Subscribe before reading the head so that no commit falls between the two. (A commit may
+    // already be in the head and still on its way from the feed: onCommitted skips what was sent.)
+    this.unsubscribe = this.host.live.subscribe((changes) => this.onCommitted(changes));
     this.headLsn = store.currentLsn();
     const { mode, reason } = chooseSyncMode({
       clientLsn: hello.lsn,
@@ -385,11 +388,18 @@ export class SyncSession {
    * and the pump reads them from the store when the client acks or the socket drains. So a client
    * that stops reading costs at most `maxBufferedBytes` (plus one message), however much is written.
    */
-  private onCommitted(changes: ChangeRecord[]): void {
-    if (this.isClosed || changes.length === 0) return;
+  private onCommitted(committed: ChangeRecord[]): void {
+    if (this.isClosed || committed.length === 0) return;
     const previousHead = this.headLsn;
-    const lsn = changes[changes.length - 1].lsn;
+    const lsn = committed[committed.length - 1].lsn;
     if (compareLsn(lsn, previousHead) > 0) this.headLsn = lsn;
+    let changes = committed;
+    if (this.phase === 'streaming' && compareLsn(changes[0].lsn, this.sentLsn) <= 0) {
+      // The pump already read some of these from the store (they committed before this session
+      // subscribed, or before the feed's turn came): send only what is new.
+      changes = changes.filter((change) => compareLsn(change.lsn, this.sentLsn) > 0);
+      if (changes.length === 0) return;
+    }
     const caughtUp = this.phase === 'streaming' && !this.pumping && compareLsn(this.sentLsn, previousHead) === 0;
     if (caughtUp && this.lsnWindow.hasRoom && this.hasSendRoom && changes.length <= this.host.limits.changesPerMessage) {
       this.sendChanges(changes);
