@@ -35,31 +35,26 @@
  *
  * Prints a table, and records `browser` in bench/results.json. The last line is the JSON it recorded.
  */
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { chromium, type Page } from 'playwright-core';
-import WebSocket from 'ws';
-import { PROTOCOL_VERSION } from '../src/protocol/index.js';
 import { serveStatic } from '../src/server/static-files.js';
 import type { ClientRunResult, RawRunResult } from './browser-page.js';
-import { benchSchema } from './fixtures.js';
-import { recordResults, resultsPath } from './results.js';
+import { benchCacheDir, cachedSeedServer } from './cached-seed-server.js';
+import { option } from './cli-options.js';
+import { recordAndPrint } from './record-and-print.js';
+import { resultsPath } from './results.js';
+import { runMain } from './run-main.js';
+import { warmUp } from './snapshot-warm-up.js';
+import { median, rate } from './stats.js';
+import { fmtMs, fmtRate, table } from './text-table.js';
 
 // ---- options -------------------------------------------------------------------------------
 
-function option(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === `--${name}`) return args[i + 1]?.startsWith('--') || args[i + 1] === undefined ? 'true' : args[i + 1];
-    if (args[i].startsWith(`--${name}=`)) return args[i].slice(name.length + 3);
-  }
-  return undefined;
-}
 const ROWS = Number(option('rows') ?? 100_000);
 const RUNS = Math.max(1, Number(option('runs') ?? 3));
 const VFS = 'IDBBatchAtomicVFS';
@@ -73,23 +68,9 @@ const CHROMIUM = (process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ['/u
 /** The browser specs' flags (spec/browser/helpers/chromium.ts CHROMIUM_ARGS). */
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
-// ---- small helpers -------------------------------------------------------------------------
-
 const now = () => performance.now();
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
-const rate = (rows: number, ms: number) => Math.round(rows / (ms / 1000));
-const fmtRate = (r: number) => `${Math.round(r).toLocaleString('en-US')} rows/s`;
-const fmtMs = (ms: number) => `${ms.toFixed(0)} ms`;
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ')} |`;
-  return [line(rows[0]), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.slice(1).map(line)].join('\n');
-}
-
 const root = join(dirname(resultsPath()), '..');
-const cacheDir = join(root, 'node_modules', '.cache', 'rxsync-bench');
-const webDir = join(cacheDir, 'browser-web');
+const webDir = join(benchCacheDir, 'browser-web');
 
 // ---- the bundle and the page ---------------------------------------------------------------
 
@@ -160,72 +141,6 @@ function serveWeb(): Promise<{ url: string; server: Server }> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server })));
 }
 
-// ---- the server process --------------------------------------------------------------------
-
-interface ServerHandle {
-  url: string;
-  seedMs: number;
-  rows: number;
-  close(): Promise<void>;
-}
-
-function startServer(database: string, rows: number): Promise<ServerHandle> {
-  const script = join(dirname(fileURLToPath(import.meta.url)), 'seed-server.mjs');
-  if (!existsSync(script)) throw new Error(`${script} is missing: run this bench through "node bench/run.mjs browser-initial-sync"`);
-  const proc: ChildProcess = fork(script, [JSON.stringify({ database, rows })], { stdio: 'inherit' });
-  return new Promise((resolve, reject) => {
-    proc.once('error', reject);
-    proc.once('exit', (code) => reject(new Error(`the bench server exited early (${code})`)));
-    proc.on('message', (message: { type: string; url: string; seedMs: number; rows: number }) => {
-      if (message.type !== 'ready') return;
-      proc.removeAllListeners('exit');
-      resolve({
-        ...message,
-        close: () =>
-          new Promise<void>((done) => {
-            if (proc.exitCode !== null) return done();
-            proc.once('exit', () => done());
-            proc.send({ type: 'close' });
-          }),
-      });
-    });
-  });
-}
-
-/** The seeded server database, reused from the cache when a previous seed completed (`.ok` marker). */
-async function cachedServer(rows: number): Promise<ServerHandle> {
-  mkdirSync(cacheDir, { recursive: true });
-  const database = join(cacheDir, `browser-server-${rows}.db`);
-  const marker = `${database}.ok`;
-  if (!existsSync(marker)) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(database + suffix, { force: true });
-  const server = await startServer(database, rows);
-  if (server.rows !== rows) {
-    await server.close();
-    throw new Error(`the server holds ${server.rows} rows, expected ${rows}`);
-  }
-  writeFileSync(marker, `${rows}\n`);
-  return server;
-}
-
-/** One bare-socket snapshot (hello, ack every chunk), so the server is warm before the client runs. */
-function warmUp(url: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('open', () =>
-      ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: `bench-warmup-${Math.random()}`, lsn: '0/0', schemaHash: benchSchema.hash })),
-    );
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { type: string; seq?: number };
-      if (message.type === 'snapshot_chunk') ws.send(JSON.stringify({ type: 'snapshot_ack', seq: message.seq }));
-      else if (message.type === 'snapshot_end') {
-        ws.close();
-        resolve();
-      } else if (message.type === 'error') reject(new Error(JSON.stringify(message)));
-    });
-    ws.on('error', reject);
-  });
-}
-
 // ---- main ----------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -236,7 +151,7 @@ async function main(): Promise<void> {
   const bundle = prepareBundle();
   await preparePage();
   const web = await serveWeb();
-  const server = await cachedServer(ROWS);
+  const server = await cachedSeedServer('browser-server', ROWS, 'browser-initial-sync');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 20_000 });
   try {
     console.log(`browser-initial-sync bench: ${ROWS.toLocaleString('en-US')} rows, ${RUNS} run(s) per side, ${cpus().length} CPU(s), load average ${load()}`);
@@ -319,8 +234,7 @@ async function main(): Promise<void> {
       chromium: chromeVersion,
       loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
     };
-    recordResults('browser', data);
-    console.log(JSON.stringify({ bench: 'browser-initial-sync', ...data }));
+    recordAndPrint('browser-initial-sync', 'browser', data);
   } finally {
     await browser.close();
     await server.close();
@@ -328,10 +242,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

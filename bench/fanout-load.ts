@@ -16,6 +16,7 @@
  */
 import WebSocket from 'ws';
 import { PROTOCOL_VERSION } from '../src/protocol/index.js';
+import { wallNow } from './wall-clock.js';
 
 interface Config {
   url: string;
@@ -28,7 +29,6 @@ interface Config {
 }
 
 const config = JSON.parse(process.argv[2] ?? '{}') as Config;
-const wallNow = () => performance.timeOrigin + performance.now();
 
 const latencies = new Float64Array(config.sessions * config.expected);
 let recorded = 0;

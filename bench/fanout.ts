@@ -31,8 +31,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchSchema } from './fixtures.js';
-import { benchScript, clockOffset, option, round2, startBenchServer, stats, table } from './latency-common.js';
-import { recordResults } from './results.js';
+import { option } from './cli-options.js';
+import { ask, benchScript } from './forked-server.js';
+import { recordAndPrint } from './record-and-print.js';
+import { runMain } from './run-main.js';
+import { startBenchServer } from './seed-server-process.js';
+import { round2, stats } from './stats.js';
+import { table } from './text-table.js';
+import { clockOffset } from './wall-clock.js';
 
 const SESSIONS = Number(option('sessions') ?? 1000);
 const RATE = Number(option('rate') ?? 100);
@@ -52,19 +58,9 @@ interface LoadReport {
   cpuMs: number;
 }
 
-function ask<T>(child: ChildProcess, message: object, replyType: string, timeoutMs = 60_000): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`load process: no ${replyType} within ${timeoutMs} ms`)), timeoutMs);
-    const onMessage = (reply: { type?: string }) => {
-      if (reply?.type !== replyType) return;
-      clearTimeout(timer);
-      child.off('message', onMessage);
-      resolve(reply as T);
-    };
-    child.on('message', onMessage);
-    if (Object.keys(message).length) child.send(message);
-  });
-}
+/** A question to a load process, answered by its next message of type `replyType`. */
+const askLoad = <T>(child: ChildProcess, message: object | undefined, replyType: string, timeoutMs = 60_000): Promise<T> =>
+  ask<T>(child, message, replyType, timeoutMs, 'load process');
 
 const mb = (bytes: number) => bytes / 1048576;
 
@@ -93,7 +89,7 @@ async function main(): Promise<void> {
         execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof')),
       });
       loaders.push(child);
-      readies.push(ask(child, {}, 'ready', 120_000));
+      readies.push(askLoad(child, undefined, 'ready', 120_000));
     }
     await Promise.all(readies);
     const connectMs = performance.now() - t0;
@@ -113,7 +109,7 @@ async function main(): Promise<void> {
       }
     })();
     const streamStart = performance.now();
-    const loadCpuBefore = await Promise.all(loaders.map((child) => ask<LoadReport>(child, { type: 'report' }, 'report').then((r) => r.cpuMs)));
+    const loadCpuBefore = await Promise.all(loaders.map((child) => askLoad<LoadReport>(child, { type: 'report' }, 'report').then((r) => r.cpuMs)));
     const serverCpuBefore = (await server.request<{ cpuMs: number }>({ type: 'rss' }, 'rss')).cpuMs;
     const done = await server.request<{ writes: unknown[] }>({ type: 'stamped', count: CHANGES, periodMs: 1000 / RATE, prefix: 'fan-', from: 0, batch: BATCH }, 'stamped_done', (SECONDS + 60) * 1000);
     const streamMs = performance.now() - streamStart;
@@ -125,7 +121,7 @@ async function main(): Promise<void> {
     let reports: LoadReport[] = [];
     const deadline = performance.now() + 10_000;
     for (;;) {
-      reports = await Promise.all(loaders.map((child) => ask<LoadReport>(child, { type: 'report' }, 'report')));
+      reports = await Promise.all(loaders.map((child) => askLoad<LoadReport>(child, { type: 'report' }, 'report')));
       if (reports.reduce((n, r) => n + r.complete, 0) === SESSIONS || performance.now() > deadline) break;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
@@ -176,9 +172,10 @@ async function main(): Promise<void> {
       serverCpuUsPerDelivery: round2((serverCpuMs * 1000) / (SESSIONS * CHANGES)),
       loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
     };
-    if (SESSIONS === 1000 && RATE === 100 && SECONDS === 10 && BATCH === 1) recordResults('fanout', result);
-    else console.log('(not recorded in bench/results.json: not the default sessions/rate/seconds)');
-    console.log(JSON.stringify({ bench: 'fanout', ...result }));
+    recordAndPrint('fanout', 'fanout', result, {
+      record: SESSIONS === 1000 && RATE === 100 && SECONDS === 10 && BATCH === 1,
+      notRecordedNote: '(not recorded in bench/results.json: not the default sessions/rate/seconds)',
+    });
   } finally {
     for (const child of loaders) if (child.exitCode === null) child.send({ type: 'close' });
     await server.close();
@@ -186,10 +183,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -22,13 +22,10 @@
  *
  * The last line of output is one JSON object (see docs/benchmarks.md).
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { performance as nodePerformance } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createSyncClient } from '../src/client.js';
 import { ChangesInterface, type ApplyMessage } from '../src/changes/changes-interface.js';
@@ -41,18 +38,16 @@ import { openDatabase, type SqliteDatabase, type SqliteExecutor } from '../src/s
 import { loadSqlite } from '../src/storage/wasm.js';
 import { EventBus } from '../src/streams/events.js';
 import { benchRowArrays, benchSchema, TABLE } from './fixtures.js';
-import { recordResults } from './results.js';
+import { option } from './cli-options.js';
+import { startCpuProfiler } from './profiler.js';
+import { recordAndPrint } from './record-and-print.js';
+import { runMain } from './run-main.js';
+import { startBenchServer, type BenchServer } from './seed-server-process.js';
+import { median, rate } from './stats.js';
+import { fmtMs, fmtRate, table } from './text-table.js';
 
 // ---- options -------------------------------------------------------------------------------
 
-function option(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === `--${name}`) return args[i + 1]?.startsWith('--') || args[i + 1] === undefined ? 'true' : args[i + 1];
-    if (args[i].startsWith(`--${name}=`)) return args[i].slice(name.length + 3);
-  }
-  return undefined;
-}
 const ROWS = Number(option('rows') ?? 100_000);
 const RUNS = Math.max(1, Number(option('runs') ?? 3));
 const ONLY = option('only');
@@ -68,17 +63,7 @@ const baseLimits: Partial<ServerLimits> = {
 // ---- small helpers -------------------------------------------------------------------------
 
 const now = () => performance.now();
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 const mb = (bytes: number) => `${(bytes / 1048576).toFixed(0)} MB`;
-const rate = (rows: number, ms: number) => Math.round(rows / (ms / 1000));
-const fmtRate = (r: number) => `${Math.round(r).toLocaleString('en-US')} rows/s`;
-const fmtMs = (ms: number) => `${ms.toFixed(0)} ms`;
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ')} |`;
-  return [line(rows[0]), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.slice(1).map(line)].join('\n');
-}
 
 /** Peak RSS / heap while a measurement runs: a timer every 20 ms (process.memoryUsage costs ~0.1 ms). */
 class MemorySampler {
@@ -102,58 +87,10 @@ class MemorySampler {
   }
 }
 
-/** V8's sampling profiler on this process, through the inspector (no --cpu-prof needed). */
-async function startProfiler(): Promise<() => Promise<void>> {
-  const session = new Session();
-  session.connect();
-  const post = (method: string, params?: object) =>
-    new Promise<any>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 100 });
-  await post('Profiler.start');
-  return async () => {
-    const { profile } = await post('Profiler.stop');
-    writeFileSync(CLIENT_PROFILE!, JSON.stringify(profile));
-    session.disconnect();
-    console.log(`client CPU profile written to ${CLIENT_PROFILE} (summarise: node bench/cpuprofile-summary.mjs ${CLIENT_PROFILE})`);
-  };
-}
-
 // ---- the server process --------------------------------------------------------------------
 
-interface ServerHandle {
-  url: string;
-  seedMs: number;
-  rows: number;
-  lsn: string;
-  close(): Promise<void>;
-}
-
-function serverScript(): string {
-  const script = fileURLToPath(new URL('./seed-server.mjs', import.meta.url));
-  if (!existsSync(script)) throw new Error(`${script} is missing: run this bench through "node bench/run.mjs initial-sync"`);
-  return script;
-}
-
-function startServer(database: string, limits: Partial<ServerLimits>): Promise<ServerHandle> {
-  const child: ChildProcess = fork(serverScript(), [JSON.stringify({ database, rows: ROWS, limits })], { stdio: 'inherit' });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('exit', (code) => reject(new Error(`the bench server exited early (${code})`)));
-    child.on('message', (message: { type: string; url: string; seedMs: number; rows: number; lsn: string }) => {
-      if (message.type !== 'ready') return;
-      child.removeAllListeners('exit');
-      resolve({
-        ...message,
-        close: () =>
-          new Promise<void>((done) => {
-            if (child.exitCode !== null) return done();
-            child.once('exit', () => done());
-            child.send({ type: 'close' });
-          }),
-      });
-    });
-  });
+function startServer(database: string, limits: Partial<ServerLimits>): Promise<BenchServer> {
+  return startBenchServer('initial-sync', { database, rows: ROWS, limits });
 }
 
 // ---- client side ---------------------------------------------------------------------------
@@ -451,7 +388,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rxsync-bench-'));
   const database = join(dir, 'server.db');
   const started = now();
-  let server: ServerHandle | undefined;
+  let server: BenchServer | undefined;
   try {
     const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
     const loadBefore = loadavg()[0];
@@ -474,7 +411,7 @@ async function main(): Promise<void> {
       if (server.rows !== ROWS) throw new Error(`the server holds ${server.rows} rows`);
       // Warm the server up (a long-running server is warm): one bare-socket snapshot, not timed.
       await transportRun(server.url);
-      const stopProfiler = CLIENT_PROFILE ? await startProfiler() : undefined;
+      const stopProfiler = CLIENT_PROFILE ? await startCpuProfiler(CLIENT_PROFILE) : undefined;
       for (let i = 0; i < RUNS; i++) {
         const run = await clientRun(server.url);
         clientRuns.push(run);
@@ -548,18 +485,11 @@ async function main(): Promise<void> {
       loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
     };
     // A partial run (--only) has no ratio to record; a full one is the figure `npm run bench` reports.
-    if (ONLY === undefined) recordResults('initialSync', summary);
-    console.log(JSON.stringify({ bench: 'initial-sync', ...summary }));
+    recordAndPrint('initial-sync', 'initialSync', summary, { record: ONLY === undefined });
   } finally {
     await server?.close();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

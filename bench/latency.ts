@@ -29,8 +29,7 @@
  * - p50/p99 are nearest-rank percentiles over the writes, in ms. Recorded in bench/results.json
  *   as `latency.rxsync` (see docs/benchmarks.md); the last line of output is that JSON.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Session } from 'node:inspector';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
@@ -38,8 +37,15 @@ import WebSocket from 'ws';
 import { createSyncClient, type SyncClient } from '../src/client.js';
 import { lsnToBigInt } from '../src/protocol/index.js';
 import { benchSchema, TABLE } from './fixtures.js';
-import { clockOffset, option, round2, startBenchServer, stats, table, wallNow, type BenchServer, type Stats } from './latency-common.js';
-import { recordResults } from './results.js';
+import { option } from './cli-options.js';
+import { startCpuProfiler } from './profiler.js';
+import { recordAndPrint } from './record-and-print.js';
+import { runMain } from './run-main.js';
+import { startBenchServer, type BenchServer } from './seed-server-process.js';
+import { round2, stats, type Stats } from './stats.js';
+import { table } from './text-table.js';
+import { clockOffset, wallNow } from './wall-clock.js';
+import { WatchProgress } from './watch-progress.js';
 
 const WRITES = Number(option('writes') ?? 1000);
 const RATE = Number(option('rate') ?? 5000);
@@ -49,30 +55,11 @@ const SERVER_PROFILE_DIR = option('cpu-prof-server');
 
 const lsnNumber = (lsn: string): number => Number(lsnToBigInt(lsn));
 
-/** V8's sampling profiler on this process, through the inspector. */
-async function startProfiler(file: string): Promise<() => Promise<void>> {
-  const session = new Session();
-  session.connect();
-  const post = (method: string, params?: object) =>
-    new Promise<any>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
-  await post('Profiler.enable');
-  await post('Profiler.setSamplingInterval', { interval: 100 });
-  await post('Profiler.start');
-  return async () => {
-    const { profile } = await post('Profiler.stop');
-    writeFileSync(file, JSON.stringify(profile));
-    session.disconnect();
-    console.log(`client CPU profile written to ${file} (summarise: node bench/cpuprofile-summary.mjs ${file})`);
-  };
-}
-
 /** What the client saw: applied batches (LSN, time) and the first watch emission showing each n. */
 class ClientProbe {
   readonly appliedLsn: number[] = [];
   readonly appliedAt: number[] = [];
-  readonly watchAt = new Map<number, number>();
-  private maxSeen = -1;
-  private waiters: Array<{ n: number; resolve: () => void }> = [];
+  readonly watch = new WatchProgress('watch()');
 
   constructor(client: SyncClient) {
     client.on('changes_applied', (data: { lsn: string }) => {
@@ -83,10 +70,7 @@ class ClientProbe {
     client.watch<{ n: number | null }>(`SELECT n FROM ${TABLE} WHERE id >= 'lat-' AND id < 'lat.' ORDER BY id DESC LIMIT 1`).subscribe((rows) => {
       const at = wallNow();
       const n = rows[0]?.n;
-      if (n === null || n === undefined || n <= this.maxSeen) return;
-      for (let k = this.maxSeen + 1; k <= n; k++) this.watchAt.set(k, at);
-      this.maxSeen = n;
-      this.waiters = this.waiters.filter((w) => (w.n <= n ? (w.resolve(), false) : true));
+      if (n !== null && n !== undefined) this.watch.saw(n, at);
     });
   }
 
@@ -100,14 +84,6 @@ class ClientProbe {
       else hi = mid;
     }
     return lo < this.appliedLsn.length ? this.appliedAt[lo] : undefined;
-  }
-
-  watched(n: number, timeoutMs: number): Promise<void> {
-    if (n <= this.maxSeen) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`watch() did not show n=${n} within ${timeoutMs} ms (max seen ${this.maxSeen})`)), timeoutMs);
-      this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
-    });
   }
 }
 
@@ -134,7 +110,7 @@ async function serverWrites(server: BenchServer, probe: ClientProbe, from: numbe
     { type: 'stamped', count: WRITES, minGapMs: 4, maxGapMs: 10, prefix: 'lat-', from },
     'stamped_done',
   );
-  await probe.watched(from + WRITES - 1, 30_000);
+  await probe.watch.shown(from + WRITES - 1, 30_000);
   const clientBusy = nodePerformance.eventLoopUtilization(elu).utilization;
   const used = process.cpuUsage(cpu);
   const clientCpuPerWrite = (used.user + used.system) / 1000 / WRITES;
@@ -143,7 +119,7 @@ async function serverWrites(server: BenchServer, probe: ClientProbe, from: numbe
   const watch: number[] = [];
   for (const write of done.writes) {
     const appliedAt = probe.appliedTime(lsnNumber(write.lsn));
-    const watchAt = probe.watchAt.get(write.n);
+    const watchAt = probe.watch.shownAt.get(write.n);
     if (appliedAt === undefined || watchAt === undefined) throw new Error(`write n=${write.n} (${write.lsn}) was not seen by the client`);
     applied.push(appliedAt - write.t);
     watch.push(watchAt - write.t);
@@ -209,7 +185,7 @@ async function main(): Promise<void> {
     if (!(await client.connect(server.url, { timeoutMs: 30_000 }))) throw new Error('the client did not connect');
     await client.whenSynced({ timeoutMs: 30_000 });
     const probe = new ClientProbe(client);
-    const stopProfiler = CLIENT_PROFILE ? await startProfiler(CLIENT_PROFILE) : undefined;
+    const stopProfiler = CLIENT_PROFILE ? await startCpuProfiler(CLIENT_PROFILE) : undefined;
 
     let idle: PhaseResult | undefined;
     let underLoad: PhaseResult | undefined;
@@ -219,7 +195,7 @@ async function main(): Promise<void> {
     if (!ONLY || ONLY === 'idle') {
       // Warm-up (JIT): 100 untimed writes, as a long-running client would be warm.
       await server.request({ type: 'stamped', count: 100, minGapMs: 1, maxGapMs: 3, prefix: 'lat-', from: 0 }, 'stamped_done');
-      await probe.watched(99, 30_000);
+      await probe.watch.shown(99, 30_000);
       idle = await serverWrites(server, probe, 100);
       console.log(`idle: applied p50 ${fmt(idle.applied.p50)} p99 ${fmt(idle.applied.p99)} ms, watch p50 ${fmt(idle.watch.p50)} p99 ${fmt(idle.watch.p99)} ms, client event loop busy ${(100 * idle.clientBusy).toFixed(0)}%, client CPU ${idle.clientCpuPerWrite.toFixed(2)} ms per write`);
     }
@@ -270,9 +246,10 @@ async function main(): Promise<void> {
       backgroundChangesPerSec: RATE,
       loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
     };
-    if (!ONLY && WRITES === 1000 && RATE === 5000) recordResults('latency', { rxsync });
-    else console.log('(not recorded in bench/results.json: a partial run or not the default writes/rate)');
-    console.log(JSON.stringify({ bench: 'latency', rxsync }));
+    recordAndPrint('latency', 'latency', { rxsync }, {
+      record: !ONLY && WRITES === 1000 && RATE === 5000,
+      notRecordedNote: '(not recorded in bench/results.json: a partial run or not the default writes/rate)',
+    });
   } finally {
     await client?.cleanup();
     await server.close();
@@ -280,10 +257,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -31,42 +31,32 @@
  *
  * Prints a table, and records `memory` in bench/results.json. The last line is the JSON it recorded.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { fork } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { GCProfiler } from 'node:v8';
-import { Session } from 'node:inspector';
 import { cpus, loadavg } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createSyncClient } from '../src/client.js';
-import { PROTOCOL_VERSION } from '../src/protocol/index.js';
+import { cachedSeedServer } from './cached-seed-server.js';
+import { option } from './cli-options.js';
 import { benchSchema, TABLE } from './fixtures.js';
-import { recordResults, resultsPath } from './results.js';
+import { inspectorSession } from './profiler.js';
+import { recordAndPrint } from './record-and-print.js';
+import { runMain } from './run-main.js';
+import { warmUp } from './snapshot-warm-up.js';
+import { table } from './text-table.js';
 
 // ---- options -------------------------------------------------------------------------------
 
-function option(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  for (let i = 0; i < args.length; i++) {
-    if (args[i] === `--${name}`) return args[i + 1]?.startsWith('--') || args[i + 1] === undefined ? 'true' : args[i + 1];
-    if (args[i].startsWith(`--${name}=`)) return args[i].slice(name.length + 3);
-  }
-  return undefined;
-}
 const SIZES = (option('sizes') ?? '100000,1000000').split(',').map(Number);
 const HEAP_PROFILE = option('heap-profile') !== undefined;
 
 const MB = 1048576;
 const toMB = (bytes: number) => Math.round(bytes / MB);
 const now = () => performance.now();
-
-function table(rows: string[][]): string {
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => (r[c] ?? '').length)));
-  const line = (r: string[]) => `| ${r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join(' | ')} |`;
-  return [line(rows[0]), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.slice(1).map(line)].join('\n');
-}
 
 // ---- child: one client, one initial sync ---------------------------------------------------
 
@@ -107,10 +97,8 @@ function catchWasmMemory(): void {
 }
 
 async function startHeapProfiler(): Promise<() => Promise<string[]>> {
-  const session = new Session();
-  session.connect();
-  const post = (method: string, params?: object) =>
-    new Promise<any>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result))));
+  const session = inspectorSession();
+  const post = session.post;
   await post('HeapProfiler.enable');
   // Every 32 KB allocated on average; keep objects that were collected too, so that transient
   // buffering (allocated and freed during the sync) shows up as well as what is retained.
@@ -226,74 +214,7 @@ async function child(url: string, rows: number): Promise<ChildReport> {
 
 // ---- parent: servers and children ----------------------------------------------------------
 
-interface ServerHandle {
-  url: string;
-  seedMs: number;
-  rows: number;
-  close(): Promise<void>;
-}
-
 const here = fileURLToPath(import.meta.url);
-const cacheDir = join(dirname(resultsPath()), '..', 'node_modules', '.cache', 'rxsync-bench');
-
-function startServer(database: string, rows: number): Promise<ServerHandle> {
-  const script = join(dirname(here), 'seed-server.mjs');
-  if (!existsSync(script)) throw new Error(`${script} is missing: run this bench through "node bench/run.mjs memory"`);
-  const proc: ChildProcess = fork(script, [JSON.stringify({ database, rows })], { stdio: 'inherit' });
-  return new Promise((resolve, reject) => {
-    proc.once('error', reject);
-    proc.once('exit', (code) => reject(new Error(`the bench server exited early (${code})`)));
-    proc.on('message', (message: { type: string; url: string; seedMs: number; rows: number }) => {
-      if (message.type !== 'ready') return;
-      proc.removeAllListeners('exit');
-      resolve({
-        ...message,
-        close: () =>
-          new Promise<void>((done) => {
-            if (proc.exitCode !== null) return done();
-            proc.once('exit', () => done());
-            proc.send({ type: 'close' });
-          }),
-      });
-    });
-  });
-}
-
-/** The seeded server database for `rows`, reused from the cache when a previous seed completed. */
-async function cachedServer(rows: number): Promise<ServerHandle> {
-  mkdirSync(cacheDir, { recursive: true });
-  const database = join(cacheDir, `memory-server-${rows}.db`);
-  const marker = `${database}.ok`;
-  if (!existsSync(marker)) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(database + suffix, { force: true });
-  const server = await startServer(database, rows);
-  if (server.rows !== rows) {
-    await server.close();
-    rmSync(marker, { force: true });
-    throw new Error(`the server holds ${server.rows} rows, expected ${rows} (cache file ${database} removed on the next run)`);
-  }
-  writeFileSync(marker, `${rows}\n`);
-  return server;
-}
-
-/** One bare-socket snapshot (hello, ack every chunk), so the server is warm before the client runs. */
-function warmUp(url: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
-    ws.on('open', () =>
-      ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: `bench-warmup-${Math.random()}`, lsn: '0/0', schemaHash: benchSchema.hash })),
-    );
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString()) as { type: string; seq?: number };
-      if (message.type === 'snapshot_chunk') ws.send(JSON.stringify({ type: 'snapshot_ack', seq: message.seq }));
-      else if (message.type === 'snapshot_end') {
-        ws.close();
-        resolve();
-      } else if (message.type === 'error') reject(new Error(JSON.stringify(message)));
-    });
-    ws.on('error', reject);
-  });
-}
-
 function runChild(url: string, rows: number): Promise<ChildReport> {
   const args = [`--child=${url}`, `--rows=${rows}`, ...(HEAP_PROFILE ? ['--heap-profile'] : [])];
   const proc = fork(here, args, { execArgv: ['--expose-gc'], stdio: 'inherit' });
@@ -313,7 +234,7 @@ async function main(): Promise<void> {
   /** The JS heap's peak: the sampled peak, or the used size before a GC when that was higher. */
   const peakHeap = (r: ChildReport) => Math.max(r.peakHeapUsed, r.gcPeakHeapUsed);
   for (const rows of SIZES) {
-    const server = await cachedServer(rows);
+    const server = await cachedSeedServer('memory-server', rows, 'memory');
     try {
       console.log(`server: ${rows.toLocaleString('en-US')} rows ${server.seedMs > 100 ? `seeded in ${(server.seedMs / 1000).toFixed(1)} s` : 'reused from the cache'}, ${server.url}`);
       await warmUp(server.url);
@@ -383,9 +304,10 @@ async function main(): Promise<void> {
       syncRowsPerSec: Math.round(r.rows / (r.syncMs / 1000)),
     };
   const data = { rows100k: entry(small), rows1M: entry(large), database: ':memory:', sampleEveryMs: 20 };
-  if (small && large) recordResults('memory', data);
-  else console.log('(not recorded: bench/results.json takes the 100k and 1M sizes together)');
-  console.log(JSON.stringify({ bench: 'memory', ...data }));
+  recordAndPrint('memory', 'memory', data, {
+    record: Boolean(small && large),
+    notRecordedNote: '(not recorded: bench/results.json takes the 100k and 1M sizes together)',
+  });
 }
 
 const childUrl = option('child');
@@ -398,11 +320,5 @@ if (childUrl) {
     },
   );
 } else {
-  main().then(
-    () => process.exit(0),
-    (error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
+  runMain(main);
 }

@@ -41,8 +41,12 @@ import { loadavg } from 'node:os';
 import WebSocket from 'ws';
 import { replicateWithWebsocketServer } from 'rxdb/plugins/replication-websocket';
 import { TABLE } from './fixtures.js';
-import { recordResults } from './results.js';
-import { createItemsDatabase, RXDB_BATCH_SIZE, type ItemDoc, type RxdbServer, fmtMs, fmtRate, median, now, option, quietRxdb, rate, silenced, startRxdbServer, table } from './rxdb-common.js';
+import { option } from './cli-options.js';
+import { recordAndPrint } from './record-and-print.js';
+import { runMain } from './run-main.js';
+import { createItemsDatabase, RXDB_BATCH_SIZE, type ItemDoc, type RxdbServer, quietRxdb, silenced, startRxdbServer } from './rxdb-common.js';
+import { median, rate } from './stats.js';
+import { fmtMs, fmtRate, table } from './text-table.js';
 
 const ROWS = Number(option('rows') ?? 100_000);
 const RUNS = Math.max(1, Number(option('runs') ?? 3));
@@ -55,6 +59,8 @@ const WITH_DEFAULT = option('no-default') === undefined;
 /** replicateRxCollection's pull/push batch size when none is given (rxdb/plugins/replication). */
 const RXDB_DEFAULT_BATCH = 100;
 const TIMEOUT_MS = 120_000;
+
+const now = () => performance.now();
 
 interface Run {
   ms: number;
@@ -214,17 +220,12 @@ async function main(): Promise<void> {
     console.log(`\ntotal bench time ${((now() - started) / 1000).toFixed(1)} s, load average ${loadBefore.toFixed(2)} -> ${loadavg()[0].toFixed(2)} (other load on the machine skews every figure)\n`);
 
     const recorded = { rxdbRowsPerSec, ...(rxdbDefaultBatchRowsPerSec !== undefined && { rxdbDefaultBatchRowsPerSec }), rxdbBatchSize: BATCH_SIZE };
-    recordResults('initialSync', recorded);
-    console.log(JSON.stringify({ bench: 'rxdb-initial-sync', rows: ROWS, runs: RUNS, statistic: 'median', ...recorded, node: process.version }));
+    recordAndPrint('rxdb-initial-sync', 'initialSync', recorded, {
+      printed: { bench: 'rxdb-initial-sync', rows: ROWS, runs: RUNS, statistic: 'median', ...recorded, node: process.version },
+    });
   } finally {
     await server.close();
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

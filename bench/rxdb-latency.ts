@@ -40,24 +40,14 @@ import { performance as nodePerformance } from 'node:perf_hooks';
 import { replicateWithWebsocketServer } from 'rxdb/plugins/replication-websocket';
 import type { RxReplicationState } from 'rxdb/plugins/replication';
 import { TABLE } from './fixtures.js';
-import { recordResults } from './results.js';
-import {
-  clockOffset,
-  createItemsDatabase,
-  option,
-  quietRxdb,
-  RXDB_BATCH_SIZE,
-  round2,
-  silenced,
-  startRxdbServer,
-  stats,
-  table,
-  wallClock,
-  type ItemDoc,
-  type ItemsDatabase,
-  type RxdbServer,
-  type Stats,
-} from './rxdb-common.js';
+import { option } from './cli-options.js';
+import { recordAndPrint } from './record-and-print.js';
+import { runMain } from './run-main.js';
+import { createItemsDatabase, quietRxdb, RXDB_BATCH_SIZE, silenced, startRxdbServer, type ItemDoc, type ItemsDatabase, type RxdbServer } from './rxdb-common.js';
+import { round2, stats, type Stats } from './stats.js';
+import { table } from './text-table.js';
+import { clockOffset, wallNow } from './wall-clock.js';
+import { WatchProgress } from './watch-progress.js';
 
 const WRITES = Number(option('writes') ?? 1000);
 const RATE = Number(option('rate') ?? 5000);
@@ -67,30 +57,17 @@ const ONLY = option('only');
 /** What the client saw: insert$ time per `lat-` row, and the first live-query emission showing each n. */
 class ClientProbe {
   readonly appliedAt = new Map<number, number>();
-  readonly watchAt = new Map<number, number>();
-  private maxSeen = -1;
-  private waiters: Array<{ n: number; resolve: () => void }> = [];
+  readonly watch = new WatchProgress('the live query');
 
   constructor(db: ItemsDatabase) {
     const items = db[TABLE];
     items.insert$.subscribe((event) => {
-      if (event.documentId.startsWith('lat-')) this.appliedAt.set(event.documentData.n, wallClock());
+      if (event.documentId.startsWith('lat-')) this.appliedAt.set(event.documentData.n, wallNow());
     });
     items.findOne({ selector: { id: { $gte: 'lat-', $lt: 'lat.' } }, sort: [{ id: 'desc' }] }).$.subscribe((doc) => {
-      const at = wallClock();
+      const at = wallNow();
       const n = doc?.n;
-      if (n === undefined || n <= this.maxSeen) return;
-      for (let k = this.maxSeen + 1; k <= n; k++) this.watchAt.set(k, at);
-      this.maxSeen = n;
-      this.waiters = this.waiters.filter((w) => (w.n <= n ? (w.resolve(), false) : true));
-    });
-  }
-
-  watched(n: number, timeoutMs: number): Promise<void> {
-    if (n <= this.maxSeen) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the live query did not show n=${n} within ${timeoutMs} ms (max seen ${this.maxSeen})`)), timeoutMs);
-      this.waiters.push({ n, resolve: () => (clearTimeout(timer), resolve()) });
+      if (n !== undefined) this.watch.saw(n, at);
     });
   }
 }
@@ -109,14 +86,14 @@ async function serverWrites(server: RxdbServer, probe: ClientProbe, from: number
     { type: 'stamped', count: WRITES, minGapMs: 4, maxGapMs: 10, prefix: 'lat-', from },
     'stamped_done',
   );
-  await probe.watched(from + WRITES - 1, 60_000);
+  await probe.watch.shown(from + WRITES - 1, 60_000);
   const clientBusy = nodePerformance.eventLoopUtilization(elu).utilization;
   const used = process.cpuUsage(cpu);
   const applied: number[] = [];
   const watch: number[] = [];
   for (const write of done.writes) {
     const appliedAt = probe.appliedAt.get(write.n);
-    const watchAt = probe.watchAt.get(write.n);
+    const watchAt = probe.watch.shownAt.get(write.n);
     if (appliedAt === undefined || watchAt === undefined) throw new Error(`write n=${write.n} was not seen by the client`);
     applied.push(appliedAt - write.t);
     watch.push(watchAt - write.t);
@@ -139,11 +116,11 @@ async function roundTrips(db: ItemsDatabase, replication: RxReplicationState<Ite
   for (let i = 0; i < WRITES; i++) {
     await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 2));
     const id = `rt-${String(i).padStart(7, '0')}`;
-    const answered = new Promise<number>((resolve) => waiting.set(id, () => resolve(wallClock())));
-    const t0 = wallClock();
+    const answered = new Promise<number>((resolve) => waiting.set(id, () => resolve(wallNow())));
+    const t0 = wallNow();
     starts.set(id, t0);
     await db[TABLE].insert({ id, title: 'round trip', body: '', n: i, x: t0, updated_at: new Date(t0).toISOString() });
-    local.push(wallClock() - t0);
+    local.push(wallNow() - t0);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new Error(`${id} was not pushed within 10 s`)), 10_000);
@@ -199,7 +176,7 @@ async function main(): Promise<void> {
     if (!ONLY || ONLY === 'idle') {
       // Warm-up (JIT): 100 untimed writes, as a long-running client would be warm.
       await server.request({ type: 'stamped', count: 100, minGapMs: 1, maxGapMs: 3, prefix: 'lat-', from: 0 }, 'stamped_done');
-      await probe.watched(99, 30_000);
+      await probe.watch.shown(99, 30_000);
       idle = await serverWrites(server, probe, 100);
       console.log(`idle: applied p50 ${fmt(idle.applied.p50)} p99 ${fmt(idle.applied.p99)} ms, watch p50 ${fmt(idle.watch.p50)} p99 ${fmt(idle.watch.p99)} ms, client event loop busy ${(100 * idle.clientBusy).toFixed(0)}%`);
     }
@@ -246,9 +223,10 @@ async function main(): Promise<void> {
       ...(underLoad && { underLoad: pick(underLoad.watch) }),
       ...(roundTrip && { roundTrip: pick(roundTrip.sent) }),
     };
-    if (!ONLY && WRITES === 1000 && RATE === 5000) recordResults('latency', { rxdb });
-    else console.log('(not recorded in bench/results.json: a partial run or not the default writes/rate)');
-    console.log(JSON.stringify({ bench: 'rxdb-latency', rxdb }));
+    recordAndPrint('rxdb-latency', 'latency', { rxdb }, {
+      record: !ONLY && WRITES === 1000 && RATE === 5000,
+      notRecordedNote: '(not recorded in bench/results.json: a partial run or not the default writes/rate)',
+    });
   } finally {
     await replication?.cancel().catch(() => undefined);
     await db?.close().catch(() => undefined);
@@ -256,10 +234,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().then(
-  () => process.exit(0),
-  (error) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+runMain(main);

@@ -27,7 +27,8 @@
 import type { AddressInfo } from 'node:net';
 import { startWebsocketServer } from 'rxdb/plugins/replication-websocket';
 import { benchRow } from './fixtures.js';
-import { createItemsDatabase, quietRxdb, wallClock, type ItemDoc, type ItemsDatabase } from './rxdb-common.js';
+import { createItemsDatabase, quietRxdb, type ItemDoc, type ItemsDatabase } from './rxdb-common.js';
+import { wallNow } from './wall-clock.js';
 
 interface Config {
   rows: number;
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
 
   // Round trip: rows pushed by a client, as soon as the server's collection emits them.
   items.insert$.subscribe((event) => {
-    if (event.documentId.startsWith('rt-')) process.send!({ type: 'seen', id: event.documentId, at: wallClock() });
+    if (event.documentId.startsWith('rt-')) process.send!({ type: 'seen', id: event.documentId, at: wallNow() });
   });
 
   const driver = new WriteDriver(db);
@@ -106,7 +107,7 @@ class WriteDriver {
       case 'background':
         return this.setBackground(message.rate, message.tickMs ?? 10);
       case 'clock':
-        process.send!({ type: 'clock', t: wallClock() });
+        process.send!({ type: 'clock', t: wallNow() });
         return;
       case 'cpu': {
         const cpu = process.cpuUsage();
@@ -130,7 +131,7 @@ class WriteDriver {
       const gap = m.minGapMs + Math.random() * (m.maxGapMs - m.minGapMs);
       if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
       const n = from + i;
-      const t = wallClock();
+      const t = wallNow();
       await this.db.items.insert({ id: `${m.prefix}${String(n).padStart(7, '0')}`, title: 'stamped', body: '', n, x: t, updated_at: new Date(t).toISOString() });
       writes.push({ n, t });
     }
@@ -154,7 +155,7 @@ class WriteDriver {
       const due = Math.min(MAX_TICK, Math.floor(((performance.now() - started) * rate) / 1000) - written);
       if (due <= 0) return;
       const docs: ItemDoc[] = [];
-      const t = wallClock();
+      const t = wallNow();
       for (let i = 0; i < due; i++) {
         const seq = this.backgroundSeq++;
         docs.push({ id: `bg-${String(seq % 10_000).padStart(7, '0')}`, title: 'background', body: LOREM_100, n: seq, x: t, updated_at: new Date(t).toISOString() });

@@ -25,6 +25,7 @@ import { createSyncServer, type SyncServer } from '../src/server/index.js';
 import type { ServerLimits } from '../src/server/limits.js';
 import type { ClientChange } from '../src/protocol/index.js';
 import { benchRow, benchSchema, TABLE } from './fixtures.js';
+import { wallNow } from './wall-clock.js';
 
 interface Config {
   database: string;
@@ -85,9 +86,6 @@ type DriverMessage =
   | { type: 'clock' }
   | { type: 'rss'; gc?: boolean }
   | { type: 'query'; sql: string };
-
-/** Wall-clock ms with sub-ms resolution, comparable between processes on one machine. */
-const wallNow = () => performance.timeOrigin + performance.now();
 
 class WriteDriver {
   private background: ReturnType<typeof setInterval> | undefined;
