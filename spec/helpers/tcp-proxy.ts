@@ -23,13 +23,22 @@ export interface CutMidFrameOptions {
   keepBytes?: number;
 }
 
+/**
+ * Chunks waiting out their delay in one direction, in arrival order, with ONE timer for the head:
+ * a chunk is sent only after every chunk ahead of it, as TCP would. (One timer per chunk let
+ * two chunks due in the same millisecond fire in either order, which swapped whole WebSocket
+ * frames: a client then saw a later batch before an earlier one.)
+ */
+interface DelayQueue {
+  chunks: Array<{ due: number; send: () => void }>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
 interface Pair {
   client: Socket;
   upstream: Socket;
-  /** When the last chunk each way is due out: a later chunk is never due earlier (order kept). */
-  dueToClient: number;
-  dueToServer: number;
-  timers: Set<ReturnType<typeof setTimeout>>;
+  toClient: DelayQueue;
+  toServer: DelayQueue;
 }
 
 /**
@@ -76,7 +85,7 @@ export class TcpProxy {
     }
     this.connections += 1;
     const upstream = connect(targetPort, '127.0.0.1');
-    const pair: Pair = { client, upstream, dueToClient: 0, dueToServer: 0, timers: new Set() };
+    const pair: Pair = { client, upstream, toClient: { chunks: [], timer: undefined }, toServer: { chunks: [], timer: undefined } };
     this.pairs.add(pair);
     client.on('data', (data) => this.forward(pair, 'toServer', data));
     upstream.on('data', (data) => this.forward(pair, 'toClient', data));
@@ -94,16 +103,18 @@ export class TcpProxy {
     }
     const { ms, jitterMs, direction: delayed } = this.latency;
     const extra = delayed === 'both' || delayed === direction ? ms + Math.random() * jitterMs : 0;
-    const key = direction === 'toClient' ? 'dueToClient' : 'dueToServer';
-    // Never due before the chunk ahead of it: jitter, or turning the delay off, keeps the order.
-    const due = Math.max(Date.now() + extra, pair[key]);
-    pair[key] = due;
-    if (due <= Date.now()) return send();
-    const timer = setTimeout(() => {
-      pair.timers.delete(timer);
-      send();
-    }, due - Date.now());
-    pair.timers.add(timer);
+    const queue = pair[direction];
+    if (extra <= 0 && queue.chunks.length === 0) return send();
+    // Never out before the chunk ahead of it: jitter, or turning the delay off, keeps the order.
+    queue.chunks.push({ due: Date.now() + extra, send });
+    if (queue.chunks.length === 1) this.drain(queue);
+  }
+
+  /** Sends the queue's due chunks in order, then waits for the next one's time. */
+  private drain(queue: DelayQueue): void {
+    queue.timer = undefined;
+    while (queue.chunks.length > 0 && queue.chunks[0].due <= Date.now()) queue.chunks.shift()!.send();
+    if (queue.chunks.length > 0) queue.timer = setTimeout(() => this.drain(queue), queue.chunks[0].due - Date.now());
   }
 
   private deliver(pair: Pair, direction: 'toClient' | 'toServer', data: Buffer): void {
@@ -142,8 +153,10 @@ export class TcpProxy {
   }
 
   private destroy(pair: Pair): void {
-    pair.timers.forEach(clearTimeout);
-    pair.timers.clear();
+    for (const queue of [pair.toClient, pair.toServer]) {
+      clearTimeout(queue.timer);
+      queue.chunks = [];
+    }
     pair.client.destroy();
     pair.upstream.destroy();
     this.pairs.delete(pair);
