@@ -1,57 +1,39 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { describeInBrowser, launchChromium } from './helpers/chromium.js';
-import { buildDemo, DemoServer, openDemo } from './helpers/demo.js';
+import { describeInBrowser } from './helpers/chromium.js';
+import { openDemo } from './helpers/demo.js';
+import { useDemoInBrowser } from './helpers/demo-fixture.js';
 
 const ROWS = 20_000;
 const id = (i: number) => `r${String(i).padStart(5, '0')}`;
 
 describeInBrowser('an initial sync interrupted by closing the page (Chromium)', () => {
-  let build: ReturnType<typeof buildDemo>;
-  let browser: Browser;
-  let server: DemoServer;
-  let context: BrowserContext;
-
-  beforeAll(async () => {
-    build = buildDemo();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    build?.remove();
-  });
-  beforeEach(async () => {
+  const demo = useDemoInBrowser({
     // Small chunks, so that the sync takes many round trips and the page can close in the middle.
-    server = await DemoServer.start(build.webRoot, { limits: { snapshotChunkRows: 250 } });
-    await server.seed(ROWS, (i) => ({ id: id(i), title: `row ${i}`, done: i % 3 === 0 ? 1 : 0, updated_at: '2024-01-01T00:00:00.000Z' }));
-    context = await browser.newContext();
-  });
-  afterEach(async () => {
-    await context.close();
-    await server.close();
+    limits: { snapshotChunkRows: 250 },
+    seed: (server) => server.seed(ROWS, (i) => ({ id: id(i), title: `row ${i}`, done: i % 3 === 0 ? 1 : 0, updated_at: '2024-01-01T00:00:00.000Z' })),
   });
 
   it('finishes when the page is opened again, with no row missing or doubled', async () => {
-    const first = await openDemo(context, server.pageUrl, 'first');
+    const first = await openDemo(demo.context, demo.server.pageUrl, 'first');
     await first.page.waitForFunction(() => window.rxsyncDemo.progress.rowsDone >= 2000, undefined, { timeout: 20_000, polling: 10 });
     const progress = await first.page.evaluate(() => window.rxsyncDemo.progress);
     expect(progress.rowsTotal).toBe(ROWS);
     expect(progress.rowsDone).toBeLessThan(ROWS); // really in the middle
-    const chunksBefore = server.counts.chunks;
+    const chunksBefore = demo.server.counts.chunks;
     await first.page.close(); // the last page of the profile: the SharedWorker goes with it
 
-    const second = await openDemo(context, server.pageUrl, 'second');
+    const second = await openDemo(demo.context, demo.server.pageUrl, 'second');
     await second.page.waitForSelector(`#count[data-count="${ROWS}"]`, { timeout: 25_000 });
     await second.waitForStatus('live');
     await second.page.waitForSelector('#progress-text:text("Synced 20,000 rows")');
 
     const local = await second.query<{ id: string; title: string; done: number }>('SELECT id, title, done FROM todos ORDER BY id');
-    const remote = await server.server.query<{ id: string; title: string; done: number }>('SELECT id, title, done FROM todos ORDER BY id');
+    const remote = await demo.server.server.query<{ id: string; title: string; done: number }>('SELECT id, title, done FROM todos ORDER BY id');
     expect(local).toHaveLength(ROWS);
     expect(new Set(local.map((row) => row.id)).size).toBe(ROWS);
     expect(local).toEqual(remote);
     // The interrupted snapshot was started over: a second snapshot, and every chunk of it was read.
-    expect(server.counts.snapshots).toBe(2);
-    expect(server.counts.chunks - chunksBefore).toBeGreaterThanOrEqual(ROWS / 250);
+    expect(demo.server.counts.snapshots).toBe(2);
+    expect(demo.server.counts.chunks - chunksBefore).toBeGreaterThanOrEqual(ROWS / 250);
     expect(second.errors).toEqual([]);
   });
 });

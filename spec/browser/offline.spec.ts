@@ -1,39 +1,19 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { describeInBrowser, launchChromium } from './helpers/chromium.js';
-import { buildDemo, DemoServer, openDemo } from './helpers/demo.js';
+import { describeInBrowser } from './helpers/chromium.js';
+import { openDemo } from './helpers/demo.js';
+import { useDemoInBrowser } from './helpers/demo-fixture.js';
 
 describeInBrowser('writes while the server is down (Chromium)', () => {
-  let build: ReturnType<typeof buildDemo>;
-  let browser: Browser;
-  let server: DemoServer;
-  let context: BrowserContext;
-
-  beforeAll(async () => {
-    build = buildDemo();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    build?.remove();
-  });
-  beforeEach(async () => {
-    server = await DemoServer.start(build.webRoot);
-    context = await browser.newContext();
-  });
-  afterEach(async () => {
-    await context.close();
-    await server.close();
-  });
+  const demo = useDemoInBrowser();
 
   it('sync once the server is back (same port, same database), each exactly once', async () => {
-    await server.server.insert('todos', { id: 'kept', title: 'Kept on the server', done: 0, updated_at: new Date().toISOString() });
-    await server.server.insert('todos', { id: 'doomed', title: 'Deleted while the server is down', done: 0, updated_at: new Date().toISOString() });
-    const page = await openDemo(context, server.pageUrl, 'A');
+    await demo.server.server.insert('todos', { id: 'kept', title: 'Kept on the server', done: 0, updated_at: new Date().toISOString() });
+    await demo.server.server.insert('todos', { id: 'doomed', title: 'Deleted while the server is down', done: 0, updated_at: new Date().toISOString() });
+    const page = await openDemo(demo.context, demo.server.pageUrl, 'A');
     await page.waitForTitles(['Kept on the server', 'Deleted while the server is down']);
     await page.waitForStatus('live');
-    const port = server.port;
+    const port = demo.server.port;
 
-    await server.stop();
+    await demo.server.stop();
     await page.page.waitForSelector('#status[data-status="backoff"], #status[data-status="connecting"]', { timeout: 10_000 });
     expect(await page.page.textContent('#status')).toMatch(/Reconnecting|Connecting/);
 
@@ -45,12 +25,12 @@ describeInBrowser('writes while the server is down (Chromium)', () => {
     await page.waitForPending(5);
     await page.waitForTitles(['Kept on the server', 'Offline one', 'Offline two']);
 
-    await server.start(); // a new server process, as far as the page can tell
-    expect(server.port).toBe(port);
+    await demo.server.start(); // a new server process, as far as the page can tell
+    expect(demo.server.port).toBe(port);
     await page.waitForPending(0, 20_000);
     await page.waitForStatus('live');
 
-    expect(await server.server.query('SELECT title, done FROM todos ORDER BY title')).toEqual([
+    expect(await demo.server.server.query('SELECT title, done FROM todos ORDER BY title')).toEqual([
       { title: 'Kept on the server', done: 1 },
       { title: 'Offline one', done: 1 },
       { title: 'Offline two', done: 0 },
@@ -58,7 +38,7 @@ describeInBrowser('writes while the server is down (Chromium)', () => {
     const local = await page.page.evaluate(() => window.rxsyncDemo.client!.localChanges());
     const mine = local.filter((change) => change.status === 'applied');
     expect(mine).toHaveLength(5);
-    expect(await server.timesApplied(mine.map((change) => change.id))).toEqual([1, 1, 1, 1, 1]);
+    expect(await demo.server.timesApplied(mine.map((change) => change.id))).toEqual([1, 1, 1, 1, 1]);
     expect(page.errors).toEqual([]);
   });
 });

@@ -1,58 +1,41 @@
-import type { Browser, BrowserContext } from 'playwright-core';
-import { describeInBrowser, launchChromium } from './helpers/chromium.js';
-import { buildDemo, DemoServer, openDemo } from './helpers/demo.js';
+import { describeInBrowser } from './helpers/chromium.js';
+import { openDemo } from './helpers/demo.js';
+import { useDemoInBrowser } from './helpers/demo-fixture.js';
 
 describeInBrowser('tabs of one browser (Chromium)', () => {
-  let build: ReturnType<typeof buildDemo>;
-  let browser: Browser;
-  let server: DemoServer;
-  let context: BrowserContext;
-
-  beforeAll(async () => {
-    build = buildDemo();
-    browser = await launchChromium();
-  });
-  afterAll(async () => {
-    await browser?.close();
-    build?.remove();
-  });
-  beforeEach(async () => {
-    server = await DemoServer.start(build.webRoot);
-    await server.server.insert('todos', { id: 'a', title: 'Shared', done: 0, updated_at: new Date().toISOString() });
-    context = await browser.newContext();
-  });
-  afterEach(async () => {
-    await context.close();
-    await server.close();
+  const demo = useDemoInBrowser({
+    seed: async (server) => {
+      await server.server.insert('todos', { id: 'a', title: 'Shared', done: 0, updated_at: new Date().toISOString() });
+    },
   });
 
   it('hold one server session between them, and see each other’s writes', async () => {
-    const one = await openDemo(context, server.pageUrl, 'tab 1');
+    const one = await openDemo(demo.context, demo.server.pageUrl, 'tab 1');
     await one.waitForStatus('live');
-    const two = await openDemo(context, server.pageUrl, 'tab 2');
+    const two = await openDemo(demo.context, demo.server.pageUrl, 'tab 2');
     await two.waitForTitles(['Shared']);
     await two.waitForStatus('live');
 
-    expect(server.server.sessionCount).toBe(1);
-    const health = await (await fetch(`${server.pageUrl}healthz`)).json();
+    expect(demo.server.server.sessionCount).toBe(1);
+    const health = await (await fetch(`${demo.server.pageUrl}healthz`)).json();
     expect(health.sessions).toBe(1);
     const debug = await two.page.evaluate(() => window.rxsyncDemo.client!.debug());
     expect(debug).toMatchObject({ engines: 1, engineTabs: 2 });
     // Only the first tab's engine loaded a snapshot; the second joined it.
-    expect(server.counts.snapshots).toBe(1);
+    expect(demo.server.counts.snapshots).toBe(1);
 
     await one.add('From tab 1');
     await two.waitForTitles(['Shared', 'From tab 1']);
     await two.toggle('From tab 1');
     await one.page.waitForSelector('#todos li.done .title:text-is("From tab 1")');
-    expect(server.server.sessionCount).toBe(1);
+    expect(demo.server.server.sessionCount).toBe(1);
     expect(one.errors.concat(two.errors)).toEqual([]);
   });
 
   it('closing the tab that started the engine loses nothing: its unsent write goes out from the other tab', async () => {
-    const one = await openDemo(context, server.pageUrl, 'tab 1');
+    const one = await openDemo(demo.context, demo.server.pageUrl, 'tab 1');
     await one.waitForStatus('live');
-    const two = await openDemo(context, server.pageUrl, 'tab 2');
+    const two = await openDemo(demo.context, demo.server.pageUrl, 'tab 2');
     await two.waitForStatus('live');
 
     // Offline (shared by the tabs), tab 1 writes, then closes.
@@ -64,8 +47,8 @@ describeInBrowser('tabs of one browser (Chromium)', () => {
 
     await two.page.click('#online-toggle');
     await two.waitForPending(0);
-    expect(await server.server.query('SELECT title FROM todos ORDER BY title')).toEqual([{ title: 'Shared' }, { title: 'Written in tab 1, then it closed' }]);
-    expect(server.server.sessionCount).toBe(1);
+    expect(await demo.server.server.query('SELECT title FROM todos ORDER BY title')).toEqual([{ title: 'Shared' }, { title: 'Written in tab 1, then it closed' }]);
+    expect(demo.server.server.sessionCount).toBe(1);
     expect(two.errors).toEqual([]);
   });
 });

@@ -19,6 +19,7 @@ import {
 } from '../protocol/index.js';
 import type { ServerLimits } from './limits.js';
 import { TokenBucket } from './rate-limiter.js';
+import { InboundQueue } from './inbound-queue.js';
 import { ChunkWindow, LsnWindow } from './send-window.js';
 import type { SnapshotReader, SyncStore } from './store.js';
 import { chooseSyncMode } from './sync-mode.js';
@@ -90,7 +91,7 @@ export class SyncSession {
   readonly id = randomUUID();
   clientId: string | undefined;
   private phase: Phase = 'awaiting_hello';
-  private inbound: Promise<void> = Promise.resolve();
+  private readonly inbound: InboundQueue;
   private sentLsn: Lsn = '0/0';
   private headLsn: Lsn = '0/0';
   private snapshot: SnapshotReader | undefined;
@@ -108,9 +109,7 @@ export class SyncSession {
   private invalidInRow = 0;
   /** Bytes handed to the transport and not yet written out, by kind (see `send`). */
   private readonly unwritten = { data: 0, reply: 0 };
-  private queued = 0;
   private framesReceived = 0;
-  private readingPaused = false;
 
   constructor(
     private readonly host: SessionHost,
@@ -121,6 +120,7 @@ export class SyncSession {
     this.chunkWindow = new ChunkWindow(limits.snapshotWindow);
     this.lsnWindow = new LsnWindow(limits.changesWindow);
     this.bucket = new TokenBucket(limits.rateLimitPerSecond, limits.rateLimitBurst);
+    this.inbound = new InboundQueue(limits.maxQueuedMessages, transport);
     this.heartbeat = setInterval(() => this.onHeartbeatTick(), limits.heartbeatIntervalMs);
     this.heartbeat.unref?.();
   }
@@ -138,7 +138,7 @@ export class SyncSession {
       socketBufferedBytes: this.transport.bufferedAmount,
       bufferedReplyBytes: this.unwritten.reply,
       changesInFlight: this.lsnWindow.pending,
-      queuedMessages: this.queued,
+      queuedMessages: this.inbound.size,
       framesReceived: this.framesReceived,
     };
   }
@@ -172,37 +172,21 @@ export class SyncSession {
     this.enqueue(message);
   }
 
-  /**
-   * Messages are handled one at a time; while more than `maxQueuedMessages` wait, the socket is
-   * not read, so a client that sends faster than the store applies is slowed by TCP instead of
-   * growing this queue (each entry may be a push of up to `maxMessageBytes`).
-   */
   private enqueue(message: ClientMessage): void {
-    const { maxQueuedMessages } = this.host.limits;
-    this.queued += 1;
-    if (this.queued >= maxQueuedMessages && !this.readingPaused) {
-      this.readingPaused = true;
-      this.transport.pause();
-    }
-    this.inbound = this.inbound
-      .then(() => this.handle(message))
-      .then(() => { this.invalidInRow = 0; })
-      .catch((error) => this.onHandlerError(error, message.type))
-      .finally(() => {
-        this.queued -= 1;
-        if (this.readingPaused && this.queued <= maxQueuedMessages / 2 && !this.isClosed) {
-          this.readingPaused = false;
-          this.transport.resume();
-        }
-      });
+    this.inbound.add(
+      () =>
+        this.handle(message)
+          .then(() => { this.invalidInRow = 0; })
+          .catch((error) => this.onHandlerError(error, message.type)),
+      () => !this.isClosed,
+    );
   }
 
   /** Closes the session and its socket. */
   close(code: number, reason: string): void {
     if (this.phase === 'closed') return;
     this.dispose();
-    // The closing handshake needs the client's close frame read.
-    if (this.readingPaused) this.transport.resume();
+    this.inbound.resume();
     this.transport.close(code, reason);
   }
 
