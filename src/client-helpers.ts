@@ -15,8 +15,9 @@ export function tablesReadBy(sql: string, tables: readonly string[]): string[] {
   return tables.filter((table) => new RegExp(`(^|[^A-Za-z0-9_])"?${table}"?($|[^A-Za-z0-9_])`, 'i').test(sql));
 }
 
-export function lsnOf(message: ApplyMessage): Lsn | undefined {
-  return 'lsn' in message ? message.lsn : undefined;
+/** The LSN a queued message is at, if it has one (for error reports). */
+export function lsnOf(message: ApplyMessage | { type: string }): Lsn | undefined {
+  return 'lsn' in message ? (message.lsn as Lsn) : undefined;
 }
 
 export function onlineEvents(): Observable<unknown> {

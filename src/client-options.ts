@@ -27,8 +27,13 @@ export interface SyncClientOptions {
     /** Settled entries kept in local_changes. Default 1000. */
     keepSettled?: number;
   };
-  /** Server batches: tries before sync pauses on a batch that will not apply. */
-  apply?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number };
+  /**
+   * Server batches: tries before sync pauses on a batch that will not apply; and how long handling
+   * server messages (decoding them, applying them) may run without a break (`yieldAfterMs`,
+   * default 25) before it lets the host's timers and I/O run, so that a flood of messages never
+   * starves the event loop (the heartbeat included).
+   */
+  apply?: { maxAttempts?: number; initialDelayMs?: number; maxDelayMs?: number; yieldAfterMs?: number };
   /** wa-sqlite's wasm, where it cannot be found by itself. */
   wasm?: { wasmBinary?: Uint8Array | ArrayBuffer; locateFile?: (file: string) => string };
   /** For tests: virtual time. Default asyncScheduler. */
@@ -41,7 +46,7 @@ export interface ResolvedOptions {
   heartbeat: { intervalMs: number; timeoutMs: number };
   reconnect: { initialDelayMs: number; maxDelayMs: number; factor: number; jitter: number };
   changes: { batchSize: number; maxAttempts: number; ackTimeoutMs: number; stallAfterMs: number; keepSettled: number };
-  apply: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number };
+  apply: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number; yieldAfterMs: number };
 }
 
 export function resolveOptions(options: SyncClientOptions): ResolvedOptions {
@@ -50,6 +55,6 @@ export function resolveOptions(options: SyncClientOptions): ResolvedOptions {
     heartbeat: { intervalMs: 15_000, timeoutMs: 45_000, ...options.heartbeat },
     reconnect: { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: 0.3, ...options.reconnect },
     changes: { batchSize: 100, maxAttempts: 10, ackTimeoutMs, stallAfterMs: 3 * ackTimeoutMs, keepSettled: 1000, ...options.changes },
-    apply: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 5_000, ...options.apply },
+    apply: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 5_000, yieldAfterMs: 25, ...options.apply },
   };
 }

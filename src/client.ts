@@ -26,6 +26,10 @@ import {
 import {
   compareLsn,
   decodeServerMessage,
+  defineSchema,
+  schemaDifferences,
+  SyncProtocolError,
+  type SchemaDifference,
   maxLsn,
   needsSnapshot,
   PROTOCOL_VERSION,
@@ -38,12 +42,13 @@ import {
   type SyncSchema,
   type Welcome,
 } from './protocol/index.js';
-import { applyInOrder, checkpointLsn, dropAlreadyApplied, heartbeat, retryBackoff, validate } from './operators/index.js';
+import { applyInOrder, checkpointLsn, heartbeat, retryBackoff, validate } from './operators/index.js';
 import { ApplyError, CancelledError, HeartbeatTimeoutError, TimeoutError, toErrorEvent } from './errors.js';
 import { initialConnectionState, transition, type ConnectionEvent, type ConnectionState, type ConnectionStatus } from './streams/connection-state.js';
 import { EventBus, type SyncEvent, type SyncEventMessage } from './streams/events.js';
 import { socketFrames } from './streams/socket.js';
 import { SessionGuard } from './streams/session-guard.js';
+import { InboundFlow } from './streams/inbound-flow.js';
 import { openDatabase, openMetaStore, type MetaStore, type SqliteDatabase } from './storage/index.js';
 import { ChangesInterface, type ApplyMessage, type ApplyOutcome } from './changes/changes-interface.js';
 import { readState, writeState } from './changes/local-schema.js';
@@ -51,7 +56,14 @@ import { OutboxSender } from './changes/outbox-sender.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './client-options.js';
 import { defaultWebSocket, lsnOf, newChangeId, onlineEvents, tablesReadBy } from './client-helpers.js';
 
-const DATA_TYPES = new Set(['snapshot_begin', 'snapshot_chunk', 'snapshot_end', 'push_result']);
+const DATA_TYPES = new Set(['snapshot_begin', 'snapshot_chunk', 'snapshot_end', 'changes', 'push_result', 'session_broken']);
+
+/** Stands in the apply queue for a message that showed the server broke its LSN order. */
+interface SessionBroken {
+  type: 'session_broken';
+  error: Error;
+  discardSnapshot: boolean;
+}
 
 /**
  * The sync client: wires the socket stream, the operators, the changes system and storage.
@@ -76,7 +88,6 @@ export class SyncClient {
   private connectWaiters: Array<(ok: boolean) => void> = [];
   private sessionSend: ((message: ClientMessage) => void) | undefined;
   private serverHead: Lsn = '0/0';
-  private dropFloor: Lsn = '0/0';
   private maxPush = Infinity;
   private sender: OutboxSender | undefined;
   private lastDelayMs = 0;
@@ -359,20 +370,28 @@ export class SyncClient {
 
   // ---- the connection ----------------------------------------------------------------------
 
-  private connection$(url: string, WebSocketCtor: typeof WebSocket): Observable<never> {
+  /** Emits once per welcomed session (a healthy connection: the reconnect backoff starts over). */
+  private connection$(url: string, WebSocketCtor: typeof WebSocket): Observable<void> {
     const { heartbeat: beat, reconnect } = this.options;
     const online$ = this.config.online$ ?? onlineEvents();
     return defer(() => {
       if (this.state.status === 'backoff') this.dispatch({ type: 'retry_timer' });
       let send: (message: ClientMessage) => void = () => undefined;
+      const guard = new SessionGuard();
+      const flow = new InboundFlow();
       // This socket's sender: the session fields are only cleared by the close of the socket that set them
-      // (an old socket's close event can arrive after a new session started).
-      const mine = (message: ClientMessage): void => send(message);
+      // (an old socket's close event can arrive after a new session started). Its pushes are noted,
+      // so that only answers to them are taken.
+      const mine = (message: ClientMessage): void => {
+        if (message.type === 'push') guard.pushed(message.changes.map((change) => change.id));
+        send(message);
+      };
       const frames$ = socketFrames(url, WebSocketCtor, {
-        onOpen: (socketSend) => {
+        onOpen: (socketSend, reads) => {
           send = socketSend;
+          flow.attach(reads);
           this.dispatch({ type: 'socket_open' });
-          void this.sendHello(socketSend);
+          void this.sendHello(socketSend, guard);
         },
         onClose: () => {
           if (this.sessionSend !== mine) return;
@@ -393,7 +412,7 @@ export class SyncClient {
           passPongs: true, // a pong carries the server's head LSN (whenSynced needs it)
           scheduler: this.scheduler,
         }),
-        (inbound$) => this.session(inbound$, mine),
+        (inbound$) => this.session(inbound$, mine, guard, flow),
       );
     }).pipe(
       retryBackoff({
@@ -413,40 +432,45 @@ export class SyncClient {
     );
   }
 
-  private async sendHello(send: (message: ClientMessage) => void): Promise<void> {
+  private async sendHello(send: (message: ClientMessage) => void, guard: SessionGuard): Promise<void> {
     const { authToken } = this.config;
     const token = typeof authToken === 'function' ? await authToken() : authToken;
-    send({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: this.id, lsn: this.changes!.lsn, schemaHash: this.schema.hash, ...(token !== undefined && { token }) });
+    const lsn = this.changes!.lsn;
+    guard.helloSent(lsn);
+    send({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: this.id, lsn, schemaHash: this.schema.hash, ...(token !== undefined && { token }) });
   }
 
-  /** One socket's messages: control messages at once, data messages through the ordered apply queue. */
-  private session(inbound$: Observable<ServerMessage>, send: (message: ClientMessage) => void): Observable<never> {
-    const guard = new SessionGuard();
+  /**
+   * One socket's messages: control messages at once, data messages through the ordered apply queue.
+   * Emits once, at the welcome. Messages the guard refuses are reported and dropped; one that
+   * shows the server broke the LSN order becomes a `session_broken` item in the apply queue, which
+   * ends the session once everything before it was applied.
+   */
+  private session(inbound$: Observable<ServerMessage>, send: (message: ClientMessage) => void, guard: SessionGuard, flow: InboundFlow): Observable<void> {
     const shared$ = inbound$.pipe(
-      filter((message) => {
-        const refused = guard.check(message);
-        if (refused) this.emitError(refused);
-        return refused === null;
+      map((message): ServerMessage | SessionBroken | null => {
+        const refusal = guard.check(message);
+        if (!refusal) return message;
+        if (refusal.error) this.emitError(refusal.error);
+        return refusal.endsSession ? { type: 'session_broken', error: refusal.error!, discardSnapshot: refusal.discardSnapshot } : null;
       }),
+      filter((message): message is ServerMessage | SessionBroken => message !== null),
       share(),
     );
     const control$ = shared$.pipe(tap((message) => this.onControl(message, send)), ignoreElements());
-    const data$ = shared$.pipe(
-      first((message): message is Welcome => message.type === 'welcome'),
-      switchMap((welcome) => this.dataPipeline(shared$, welcome, send)),
-    );
-    return merge(control$, data$, NEVER) as Observable<never>;
+    const welcome$ = shared$.pipe(first((message): message is Welcome => message.type === 'welcome'));
+    const data$ = welcome$.pipe(switchMap((welcome) => this.dataPipeline(shared$, welcome, send, flow)));
+    return merge(control$, data$, welcome$.pipe(map(() => undefined)), NEVER);
   }
 
-  private dataPipeline(shared$: Observable<ServerMessage>, welcome: Welcome, send: (message: ClientMessage) => void): Observable<never> {
+  private dataPipeline(shared$: Observable<ServerMessage | SessionBroken>, welcome: Welcome, send: (message: ClientMessage) => void, flow: InboundFlow): Observable<never> {
     const fresh = needsSnapshot(welcome.mode);
-    const changes$ = shared$.pipe(
-      filter((m): m is Extract<ServerMessage, { type: 'changes' }> => m.type === 'changes'),
-      dropAlreadyApplied(() => this.dropFloor, (m) => m.lsn),
-    );
-    const other$ = shared$.pipe(filter((m): m is ApplyMessage => DATA_TYPES.has(m.type)));
-    return merge(changes$, other$).pipe(
-      applyInOrder((message: ApplyMessage) => this.applyMessage(message, send), {
+    // Changes at or below the checkpoint (the overlap after a reconnect) are dropped inside the
+    // apply transaction, the one place where the checkpoint cannot move underneath.
+    return shared$.pipe(
+      filter((m): m is ApplyMessage | SessionBroken => DATA_TYPES.has(m.type)),
+      tap(() => flow.queued()),
+      applyInOrder((message: ApplyMessage | SessionBroken) => this.applyMessage(message, send), {
         ...this.options.apply,
         scheduler: this.scheduler,
         resume$: this.resume$,
@@ -457,7 +481,12 @@ export class SyncClient {
           this.bus.emit('sync_paused', { message: message.type, lsn, reason: (error as Error).message });
         },
       }),
-      filter((outcome): outcome is Required<Pick<ApplyOutcome, 'lsn'>> & ApplyOutcome => outcome.lsn !== undefined),
+      tap((outcome) => {
+        flow.done();
+        // Everything before the broken message was applied: now end the session (retryBackoff reconnects).
+        if ('broken' in outcome) throw outcome.broken;
+      }),
+      filter((outcome): outcome is Required<Pick<ApplyOutcome, 'lsn'>> & ApplyOutcome => 'lsn' in outcome && outcome.lsn !== undefined),
       // The IndexedDB copy is only a mirror (SQLite's LSN wins on start): a failed write of it is
       // reported, and sync goes on.
       checkpointLsn((lsn) => from(this.meta ? this.meta.set('lsn', lsn).catch((error) => this.emitError(error, { lsnMirror: lsn })) : Promise.resolve()), (outcome) => outcome.lsn, { initialLsn: fresh ? '0/0' : this.changes!.lsn }),
@@ -471,7 +500,12 @@ export class SyncClient {
     );
   }
 
-  private async applyMessage(message: ApplyMessage, send: (message: ClientMessage) => void): Promise<ApplyOutcome> {
+  private async applyMessage(message: ApplyMessage | SessionBroken, send: (message: ClientMessage) => void): Promise<ApplyOutcome | { broken: Error }> {
+    if (message.type === 'session_broken') {
+      // The open snapshot's rows are no snapshot: drop them with the checkpoint (still 0/0 since its begin).
+      if (message.discardSnapshot) await this.changes!.resetData();
+      return { broken: message.error };
+    }
     const outcome = await this.changes!.apply(message);
     if (message.type === 'snapshot_chunk') send({ type: 'snapshot_ack', seq: message.seq });
     if (message.type === 'push_result') {
@@ -480,12 +514,12 @@ export class SyncClient {
     return outcome;
   }
 
-  private onControl(message: ServerMessage, send: (message: ClientMessage) => void): void {
+  private onControl(message: ServerMessage | SessionBroken, send: (message: ClientMessage) => void): void {
     switch (message.type) {
       case 'welcome':
         return this.onWelcome(message, send);
       case 'ping':
-        return send({ type: 'pong' });
+        return send({ type: 'pong', ...(message.id !== undefined && { id: message.id }) });
       case 'pong':
         if (message.lsn) this.serverHead = maxLsn(this.serverHead, message.lsn);
         if (message.id !== undefined) {
@@ -497,9 +531,6 @@ export class SyncClient {
         return;
       case 'error':
         return this.emitError(Object.assign(new Error(message.message), { code: message.code, retryable: message.retryable, context: { ref: message.ref, fromServer: true } }));
-      case 'snapshot_begin':
-        this.dropFloor = message.lsn;
-        return;
       case 'changes':
         this.serverHead = maxLsn(this.serverHead, message.lsn);
         return;
@@ -511,7 +542,6 @@ export class SyncClient {
 
   private onWelcome(welcome: Welcome, send: (message: ClientMessage) => void): void {
     this.serverHead = welcome.serverLsn;
-    this.dropFloor = needsSnapshot(welcome.mode) ? welcome.serverLsn : this.changes!.lsn;
     this.maxPush = welcome.limits.maxChangesPerPush;
     // The session first, then the state: whoever reacts to the status change (whenSynced) needs it.
     this.sessionSend = send;
@@ -527,11 +557,30 @@ export class SyncClient {
       this.registered = true;
       void writeState(this.db!, 'registered', '1').catch((error) => this.emitError(error));
     }
+    if (welcome.reason === 'schema_mismatch') this.reportSchemaMismatch(welcome);
     this.bus.emit('connected', { mode: welcome.mode, reason: welcome.reason, serverLsn: welcome.serverLsn, sessionId: welcome.sessionId });
     this.settleConnect(true);
     // Answers to pushes of an earlier connection will never come: send those changes again now.
     void this.changes!.outbox.requeueSent().then(() => this.requestFlush(), (error) => this.emitError(error));
     this.checkCaughtUp();
+  }
+
+  /**
+   * The server's schema differs from ours: say how, once its identifiers were checked (a name that
+   * is no plain identifier makes the welcome invalid, reported escaped and cut short). The snapshot follows
+   * either way; rows of tables or columns this client does not know will pause sync.
+   */
+  private reportSchemaMismatch(welcome: Welcome): void {
+    let server: { serverHash: string; differences: SchemaDifference[] } | undefined;
+    if (welcome.schema) {
+      try {
+        const theirs = defineSchema(welcome.schema);
+        server = { serverHash: theirs.hash, differences: schemaDifferences(this.schema, theirs) };
+      } catch (error) {
+        this.emitError(new SyncProtocolError('invalid_message', `the welcome carries a schema that is not valid: ${(error as Error).message.slice(0, 200)}`, { ref: 'welcome' }));
+      }
+    }
+    this.bus.emit('schema_mismatch', { clientHash: this.schema.hash, ...server });
   }
 
   private checkCaughtUp(): void {

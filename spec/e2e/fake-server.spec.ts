@@ -1,50 +1,12 @@
-import { WebSocketServer, type WebSocket } from 'ws';
-import type { AddressInfo } from 'node:net';
-import { PROTOCOL_VERSION, type ServerMessage } from '../../src/protocol/index.js';
-import { DEFAULT_LIMITS } from '../../src/server/limits.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
+import { FakeServer, type FakeConnection } from '../support/fake-server.js';
 import { testSchema, todo } from '../helpers/test-schema.js';
 import { cleanupClients, testClient, until } from './helpers.js';
 
-/**
- * A fake server that a spec drives message by message: it records what the client sends and
- * sends exactly what the spec says, so the client's handling of bad or unusual input can be seen.
- */
-class FakeServer {
-  readonly received: any[] = [];
-  socket: WebSocket | undefined;
-  private constructor(private readonly wss: WebSocketServer) {
-    wss.on('connection', (ws) => {
-      this.socket = ws;
-      ws.on('message', (data) => this.received.push(JSON.parse(data.toString())));
-    });
-  }
-  static async start(): Promise<FakeServer> {
-    const wss = new WebSocketServer({ port: 0, host: '127.0.0.1' });
-    await new Promise((resolve) => wss.once('listening', resolve));
-    return new FakeServer(wss);
-  }
-  get url(): string {
-    return `ws://127.0.0.1:${(this.wss.address() as AddressInfo).port}/api/sync`;
-  }
-  send(message: ServerMessage | string): void {
-    this.socket!.send(typeof message === 'string' ? message : JSON.stringify(message));
-  }
-  welcome(overrides: Partial<Extract<ServerMessage, { type: 'welcome' }>> = {}): void {
-    const { maxMessageBytes, maxChangesPerPush, snapshotWindow, changesWindow, heartbeatIntervalMs, heartbeatTimeoutMs } = DEFAULT_LIMITS;
-    this.send({
-      type: 'welcome', protocol: PROTOCOL_VERSION, sessionId: 's1', serverLsn: '0/0', mode: 'live', clientKnown: true,
-      limits: { maxMessageBytes, maxChangesPerPush, snapshotWindow, changesWindow, heartbeatIntervalMs, heartbeatTimeoutMs },
-      ...overrides,
-    });
-  }
-  close(): Promise<void> {
-    for (const client of this.wss.clients) client.terminate();
-    return new Promise((resolve) => this.wss.close(() => resolve()));
-  }
-}
-
 describe('a client facing a misbehaving server', () => {
   let fake: FakeServer;
+  /** The connection the spec is talking on. */
+  let conn: FakeConnection;
   beforeEach(async () => {
     fake = await FakeServer.start();
   });
@@ -58,20 +20,19 @@ describe('a client facing a misbehaving server', () => {
     const errors: any[] = [];
     client.on('error', (e) => errors.push(e));
     const connecting = client.connect(fake.url);
-    await until(() => fake.received.find((m) => m.type === 'hello'), 5000, 'hello');
-    fake.welcome();
+    conn = await fake.welcomeNext(0);
     expect(await connecting).toBe(true);
     const change = (lsn: string, id: string, extra: Record<string, unknown> = {}) => ({ lsn, table: 'todos', op: 'insert' as const, key: id, row: { ...todo(1), id, ...extra } });
-    fake.send({ type: 'changes', lsn: '0/5', changes: [change('0/5', 'good')] });
+    conn.send({ type: 'changes', lsn: '0/5', changes: [change('0/5', 'good')] });
     await until(() => client.currentLsn === '0/5' || undefined, 5000, 'first batch');
     return { client, errors, change };
   }
 
   it('sends a hello with its id, LSN, schema hash and protocol version', async () => {
     const { client } = await connected();
-    expect(fake.received[0]).toEqual({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: client.clientId, lsn: '0/0', schemaHash: testSchema.hash });
+    expect(conn.received[0]).toEqual({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: client.clientId, lsn: '0/0', schemaHash: testSchema.hash });
     // The ack follows the commit (and the IndexedDB mirror), so it may come a moment after the LSN moved.
-    await until(() => fake.received.find((m) => m.type === 'ack' && m.lsn === '0/5'), 5000, 'ack 0/5');
+    await until(() => conn.received.find((m) => m.type === 'ack' && m.lsn === '0/5'), 5000, 'ack 0/5');
   });
 
   it.each([
@@ -82,7 +43,7 @@ describe('a client facing a misbehaving server', () => {
   ])('reports %s as an error event and changes nothing', async (_name, frame, code) => {
     const { client, errors } = await connected();
     const rows = await client.query('SELECT * FROM todos');
-    fake.send(frame);
+    conn.send(frame);
     await until(() => errors.find((e) => e.code === code), 5000, code);
     expect(client.currentLsn).toBe('0/5');
     expect(await client.query('SELECT * FROM todos')).toEqual(rows);
@@ -100,31 +61,16 @@ describe('a client facing a misbehaving server', () => {
     client.on('sync_paused', (e) => paused.push(e));
     // A good change and a bad one in the same batch: neither may be written.
     const batch = [change('0/6', 'fine-but-same-batch'), { ...make(change), lsn: '0/7' }];
-    fake.send({ type: 'changes', lsn: '0/7', changes: batch });
+    conn.send({ type: 'changes', lsn: '0/7', changes: batch });
     await until(() => paused.length > 0 || undefined, 5000, 'paused');
     expect(errors.some((e) => e.code === 'apply_failed' && e.message.includes(code === 'unknown_table' ? 'unknown table' : code === 'invalid_value' ? 'expected integer' : 'unknown column'))).toBe(true);
     expect(client.currentLsn).toBe('0/5');
     expect(await client.query(`SELECT id FROM todos ORDER BY id`)).toEqual([{ id: 'good' }]);
   });
 
-  it('drops a batch at or below its checkpoint (a duplicate), applying nothing twice', async () => {
-    const { client, change } = await connected();
-    const applied: any[] = [];
-    client.on('changes_applied', (e) => applied.push(e));
-    fake.send({ type: 'changes', lsn: '0/5', changes: [change('0/5', 'good', { title: 'replayed' })] });
-    fake.send({ type: 'changes', lsn: '0/3', changes: [change('0/3', 'older')] });
-    fake.send({ type: 'changes', lsn: '0/7', changes: [change('0/7', 'newer')] });
-    await until(() => client.currentLsn === '0/7' || undefined, 5000, '0/7');
-    expect(applied.map((e) => e.lsn)).toEqual(['0/7']);
-    expect(await client.query('SELECT id, title FROM todos ORDER BY id')).toEqual([
-      { id: 'good', title: todo(1).title },
-      { id: 'newer', title: todo(1).title },
-    ]);
-  });
-
   it('refuses a batch whose changes go backwards in LSN', async () => {
     const { client, errors, change } = await connected();
-    fake.send({ type: 'changes', lsn: '0/8', changes: [change('0/9', 'a'), change('0/8', 'b')] });
+    conn.send({ type: 'changes', lsn: '0/8', changes: [change('0/9', 'a'), change('0/8', 'b')] });
     await until(() => errors.find((e) => e.code === 'apply_failed'), 5000, 'apply_failed');
     expect(client.currentLsn).toBe('0/5');
   });
@@ -134,12 +80,11 @@ describe('a client facing a misbehaving server', () => {
     const stalled: any[] = [];
     client.on('outbox_stalled', (e) => stalled.push(e));
     const connecting = client.connect(fake.url);
-    await until(() => fake.received.find((m) => m.type === 'hello'), 5000, 'hello');
-    fake.welcome();
+    conn = await fake.welcomeNext(0);
     await connecting;
     await client.insert('todos', todo(1));
-    await until(() => fake.received.filter((m) => m.type === 'push').length >= 3 || undefined, 5000, 'three pushes');
-    const pushes = fake.received.filter((m) => m.type === 'push');
+    await until(() => conn.received.filter((m) => m.type === 'push').length >= 3 || undefined, 5000, 'three pushes');
+    const pushes = conn.received.filter((m) => m.type === 'push');
     expect(new Set(pushes.map((p) => p.changes[0].id)).size).toBe(1); // the same change, by id
     await until(() => stalled.length > 0 || undefined, 5000, 'outbox_stalled');
     expect(stalled[0]).toMatchObject({ open: 1, status: 'live' });
@@ -147,7 +92,7 @@ describe('a client facing a misbehaving server', () => {
     expect(entry.status).toBe('sent');
     expect(entry.errors.some((e) => /no answer/.test(e.message))).toBe(true);
 
-    fake.send({ type: 'push_result', results: [{ id: entry.id, status: 'applied', lsn: '0/1' }] });
+    conn.send({ type: 'push_result', results: [{ id: entry.id, status: 'applied', lsn: '0/1' }] });
     await until(async () => (await client.localChanges())[0].status === 'applied' || undefined, 5000, 'applied');
   });
 
@@ -156,9 +101,9 @@ describe('a client facing a misbehaving server', () => {
     const rejected: any[] = [];
     client.on('client_change_rejected', (e) => rejected.push(e));
     await client.update('todos', 'good', { title: 'mine' });
-    const push = await until(() => fake.received.find((m) => m.type === 'push'), 5000, 'push');
+    const push = await until(() => conn.received.find((m) => m.type === 'push'), 5000, 'push');
     const serverRow = { ...todo(1), id: 'good', title: 'the server says no' };
-    fake.send({ type: 'push_result', results: [{ id: push.changes[0].id, status: 'rejected', reason: 'read_only', serverRow }] });
+    conn.send({ type: 'push_result', results: [{ id: push.changes[0].id, status: 'rejected', reason: 'read_only', serverRow }] });
     await until(() => rejected.length > 0 || undefined, 5000, 'rejected');
     expect(rejected[0]).toMatchObject({ table: 'todos', key: 'good', reason: 'read_only', serverRow });
     // The row goes back to the server's version as of the checkpoint; the stream brings anything newer.
@@ -171,17 +116,17 @@ describe('a client facing a misbehaving server', () => {
   it('keeps a pending local change on top of a server change to the same row until its answer arrives', async () => {
     const { client, change } = await connected();
     await client.update('todos', 'good', { title: 'local edit' });
-    const push = await until(() => fake.received.find((m) => m.type === 'push'), 5000, 'push');
+    const push = await until(() => conn.received.find((m) => m.type === 'push'), 5000, 'push');
     // Another client's change to the same row arrives first; it must not wipe the local edit.
-    fake.send({ type: 'changes', lsn: '0/6', changes: [change('0/6', 'good', { title: 'other client', done: 1 })] });
+    conn.send({ type: 'changes', lsn: '0/6', changes: [change('0/6', 'good', { title: 'other client', done: 1 })] });
     await until(() => client.currentLsn === '0/6' || undefined, 5000, '0/6');
     expect(await client.query('SELECT title, done FROM todos WHERE id = ?', ['good'])).toEqual([{ title: 'local edit', done: 1 }]);
     // Then the server answers and streams our change back at its LSN, tagged with its id.
-    fake.send({ type: 'push_result', results: [{ id: push.changes[0].id, status: 'applied', lsn: '0/7' }] });
-    fake.send({ type: 'changes', lsn: '0/7', changes: [{ ...change('0/7', 'good', { title: 'local edit', done: 1 }), origin: { clientId: client.clientId, changeId: push.changes[0].id } }] });
+    conn.send({ type: 'push_result', results: [{ id: push.changes[0].id, status: 'applied', lsn: '0/7' }] });
+    conn.send({ type: 'changes', lsn: '0/7', changes: [{ ...change('0/7', 'good', { title: 'local edit', done: 1 }), origin: { clientId: client.clientId, changeId: push.changes[0].id } }] });
     await until(() => client.currentLsn === '0/7' || undefined, 5000, '0/7');
     // A later server change now wins: the local change is settled.
-    fake.send({ type: 'changes', lsn: '0/8', changes: [change('0/8', 'good', { title: 'later server edit', done: 1 })] });
+    conn.send({ type: 'changes', lsn: '0/8', changes: [change('0/8', 'good', { title: 'later server edit', done: 1 })] });
     await until(() => client.currentLsn === '0/8' || undefined, 5000, '0/8');
     expect(await client.query('SELECT title FROM todos WHERE id = ?', ['good'])).toEqual([{ title: 'later server edit' }]);
   });

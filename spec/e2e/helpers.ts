@@ -29,12 +29,4 @@ export function testClient(options: Partial<SyncClientOptions> = {}): SyncClient
 /** A fresh fake IndexedDB, standing in for one browser profile. */
 export const freshIndexedDB = (): IDBFactory => fakeIndexedDB();
 
-export async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 15));
-  }
-}
+export { until } from '../support/until.js';

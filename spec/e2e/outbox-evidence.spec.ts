@@ -1,5 +1,5 @@
 import type { SyncClient } from '../../src/index.js';
-import { FakeServer, type FakeConnection } from '../fuzz/helpers/fake-server.js';
+import { FakeServer, type FakeConnection } from '../support/fake-server.js';
 import { todo } from '../helpers/test-schema.js';
 import { cleanupClients, testClient, until } from './helpers.js';
 

@@ -7,7 +7,8 @@ import { startTestServer } from '../helpers/test-server.js';
 import { testSchema, todo } from '../helpers/test-schema.js';
 import { COUNTER_KEYS, counterFields, TODO_KEYS, todoFields } from './helpers/client-messages.js';
 import { ClientModel } from './helpers/client-model.js';
-import { FakeServer, type FakeConnection } from './helpers/fake-server.js';
+import { FakeServer, type FakeConnection } from '../support/fake-server.js';
+import { until } from '../support/until.js';
 import {
   encode,
   FUZZ_SEED,
@@ -18,7 +19,6 @@ import {
   mutation,
   preview,
   raw,
-  until,
   type Mutation,
   type RawFrame,
 } from './helpers/json-fuzz.js';
@@ -46,15 +46,24 @@ type Template =
   | { t: 'batch'; specs: ChangeSpec[] }
   | { t: 'semantic'; specs: ChangeSpec[]; semantic: Semantic }
   | { t: 'mutated'; specs: ChangeSpec[]; mutations: Mutation[] }
-  | { t: 'duplicate'; pick: number }
-  | { t: 'reorder'; first: ChangeSpec[]; second: ChangeSpec[] }
-  | { t: 'backwards'; specs: ChangeSpec[]; back: bigint }
   | { t: 'control'; message: ServerMessage; mutations: Mutation[] }
   | { t: 'garbage'; frame: RawFrame };
 type ChunkTemplate =
   | { t: 'chunk'; table: string; rows: Array<Record<string, unknown>>; semantic?: Semantic; mutations?: Mutation[] }
   | { t: 'garbage'; frame: RawFrame };
-type Session = { snapshot: boolean; first: ChangeSpec[]; chunks: ChunkTemplate[]; templates: Template[]; sentinel: ChangeSpec[] };
+/**
+ * How a session may end early: the server breaks the LSN order (a repeat, a step back, a batch
+ * reaching back into what it sent, the same LSN with other content; for a snapshot, a
+ * snapshot_end at another LSN than its begin). The client reports it and reconnects.
+ */
+type Ending =
+  | { t: 'none' }
+  | { t: 'duplicate'; pick: number }
+  | { t: 'reorder'; first: ChangeSpec[]; second: ChangeSpec[] }
+  | { t: 'backwards'; specs: ChangeSpec[]; back: bigint }
+  | { t: 'same_lsn'; specs: ChangeSpec[] }
+  | { t: 'snapshot_end'; delta: bigint };
+type Session = { snapshot: boolean; first: ChangeSpec[]; chunks: ChunkTemplate[]; templates: Template[]; ending: Ending; sentinel: ChangeSpec[] };
 
 const SEMANTIC_OPS = [
   'unknown_table', 'unknown_column', 'wrong_value', 'missing_key', 'key_mismatch', 'bad_key', 'missing_row', 'lsn_disorder',
@@ -109,9 +118,6 @@ const template: fc.Arbitrary<Template> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ t: fc.constant('batch' as const), specs }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('semantic' as const), specs, semantic: semantic(SEMANTIC_OPS) }) },
   { weight: 4, arbitrary: fc.record({ t: fc.constant('mutated' as const), specs, mutations: fc.array(mutation, { minLength: 1, maxLength: 3 }) }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('duplicate' as const), pick: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('reorder' as const), first: specs, second: specs }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('backwards' as const), specs, back: fc.bigInt({ min: 0n, max: 8n }) }) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('control' as const), message: baseControl, mutations: fc.array(mutation, { maxLength: 2 }) }) },
   { weight: 5, arbitrary: fc.record({ t: fc.constant('garbage' as const), frame: garbageFrame(serverMessageText) }) },
 );
@@ -128,11 +134,20 @@ const chunkTemplate: fc.Arbitrary<ChunkTemplate> = fc.oneof(
   { weight: 1, arbitrary: fc.constantFrom('todos', 'counters').chain((table) => fc.record({ t: fc.constant('chunk' as const), table: fc.constant(table), rows: chunkRows(table), mutations: fc.array(mutation, { minLength: 1, maxLength: 2 }) })) },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('garbage' as const), frame: garbageFrame(serverMessageText) }) },
 );
+const ending: fc.Arbitrary<Ending> = fc.oneof(
+  { weight: 8, arbitrary: fc.constant({ t: 'none' as const }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('duplicate' as const), pick: fc.nat() }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('reorder' as const), first: specs, second: specs }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('backwards' as const), specs, back: fc.bigInt({ min: 0n, max: 8n }) }) },
+  { weight: 1, arbitrary: fc.record({ t: fc.constant('same_lsn' as const), specs }) },
+  { weight: 2, arbitrary: fc.record({ t: fc.constant('snapshot_end' as const), delta: fc.oneof(fc.bigInt({ min: -0x10n, max: 0x10n }), fc.constant(0xffffffff_ffffffffn)) }) },
+);
 const sessionArb: fc.Arbitrary<Session> = fc.record({
   snapshot: fc.oneof({ weight: 17, arbitrary: fc.constant(false) }, { weight: 3, arbitrary: fc.constant(true) }),
   first: specs,
   chunks: fc.array(chunkTemplate, { minLength: 1, maxLength: 6 }),
   templates: fc.array(template, { minLength: 16, maxLength: 30 }),
+  ending,
   sentinel: specs,
 });
 
@@ -294,10 +309,16 @@ class ClientUnderFuzz {
 
   /** One connection: welcome, (snapshot,) a valid first batch, the fuzz, a sentinel; then checks. */
   private async session(conn: FakeConnection, session: Session, n: number, fresh: boolean, base: bigint, label: string): Promise<boolean> {
-    const state = { paused: false, floor: this.model.checkpoint, highest: undefined as bigint | undefined, cursor: this.model.checkpoint, pongs: 0, frames: [] as string[] };
+    // after: where the session's stream stands (docs/protocol.md: each changes message must start
+    // after it); broken: the server broke the LSN order, the client ends the session.
+    const state = { paused: false, after: this.model.checkpoint, snapshotLsn: 0n, broken: false, cursor: this.model.checkpoint, pongs: 0, frames: [] as string[] };
     const errorsBefore = this.expectedErrors.length;
     this.trace = [`checkpoint ${this.model.lsn}`];
     const deliver = (frame: string | Buffer, kind: string, allowed: ReadonlyArray<ServerMessage['type']>): void => {
+      if (state.broken) {
+        this.count('skipped (session broken)');
+        return;
+      }
       const decoded = decodeServerMessage(frame);
       if (decoded.ok && !allowed.includes(decoded.value.type)) {
         // A welcome or snapshot message out of its place (a mutation can make one): the client
@@ -325,29 +346,35 @@ class ClientUnderFuzz {
         case 'changes': {
           if (typeof frame === 'string') state.frames.push(frame);
           const lsnValue = lsnToBigInt(message.lsn);
-          const floor = state.highest !== undefined && state.highest > state.floor ? state.highest : state.floor;
-          if (lsnValue <= floor) return this.outcome('dropped as duplicate');
-          state.highest = lsnValue;
+          const first = message.changes.length ? lsnToBigInt(message.changes[0].lsn) : lsnValue;
+          if (first <= state.after || lsnValue <= state.after) return this.breakSession(state, false);
+          state.after = lsnValue;
           return this.applyData(state, () => this.model.invalidBatch(message), () => {
             if (this.model.applyBatch(message)) this.expectedApplied.push(message.lsn);
           }, message.lsn);
         }
         case 'snapshot_begin':
-          state.floor = lsnToBigInt(message.lsn);
+          state.snapshotLsn = lsnToBigInt(message.lsn);
           return this.applyData(state, () => undefined, () => this.model.beginSnapshot());
         case 'snapshot_chunk':
           return this.applyData(state, () => this.model.invalidChunk(message), () => this.model.applyChunk(message));
         case 'snapshot_end':
+          if (lsnToBigInt(message.lsn) !== state.snapshotLsn) return this.breakSession(state, true);
+          state.after = state.snapshotLsn;
           return this.applyData(state, () => undefined, () => this.model.endSnapshot(message.lsn), message.lsn);
+        case 'push_result':
+          // This client pushes nothing: an answer naming any change id answers no push of this connection.
+          if (message.results.length === 0) return this.outcome('push_result (empty)');
+          this.expectedErrors.push('invalid_message');
+          return this.outcome('push_result refused (never pushed)');
         default:
-          return this.outcome(message.type === 'push_result' ? 'push_result (no local change)' : message.type);
+          return this.outcome(message.type);
       }
     };
     const live = ['changes', 'push_result', 'ping', 'pong', 'error'] as const;
 
     if (fresh) {
       const snapshotLsn = base + 0x10n;
-      state.floor = snapshotLsn;
       conn.welcome({ serverLsn: lsn(snapshotLsn), mode: this.model.checkpoint === 0n ? 'initial' : 'reset', ...(this.model.checkpoint !== 0n && { reason: 'lsn_ahead' as const }) });
       deliver(encode({ type: 'snapshot_begin', lsn: lsn(snapshotLsn), chunks: session.chunks.length, tables: [{ table: 'counters', rows: 1, chunks: 1 }, { table: 'todos', rows: 1, chunks: 1 }] }), 'snapshot_begin', ['snapshot_begin']);
       let seq = 0;
@@ -355,7 +382,8 @@ class ClientUnderFuzz {
         if (chunk.t === 'garbage') this.garbage(chunk.frame, deliver, live);
         else deliver(encode(buildChunk(chunk, ++seq)), chunk.semantic ? `chunk:${chunk.semantic.op}` : chunk.mutations ? 'chunk:mutated' : 'chunk:valid', ['snapshot_chunk', 'ping', 'pong', 'error']);
       }
-      deliver(encode({ type: 'snapshot_end', lsn: lsn(snapshotLsn) }), 'snapshot_end', ['snapshot_end']);
+      const end = session.ending.t === 'snapshot_end' && session.ending.delta !== 0n ? (snapshotLsn + session.ending.delta) & 0xffffffff_ffffffffn : snapshotLsn;
+      deliver(encode({ type: 'snapshot_end', lsn: lsn(end) }), end === snapshotLsn ? 'snapshot_end' : 'snapshot_end:mismatch', ['snapshot_end']);
       state.cursor = snapshotLsn;
     } else {
       conn.welcome({ serverLsn: lsn(this.model.checkpoint), mode: 'catchup' });
@@ -381,21 +409,6 @@ class ClientUnderFuzz {
         case 'mutated':
           deliver(encode(mutate(nextBatch(t.specs), t.mutations)), 'changes:mutated', live);
           break;
-        case 'duplicate':
-          if (state.frames.length) deliver(state.frames[t.pick % state.frames.length], 'changes:duplicate', live);
-          break;
-        case 'reorder': {
-          const first = encode(nextBatch(t.first));
-          const second = encode(nextBatch(t.second));
-          deliver(second, 'changes:reordered', live);
-          deliver(first, 'changes:reordered', live);
-          break;
-        }
-        case 'backwards': {
-          const from = this.model.checkpoint > t.back + 1n ? this.model.checkpoint - t.back - 1n : 0n;
-          deliver(encode(buildBatch(t.specs, from).batch), 'changes:backwards', live);
-          break;
-        }
         case 'control':
           deliver(encode(t.mutations.length ? mutate(t.message, t.mutations) : t.message), `${t.message.type}${t.mutations.length ? ':mutated' : ''}`, live);
           break;
@@ -403,6 +416,34 @@ class ClientUnderFuzz {
           this.garbage(t.frame, deliver, live);
           break;
       }
+    }
+    const e = session.ending;
+    switch (e.t) {
+      case 'duplicate':
+        if (state.frames.length) deliver(state.frames[e.pick % state.frames.length], 'ending:duplicate', live);
+        break;
+      case 'reorder': {
+        const first = encode(nextBatch(e.first));
+        const second = encode(nextBatch(e.second));
+        deliver(second, 'ending:reordered (second)', live);
+        deliver(first, 'ending:reordered (first)', live);
+        break;
+      }
+      case 'backwards': {
+        const from = state.after > e.back + 1n ? state.after - e.back - 1n : 0n;
+        deliver(encode(buildBatch(e.specs, from).batch), 'ending:backwards', live);
+        break;
+      }
+      case 'same_lsn': {
+        // The last batch's LSN again, with other content.
+        const batch = buildBatch(e.specs, state.after).batch;
+        batch.lsn = lsn(state.after);
+        batch.changes = [{ ...batch.changes[0], lsn: lsn(state.after) }];
+        deliver(encode(batch), 'ending:same LSN', live);
+        break;
+      }
+      default:
+        break;
     }
     // Huge frames, a few: a valid batch with a 3 MB value, and 3 MB of garbage.
     if (n === 5 || n === 17) {
@@ -441,6 +482,18 @@ class ClientUnderFuzz {
 
   private garbage(frame: RawFrame, deliver: (frame: string | Buffer, kind: string, allowed: ReadonlyArray<ServerMessage['type']>) => void, allowed: ReadonlyArray<ServerMessage['type']>): void {
     deliver('bytes' in frame ? Buffer.from(frame.bytes) : frame.text, frame.kind, allowed);
+  }
+
+  /**
+   * The server broke the LSN order: an error now; the session ends once what came before was
+   * applied, an open snapshot's rows discarded with it (unless sync is paused: then the client
+   * holds everything, the break included, until the connection goes).
+   */
+  private breakSession(state: { paused: boolean; broken: boolean }, discardSnapshot: boolean): void {
+    state.broken = true;
+    this.expectedErrors.push('invalid_lsn');
+    if (discardSnapshot && !state.paused) this.model.beginSnapshot();
+    return this.outcome(state.paused ? 'broken (held: sync paused)' : discardSnapshot ? 'broken: snapshot discarded, reconnect' : 'broken: reconnect');
   }
 
   /** A data message: held while paused, refused (pausing sync) when invalid, else applied. */

@@ -2,8 +2,8 @@ import WebSocket from 'ws';
 import { createSyncClient, type SyncClient } from '../../src/index.js';
 import { helloPeer, startTestServer } from '../helpers/test-server.js';
 import { testSchema, todo } from '../helpers/test-schema.js';
-import { FakeServer, type FakeConnection } from './helpers/fake-server.js';
-import { until } from './helpers/json-fuzz.js';
+import { FakeServer, type FakeConnection } from '../support/fake-server.js';
+import { until } from '../support/until.js';
 
 /**
  * Bugs the protocol fuzzers found in the client's session handling and in value storage, now

@@ -17,7 +17,8 @@ import { startTestServer } from '../helpers/test-server.js';
 import { testSchema, todo } from '../helpers/test-schema.js';
 import { TestPeer } from '../helpers/test-peer.js';
 import { validClientMessage } from './helpers/client-messages.js';
-import { encode, FUZZ_SEED, garbageFrame, mutate, mutation, preview, until, type RawFrame } from './helpers/json-fuzz.js';
+import { encode, FUZZ_SEED, garbageFrame, mutate, mutation, preview, type RawFrame } from './helpers/json-fuzz.js';
+import { until } from '../support/until.js';
 import { json, ServerModel } from './helpers/server-model.js';
 
 /**

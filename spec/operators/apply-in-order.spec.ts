@@ -235,4 +235,51 @@ describe('applyInOrder', () => {
       },
     ]);
   });
+
+  describe('yieldAfterMs', () => {
+    it('keeps order, results and timing: a yield is one scheduler tick', () => {
+      newScheduler().run(({ cold, expectObservable, expectSubscriptions }) => {
+        const applies = { a: cold('--(A|)'), b: cold('--(B|)'), c: cold('--(C|)'), d: cold('--(D|)') };
+        const source = cold('(abcd|)');
+        // a 0..2, b 2..4, c 4..6; d starts after 6 >= 5 ms of applying: one tick (0 ms virtual) first.
+        expectObservable(source.pipe(applyInOrder((x: string) => applies[x as keyof typeof applies], { ...backoff, maxAttempts: 1, yieldAfterMs: 5 }))).toBe('--A-B-C-(D|)');
+        expectSubscriptions(applies.d.subscriptions).toBe('6ms ^-!');
+      });
+    });
+
+    it('lets a timer run amid a long run of applies that resolve in microtasks', async () => {
+      const busy = (ms: number) => {
+        const until = performance.now() + ms;
+        while (performance.now() < until);
+      };
+      const run = async (yieldAfterMs: number | undefined) => {
+        let appliedWhenTimerRan = -1;
+        let applied = 0;
+        setTimeout(() => (appliedWhenTimerRan = applied), 0);
+        const items = Array.from({ length: 200 }, (_, i) => i);
+        await lastValueFrom(
+          from(items).pipe(
+            applyInOrder(
+              async () => {
+                busy(0.1);
+                applied += 1;
+              },
+              { ...backoff, maxAttempts: 1, ...(yieldAfterMs !== undefined && { yieldAfterMs }) },
+            ),
+            toArray(),
+          ),
+        );
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return appliedWhenTimerRan;
+      };
+      expect(await run(undefined)).toBe(200); // microtasks only: the timer waits for the last apply
+      const withYield = await run(5);
+      expect(withYield).toBeGreaterThan(0);
+      expect(withYield).toBeLessThan(200); // it ran in between
+    });
+
+    it('refuses a negative budget', () => {
+      expect(() => applyInOrder(() => of(1), { ...backoff, maxAttempts: 1, yieldAfterMs: -1 })).toThrow(RangeError);
+    });
+  });
 });

@@ -79,7 +79,7 @@ const TABLE: Array<[ConnectionStatus, ConnectionEventType, ConnectionState | typ
 
   ['handshaking', 'connect', SAME],
   ['handshaking', 'socket_open', SAME],
-  ['handshaking', 'welcome', { status: 'syncing', url, attempt: 2, mode: 'catchup' }],
+  ['handshaking', 'welcome', { status: 'syncing', url, attempt: 0, mode: 'catchup' }], // welcomed: healthy
   ['handshaking', 'caught_up', SAME],
   ['handshaking', 'socket_error', backoff(3, 'socket_error')],
   ['handshaking', 'socket_closed', backoff(3, 'socket_closed')],
@@ -93,6 +93,8 @@ const TABLE: Array<[ConnectionStatus, ConnectionEventType, ConnectionState | typ
   ['syncing', 'socket_open', SAME],
   ['syncing', 'welcome', SAME],
   ['syncing', 'caught_up', { status: 'live', url }],
+  // (the representative syncing state carries attempt 2 to show it is counted on from there;
+  // a syncing state reached by a welcome carries 0)
   ['syncing', 'socket_error', backoff(3, 'socket_error')],
   ['syncing', 'socket_closed', backoff(3, 'socket_closed')],
   ['syncing', 'heartbeat_timeout', backoff(3, 'heartbeat_timeout')],
@@ -173,8 +175,8 @@ describe('connection state machine', () => {
 
   it('welcome picks the syncing mode, or goes straight to live', () => {
     const h = S.handshaking;
-    expect(transition(h, { type: 'welcome', mode: 'initial' }, policy)).toEqual({ status: 'syncing', url, attempt: 2, mode: 'initial' });
-    expect(transition(h, { type: 'welcome', mode: 'reset' }, policy)).toEqual({ status: 'syncing', url, attempt: 2, mode: 'reset' });
+    expect(transition(h, { type: 'welcome', mode: 'initial' }, policy)).toEqual({ status: 'syncing', url, attempt: 0, mode: 'initial' });
+    expect(transition(h, { type: 'welcome', mode: 'reset' }, policy)).toEqual({ status: 'syncing', url, attempt: 0, mode: 'reset' });
     expect(transition(h, { type: 'welcome', mode: 'live' }, policy)).toEqual({ status: 'live', url });
   });
 
@@ -182,7 +184,7 @@ describe('connection state machine', () => {
     expect(transition(S.live, { type: 'disconnect' }, policy)).toEqual({ status: 'disconnected' });
   });
 
-  it('counts failed attempts across reconnects and resets them once live', () => {
+  it('counts failed attempts across reconnects and resets them once welcomed', () => {
     const run = (events: ConnectionEvent[], from: ConnectionState = initialConnectionState) =>
       events.reduce<ConnectionState[]>((trail, event) => [...trail, transition(trail[trail.length - 1]!, event, policy)], [from]);
     const trail = run([
@@ -197,12 +199,16 @@ describe('connection state machine', () => {
       { type: 'welcome', mode: 'catchup' },
       { type: 'caught_up' },
       { type: 'heartbeat_timeout' },
+      { type: 'retry_timer' },
+      { type: 'socket_open' },
+      { type: 'welcome', mode: 'catchup' },
+      { type: 'socket_closed' }, // welcomed but never live: still a healthy connection
     ]);
     expect(trail.map((s) => `${s.status}${'attempt' in s ? `#${s.attempt}` : ''}`)).toEqual([
       'idle', 'connecting#0', 'backoff#1', 'backoff#1', 'connecting#1', 'handshaking#1', 'backoff#2',
-      'connecting#2', 'handshaking#2', 'syncing#2', 'live', 'backoff#1',
+      'connecting#2', 'handshaking#2', 'syncing#0', 'live', 'backoff#1', 'connecting#1', 'handshaking#1', 'syncing#0', 'backoff#1',
     ]);
-    expect(trail.filter((s) => s.status === 'backoff').map((s) => (s as { delayMs: number }).delayMs)).toEqual([1000, 1000, 2000, 1000]);
+    expect(trail.filter((s) => s.status === 'backoff').map((s) => (s as { delayMs: number }).delayMs)).toEqual([1000, 1000, 2000, 1000, 1000]);
   });
 
   it('a late socket or timer event never undoes an explicit disconnect', () => {

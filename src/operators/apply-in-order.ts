@@ -1,4 +1,4 @@
-import { asyncScheduler, catchError, concat, concatMap, defer, EMPTY, last, NEVER, retry, switchMap, take, timer } from 'rxjs';
+import { asyncScheduler, catchError, concat, concatMap, defer, EMPTY, finalize, ignoreElements, last, NEVER, retry, switchMap, take, tap, timer } from 'rxjs';
 import type { Observable, ObservableInput, OperatorFunction, SchedulerLike } from 'rxjs';
 import { assertBackoffConfig, backoffDelay } from './retry-backoff.js';
 
@@ -24,6 +24,13 @@ export interface ApplyInOrderConfig<T> {
    * unsubscribed; resubscribing from the checkpoint is then the way on.
    */
   resume$?: Observable<unknown>;
+  /**
+   * Applies that resolve without real I/O (an in-memory database) chain through microtasks, and a
+   * long queue of them would never give the host's timers and I/O a turn. After applying for this
+   * long without the queue running dry, the next apply first waits one scheduler tick (`timer(0)`).
+   * Default: never (the operator does not yield by itself).
+   */
+  yieldAfterMs?: number;
 }
 
 /**
@@ -61,16 +68,20 @@ export interface ApplyInOrderConfig<T> {
  * resume$.next();
  *
  * @param apply applies one item; its Promise/Observable failing means "not applied, retry me".
- * @param config attempts, backoff and hooks; see {@link ApplyInOrderConfig}.
+ * With `yieldAfterMs`, a long run of applies pauses for one scheduler tick every `yieldAfterMs`
+ * (see {@link ApplyInOrderConfig.yieldAfterMs}); order and results are the same.
+ *
+ * @param config attempts, backoff, yielding and hooks; see {@link ApplyInOrderConfig}.
  */
 export function applyInOrder<T, R>(
   apply: (item: T) => ObservableInput<R>,
   config: ApplyInOrderConfig<T>,
 ): OperatorFunction<T, R> {
-  const { maxAttempts, scheduler = asyncScheduler, onRetry, onFailed, resume$ } = config;
+  const { maxAttempts, scheduler = asyncScheduler, onRetry, onFailed, resume$, yieldAfterMs = Infinity } = config;
   const backoff = { initialDelayMs: config.initialDelayMs, maxDelayMs: config.maxDelayMs, factor: config.factor };
   assertBackoffConfig(backoff);
   if (!(maxAttempts >= 1)) throw new RangeError(`maxAttempts must be >= 1, got ${maxAttempts}`);
+  if (!(yieldAfterMs >= 0)) throw new RangeError(`yieldAfterMs must be >= 0, got ${yieldAfterMs}`);
 
   const applyWithRetry = (item: T): Observable<R> =>
     defer(() => apply(item)).pipe(
@@ -93,5 +104,21 @@ export function applyInOrder<T, R>(
       }),
     );
 
-  return concatMap(applyWithRetry);
+  if (yieldAfterMs === Infinity) return concatMap(applyWithRetry);
+  return (source) =>
+    defer(() => {
+      // A slice is a run of applies with the queue never empty: it starts when an item arrives
+      // to an empty queue (the host had a turn since), and again after each yield.
+      let queued = 0;
+      let sliceStart = 0;
+      const breather = defer(() =>
+        scheduler.now() - sliceStart >= yieldAfterMs ? timer(0, scheduler).pipe(tap(() => (sliceStart = scheduler.now())), ignoreElements()) : EMPTY,
+      );
+      return source.pipe(
+        tap(() => {
+          if (queued++ === 0) sliceStart = scheduler.now();
+        }),
+        concatMap((item) => concat(breather, applyWithRetry(item)).pipe(finalize(() => queued--))),
+      );
+    });
 }

@@ -1,5 +1,6 @@
 export * from './lsn.js';
 export * from './schema.js';
+export * from './schema-diff.js';
 export * from './errors.js';
 export * from './messages.js';
 export * from './decode.js';

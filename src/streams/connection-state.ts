@@ -26,11 +26,14 @@ export type FailureCause = 'socket_error' | 'socket_closed' | 'heartbeat_timeout
 export type ConnectionState =
   /** Never asked to connect. */
   | { status: 'idle' }
-  /** Opening the socket. `attempt` counts failed tries since the last healthy (`live`) connection. */
+  /** Opening the socket. `attempt` counts failed tries since the last healthy (welcomed) connection. */
   | { status: 'connecting'; url: string; attempt: number }
   /** The socket is open; the hello went out, the welcome has not come yet. */
   | { status: 'handshaking'; url: string; attempt: number }
-  /** Welcomed; catching up (initial snapshot, changes since our LSN, or a reset) before going live. */
+  /**
+   * Welcomed; catching up (initial snapshot, changes since our LSN, or a reset) before going live.
+   * A welcome is a healthy connection: `attempt` is back to 0, as the reconnect backoff is.
+   */
   | { status: 'syncing'; url: string; attempt: number; mode: SyncingMode }
   /** Caught up and streaming. A healthy connection: the attempt counter is back to 0. */
   | { status: 'live'; url: string }
@@ -185,7 +188,7 @@ function fromHandshaking(state: StateOf<'handshaking'>, event: ConnectionEvent, 
     case 'welcome':
       return event.mode === 'live'
         ? { status: 'live', url: state.url }
-        : { status: 'syncing', url: state.url, attempt: state.attempt, mode: event.mode };
+        : { status: 'syncing', url: state.url, attempt: 0, mode: event.mode };
     case 'socket_error':
     case 'socket_closed':
     case 'heartbeat_timeout':

@@ -18,6 +18,7 @@ export const SYNC_EVENTS = [
   'initial_sync_complete',
   'outbox_stalled',
   'sync_paused',
+  'schema_mismatch',
   'error',
 ] as const;
 export type SyncEvent = (typeof SYNC_EVENTS)[number];

@@ -1,20 +1,58 @@
-import { SyncProtocolError, type ServerMessage } from '../protocol/index.js';
+import { compareLsn, SyncProtocolError, type Lsn, type ServerMessage } from '../protocol/index.js';
 
-type Phase = 'awaiting_welcome' | 'snapshot_expected' | 'snapshot_open' | 'streaming';
+type Phase = 'awaiting_welcome' | 'snapshot_expected' | 'snapshot_open' | 'streaming' | 'broken';
+
+/** What to do with a message the guard did not let through. */
+export interface Refusal {
+  /** What to report; absent for the messages after a broken one, dropped without another word. */
+  error?: SyncProtocolError;
+  /**
+   * The server broke a promise that later data depends on (the LSN order): nothing more of this
+   * session can be trusted. The client ends it, after what came before was applied, and reconnects
+   * from its checkpoint. Every later message of the session is dropped without another error.
+   */
+  endsSession: boolean;
+  /** A snapshot was open: the rows it brought are not a complete snapshot and must go. */
+  discardSnapshot: boolean;
+}
 
 /**
- * The order of one session, from the client's side: welcome first and once; a snapshot only when
- * the welcome announced one (initial or reset), its chunks only between its begin and end; changes
- * only outside a snapshot. A message out of place is refused (dropped, with an error) before it
- * can touch the data: a stray snapshot_begin would empty the tables, a stray snapshot_end or
- * welcome would move the checkpoint past changes never applied. Pure: one instance per socket.
+ * What one socket's server promised, from the client's side, checked before a message can touch
+ * the data:
+ * - the order of the session: welcome first and once; a snapshot only when the welcome announced
+ *   one (initial or reset), its chunks only between its begin and end; changes only outside a
+ *   snapshot (a stray snapshot_begin would empty the tables, a stray welcome or snapshot_end move
+ *   the checkpoint past changes never applied);
+ * - the LSN order: `snapshot_end` at the LSN of its `snapshot_begin`; each `changes` message
+ *   strictly after the previous one of this session, the first after the session's starting point
+ *   (the hello's LSN, or the snapshot's). Across sessions the server may resend what the client
+ *   applied after its hello (that overlap is dropped inside the apply transaction); within one, a
+ *   repeat or a step back means a broken server;
+ * - answers only to questions asked: a `push_result` only for change ids pushed on this socket.
+ * Pure: one instance per socket.
  */
 export class SessionGuard {
   private phase: Phase = 'awaiting_welcome';
+  /** The LSN the next `changes` message must start after. */
+  private after: Lsn = '0/0';
+  private snapshotLsn: Lsn | undefined;
+  /** Change ids pushed on this socket and not yet answered, with how many pushes carried each. */
+  private readonly unanswered = new Map<string, number>();
 
-  /** Null when the message may go on; otherwise the error to report. */
-  check(message: ServerMessage): SyncProtocolError | null {
-    const refuse = (why: string) => new SyncProtocolError('invalid_message', `${message.type} ${why}; dropped`, { ref: message.type });
+  /** The hello went out with this LSN: in modes catchup and live, changes start after it. */
+  helloSent(lsn: Lsn): void {
+    this.after = lsn;
+  }
+
+  /** A push with these change ids went out on this socket. */
+  pushed(ids: readonly string[]): void {
+    for (const id of ids) this.unanswered.set(id, (this.unanswered.get(id) ?? 0) + 1);
+  }
+
+  /** Null when the message may go on; otherwise why not, and what follows. */
+  check(message: ServerMessage): Refusal | null {
+    if (this.phase === 'broken') return { endsSession: false, discardSnapshot: false };
+    const refuse = (why: string): Refusal => ({ error: refusal(message, why), endsSession: false, discardSnapshot: false });
     switch (message.type) {
       case 'welcome':
         if (this.phase !== 'awaiting_welcome') return refuse('after the session was already welcomed');
@@ -23,21 +61,54 @@ export class SessionGuard {
       case 'snapshot_begin':
         if (this.phase !== 'snapshot_expected') return refuse('that the welcome did not announce');
         this.phase = 'snapshot_open';
+        this.snapshotLsn = message.lsn;
         return null;
       case 'snapshot_chunk':
         return this.phase === 'snapshot_open' ? null : refuse('outside a snapshot');
       case 'snapshot_end':
         if (this.phase !== 'snapshot_open') return refuse('outside a snapshot');
+        if (compareLsn(message.lsn, this.snapshotLsn!) !== 0) {
+          return this.broken(new SyncProtocolError('invalid_lsn', `snapshot_end at ${message.lsn} ends the snapshot begun at ${this.snapshotLsn}; the snapshot is discarded and the client reconnects`, { ref: 'snapshot_end', lsn: message.lsn, snapshotLsn: this.snapshotLsn }), true);
+        }
         this.phase = 'streaming';
+        this.after = message.lsn;
         return null;
-      case 'changes':
-        return this.phase === 'streaming' ? null : refuse(this.phase === 'awaiting_welcome' ? 'before the welcome' : 'before the snapshot ended');
-      case 'push_result':
-        return this.phase === 'awaiting_welcome' ? refuse('before the welcome') : null;
+      case 'changes': {
+        if (this.phase !== 'streaming') return refuse(this.phase === 'awaiting_welcome' ? 'before the welcome' : 'before the snapshot ended');
+        const first = message.changes[0]?.lsn ?? message.lsn;
+        if (compareLsn(first, this.after) <= 0 || compareLsn(message.lsn, this.after) <= 0) {
+          return this.broken(new SyncProtocolError('invalid_lsn', `changes at ${first === message.lsn ? first : `${first}..${message.lsn}`} do not come after ${this.after}, where this session's stream stood; the client reconnects`, { ref: 'changes', lsn: message.lsn, after: this.after }), false);
+        }
+        this.after = message.lsn;
+        return null;
+      }
+      case 'push_result': {
+        if (this.phase === 'awaiting_welcome') return refuse('before the welcome');
+        const answers = new Map<string, number>();
+        for (const { id } of message.results) answers.set(id, (answers.get(id) ?? 0) + 1);
+        for (const [id, count] of answers) {
+          if (count > (this.unanswered.get(id) ?? 0)) return refuse(`for change ${JSON.stringify(id.slice(0, 64))}, which was not pushed on this connection (or not that often)`);
+        }
+        for (const [id, count] of answers) {
+          const left = this.unanswered.get(id)! - count;
+          if (left > 0) this.unanswered.set(id, left);
+          else this.unanswered.delete(id);
+        }
+        return null;
+      }
       case 'ping':
       case 'pong':
       case 'error':
         return null;
     }
   }
+
+  private broken(error: SyncProtocolError, discardSnapshot: boolean): Refusal {
+    this.phase = 'broken';
+    return { error, endsSession: true, discardSnapshot };
+  }
+}
+
+function refusal(message: ServerMessage, why: string): SyncProtocolError {
+  return new SyncProtocolError('invalid_message', `${message.type} ${why}; dropped`, { ref: message.type });
 }

@@ -2,10 +2,14 @@ import { Observable } from 'rxjs';
 import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
 import { ConnectionError } from '../errors.js';
 import type { ClientMessage } from '../protocol/index.js';
+import { readControlOf, type ReadControl } from './inbound-flow.js';
 
 export interface SocketHooks {
-  /** The socket opened; `send` writes to it (frames are JSON-encoded). */
-  onOpen(send: (message: ClientMessage) => void): void;
+  /**
+   * The socket opened; `send` writes to it (frames are JSON-encoded); `reads` holds back reading
+   * it, where the socket can (see InboundFlow).
+   */
+  onOpen(send: (message: ClientMessage) => void, reads: ReadControl | undefined): void;
   /** The socket closed (by either side), with its close code. */
   onClose(code: number, reason: string): void;
 }
@@ -28,7 +32,7 @@ export function socketFrames(url: string, WebSocketCtor: typeof WebSocket, hooks
       WebSocketCtor: WebSocketCtor as never,
       deserializer: (event) => event.data,
       serializer: (value) => JSON.stringify(value),
-      openObserver: { next: () => hooks.onOpen((message) => subject.next(message)) },
+      openObserver: { next: (event) => hooks.onOpen((message) => subject.next(message), readControlOf(event.target)) },
       closeObserver: {
         next: (event) => {
           closeCode = event.code;

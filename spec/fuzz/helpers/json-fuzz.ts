@@ -356,13 +356,3 @@ export function preview(text: string | Uint8Array, max = 160): string {
   return json.length > max ? `${json.slice(0, max)}... (${text.length} chars)` : json;
 }
 
-/** Polls until `probe` gives a value (not undefined/false), or fails after `timeoutMs`. */
-export async function until<T>(probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 5000, what = 'a condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value as T;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
