@@ -2,7 +2,7 @@
 // sync servers that serve the demo page. `npm run test:browser` runs them alone
 // (`jest -c jest.browser.config.cjs`); jest.config.cjs lists this object as one of its projects so
 // that `npm test` runs them too. Without Chromium they are skipped with a banner, except in CI,
-// where they fail (spec/browser/helpers/chromium.ts).
+// where they fail (spec/support/browser/chromium.ts).
 const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } }];
 module.exports = {
   rootDir: __dirname,
@@ -13,6 +13,6 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!wa-sqlite/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '^ws$': '<rootDir>/node_modules/ws/index.js' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
-  // Tests wait on real sync: their timeout (30 s) is set by describeInBrowser (spec/browser/helpers/chromium.ts),
+  // Tests wait on real sync: their timeout (30 s) is set by describeInBrowser (spec/support/browser/chromium.ts),
   // because `testTimeout` here would be ignored when this object is a project of jest.config.cjs.
 };

@@ -6,7 +6,7 @@
  *   node bench/run.mjs browser-initial-sync [--rows=100000] [--runs=3]
  *
  * - Browser: Chromium from /usr/bin/chromium (or CHROMIUM_PATH), driven by playwright-core, with
- *   the browser specs' flags (spec/browser/helpers/chromium.ts). One browser context is used, and
+ *   the browser specs' flags (spec/support/browser/chromium.ts). One browser context is used, and
  *   the page is served by a small http server in this process (src/server's serveStatic).
  * - The client is the shipped browser bundle. It is dist/browser when that is at least as new as
  *   every file under src/. If dist/browser is missing, `node scripts/build-browser.mjs` builds it
@@ -61,11 +61,11 @@ const VFS = 'IDBBatchAtomicVFS';
 /** The server's default snapshotChunkRows: the client commits one transaction per chunk. */
 const CHUNK_ROWS = 1000;
 
-/** Where Chromium is: the browser specs' candidates (spec/browser/helpers/chromium.ts). */
+/** Where Chromium is: the browser specs' candidates (spec/support/browser/chromium.ts). */
 const CHROMIUM = (process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome-stable']).find((p) =>
   existsSync(p),
 );
-/** The browser specs' flags (spec/browser/helpers/chromium.ts CHROMIUM_ARGS). */
+/** The browser specs' flags (spec/support/browser/chromium.ts CHROMIUM_ARGS). */
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 
 const now = () => performance.now();

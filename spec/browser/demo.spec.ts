@@ -1,8 +1,8 @@
 import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext } from 'playwright-core';
-import { describeInBrowser, launchChromium } from './helpers/chromium.js';
-import { buildDemo, DemoServer, openDemo, type DemoPage } from './helpers/demo.js';
+import { describeInBrowser, launchChromium } from '../support/browser/chromium.js';
+import { buildDemo, DemoServer, openDemo, type DemoPage } from '../support/browser/demo.js';
 
 const ROOT = resolve(__dirname, '../..');
 const todo = (id: string, title: string, done = 0) => ({ id, title, done, updated_at: new Date().toISOString() });

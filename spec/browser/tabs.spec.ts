@@ -1,6 +1,6 @@
-import { describeInBrowser } from './helpers/chromium.js';
-import { openDemo } from './helpers/demo.js';
-import { useDemoInBrowser } from './helpers/demo-fixture.js';
+import { describeInBrowser } from '../support/browser/chromium.js';
+import { openDemo } from '../support/browser/demo.js';
+import { useDemoInBrowser } from '../support/browser/demo-fixture.js';
 
 describeInBrowser('tabs of one browser (Chromium)', () => {
   const demo = useDemoInBrowser({

@@ -2,7 +2,7 @@ import { openDatabase, type SqliteDatabase } from '../../src/storage/index.js';
 import { createLocalSchema } from '../../src/changes/local-schema.js';
 import { Outbox } from '../../src/changes/client-changes.js';
 import { SyncProtocolError } from '../../src/protocol/index.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
+import { testSchema, todo } from '../support/test-schema.js';
 
 describe('the outbox (local_changes) on a real wa-sqlite database', () => {
   let db: SqliteDatabase;

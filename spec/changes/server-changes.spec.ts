@@ -2,7 +2,7 @@ import { openDatabase, type SqliteDatabase } from '../../src/storage/index.js';
 import { createLocalSchema, readLsn } from '../../src/changes/local-schema.js';
 import { ServerChanges } from '../../src/changes/server-changes.js';
 import type { Changes } from '../../src/protocol/index.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
+import { testSchema, todo } from '../support/test-schema.js';
 
 const insert = (lsn: string, id: string, title: string) => ({ lsn, table: 'todos', op: 'insert' as const, key: id, row: { ...todo(1), id, title } });
 const batch = (...changes: ReturnType<typeof insert>[]): Changes => ({ type: 'changes', lsn: changes.at(-1)!.lsn, changes });

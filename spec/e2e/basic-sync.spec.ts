@@ -1,8 +1,8 @@
 import type { SyncServer } from '../../src/server/index.js';
 import { compareLsn } from '../../src/protocol/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
-import { cleanupClients, testClient, until } from './helpers.js';
+import { startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
+import { cleanupClients, testClient, until } from '../support/test-client.js';
 
 describe('a client syncing with the reference server', () => {
   let server: SyncServer;

@@ -1,13 +1,13 @@
-/** @jest-environment ./spec/storage/helpers/jsdom-environment.cjs */
+/** @jest-environment ./spec/support/jsdom-environment.cjs */
 // The basic sync of basic-sync.spec.ts, in jest's jsdom project: the client runs in a browser-like
 // global scope (window, document, EventTarget `online` events, jsdom's own WebSocket). The custom
 // environment adds the Node globals jsdom lacks (structuredClone, TextEncoder/TextDecoder), as the
 // storage jsdom spec does.
 import WebSocket from 'ws';
 import type { SyncServer } from '../../src/server/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
-import { cleanupClients, testClient, until } from './helpers.js';
+import { startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
+import { cleanupClients, testClient, until, wsWebSocket } from '../support/test-client.js';
 
 /** Closes the server once the clients have closed their sockets, so close() has nothing to wait for. */
 async function closeServer(server: SyncServer): Promise<void> {
@@ -34,7 +34,7 @@ describe('a client syncing with the reference server, in jsdom', () => {
   });
 
   it('gets the server rows, then live changes, and pushes its writes (WebSocketCtor: ws)', async () => {
-    const client = testClient({ WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket });
+    const client = testClient({ WebSocketCtor: wsWebSocket });
     const events: string[] = [];
     client.events$.subscribe((e) => events.push(e.type));
     expect(await client.connect(server.url)).toBe(true);

@@ -1,4 +1,3 @@
-import WebSocket from 'ws';
 import {
   cleanupSync,
   connectToSyncServer,
@@ -11,18 +10,17 @@ import {
 } from '../../src/index.js';
 import type { SyncClientOptions } from '../../src/client-options.js';
 import type { SyncServer } from '../../src/server/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
-import { until } from './helpers.js';
+import { startTestServer } from '../support/test-server.js';
+import { testSchema, todo } from '../support/test-schema.js';
+import { fastClientOptions, until } from '../support/test-client.js';
 
 const RECONNECT_DELAY_MS = 50;
 
 /** The facade's options in these specs: the test schema, a real `ws` socket, a short reconnect delay. */
 const options = (): Partial<SyncClientOptions> => ({
   schema: testSchema,
-  WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket,
-  reconnect: { initialDelayMs: RECONNECT_DELAY_MS, maxDelayMs: 200, jitter: 0 },
-  changes: { ackTimeoutMs: 500 },
+  ...fastClientOptions,
+  reconnect: { ...fastClientOptions.reconnect, initialDelayMs: RECONNECT_DELAY_MS },
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,7 +1,7 @@
 import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
 import { FakeServer, type FakeConnection } from '../support/fake-server.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
-import { cleanupClients, testClient, until } from './helpers.js';
+import { testSchema, todo } from '../support/test-schema.js';
+import { cleanupClients, testClient, until } from '../support/test-client.js';
 
 describe('a client facing a misbehaving server', () => {
   let fake: FakeServer;

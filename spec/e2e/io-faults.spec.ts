@@ -2,7 +2,7 @@
  * Crash and I/O errors, the way SQLite tests itself: for each operation, count the IndexedDB
  * writes it makes, then for N = 1..count run it again with the Nth write failing (a
  * QuotaExceededError that aborts its IndexedDB transaction), crash at the moment the user sees the
- * error (copy what IndexedDB committed, see spec/helpers/faulty-indexeddb.ts), reopen a fresh
+ * error (copy what IndexedDB committed, see spec/support/faulty-indexeddb.ts), reopen a fresh
  * client over that copy and check:
  * - the user saw a clear error (a rejected promise, an error event), not a hang or a silent success;
  * - the database is consistent: the rows are exactly the server's at the stored LSN (a batch is
@@ -13,11 +13,11 @@
  */
 import type { SyncServer } from '../../src/server/index.js';
 import type { SyncClient } from '../../src/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
-import { FaultyIndexedDB } from '../helpers/faulty-indexeddb.js';
-import { prepareSqliteImage } from '../helpers/sqlite-crash-image.js';
-import { cleanupClients, testClient, until } from './helpers.js';
+import { startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
+import { FaultyIndexedDB } from '../support/faulty-indexeddb.js';
+import { prepareSqliteImage } from '../support/sqlite-crash-image.js';
+import { cleanupClients, testClient, until } from '../support/test-client.js';
 
 const ROWS = 'SELECT id, title, done, score FROM todos ORDER BY id';
 type TodoRow = { id: string; title: string; done: number; score: number };

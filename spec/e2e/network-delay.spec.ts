@@ -1,9 +1,9 @@
 import type { SyncServer } from '../../src/server/index.js';
 import { compareLsn } from '../../src/protocol/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { cleanupClients, testClient } from './helpers.js';
+import { startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { cleanupClients, testClient } from '../support/test-client.js';
 
 const ORDERED = 'SELECT id, title, done, score, meta FROM todos ORDER BY id';
 

@@ -1,8 +1,8 @@
 import type { SyncServer } from '../../src/server/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { cleanupClients, testClient, until } from './helpers.js';
+import { startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { cleanupClients, testClient, until } from '../support/test-client.js';
 
 describe('offline writes', () => {
   let server: SyncServer;

@@ -1,7 +1,7 @@
 import type { SyncClient } from '../../src/index.js';
 import { FakeServer, type FakeConnection } from '../support/fake-server.js';
-import { todo } from '../helpers/test-schema.js';
-import { cleanupClients, testClient, until } from './helpers.js';
+import { todo } from '../support/test-schema.js';
+import { cleanupClients, testClient, until } from '../support/test-client.js';
 
 /**
  * What the outbox takes as evidence about a write, driven from a fake server. The model test

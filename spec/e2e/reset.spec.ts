@@ -1,7 +1,7 @@
 import type { SyncServer } from '../../src/server/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
-import { cleanupClients, freshIndexedDB, testClient, until } from './helpers.js';
+import { startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
+import { cleanupClients, freshIndexedDB, testClient, until } from '../support/test-client.js';
 
 describe('resets', () => {
   let server: SyncServer;

@@ -2,10 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { SyncServer } from '../../src/server/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
+import { startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
 import { until } from '../support/until.js';
-import { cleanupClients, testClient } from './helpers.js';
+import { cleanupClients, testClient } from '../support/test-client.js';
 
 /**
  * A deploy restarts the server; a client that was live must come back after the initial delay

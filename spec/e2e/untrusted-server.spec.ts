@@ -1,8 +1,8 @@
 import type { SyncClient } from '../../src/index.js';
 import { FakeServer, type FakeConnection } from '../support/fake-server.js';
 import { until } from '../support/until.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
-import { cleanupClients, testClient } from './helpers.js';
+import { testSchema, todo } from '../support/test-schema.js';
+import { cleanupClients, testClient } from '../support/test-client.js';
 
 /**
  * The client does not take its server's word for what the protocol promises: a fake server,

@@ -1,8 +1,8 @@
-import WebSocket from 'ws';
 import { filter, firstValueFrom, timeout, type Observable } from 'rxjs';
 import { TodoSyncService, todoSchema, type SyncEngine, type Todo } from '../../examples/angular/sync.service.js';
 import type { RemoteSyncClient } from '../../src/browser.js';
 import { createSyncServer, demoSchema, type SyncServer } from '../../src/server/index.js';
+import { fastClientOptions, wsWebSocket } from '../support/test-client.js';
 
 // The service takes the browser's worker client as well: checked by `npm run typecheck`.
 export const browserClientFits: (client: RemoteSyncClient) => SyncEngine = (client) => client;
@@ -34,11 +34,7 @@ describe('examples/angular: TodoSyncService', () => {
     for (let i = 1; i <= 3; i++) await server.insert('todos', { id: `s${i}`, title: `server ${i}`, done: 0, updated_at: `2024-01-0${i}T00:00:00.000Z` });
     service = new TodoSyncService({
       url: server.url,
-      clientOptions: {
-        WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket,
-        reconnect: { initialDelayMs: 20, maxDelayMs: 200, jitter: 0 },
-        changes: { ackTimeoutMs: 500 },
-      },
+      clientOptions: fastClientOptions,
       // A clock that always moves forward, so the newest write sorts first.
       now: () => new Date(Date.UTC(2030, 0, 1) + ++tick * 1000),
     });
@@ -72,7 +68,7 @@ describe('examples/angular: TodoSyncService', () => {
     await server.close();
     server = await createSyncServer({ schema: demoSchema, port: 0, database: ':memory:', limits: { snapshotChunkRows: 10 }, onError: () => undefined });
     for (let i = 0; i < 50; i++) await server.insert('todos', { id: `r${i}`, title: `row ${i}`, done: 0, updated_at: new Date(0).toISOString() });
-    service = new TodoSyncService({ url: server.url, clientOptions: { WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket } });
+    service = new TodoSyncService({ url: server.url, clientOptions: { WebSocketCtor: wsWebSocket } });
     const progress: number[] = [];
     const subscription = service.progress$.subscribe((p) => p.active && progress.push(p.rowsDone));
     await when(service.progress$, (p) => !p.active && p.rowsDone === 50, 'all 50 rows');

@@ -1,14 +1,14 @@
 import fc from 'fast-check';
-import WebSocket from 'ws';
-import { createSyncClient, type SyncClient } from '../../src/index.js';
+import type { SyncClient } from '../../src/index.js';
 import { decodeClientMessage, decodeServerMessage, lsnFromBigInt, lsnToBigInt, type ServerMessage } from '../../src/protocol/index.js';
 import type { SyncServer } from '../../src/server/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
-import { COUNTER_KEYS, counterFields, TODO_KEYS, todoFields } from './helpers/client-messages.js';
-import { ClientModel } from './helpers/client-model.js';
+import { startTestServer } from '../support/test-server.js';
+import { testSchema, todo } from '../support/test-schema.js';
+import { COUNTER_KEYS, counterFields, TODO_KEYS, todoFields } from './client-messages.js';
+import { ClientModel } from './client-model.js';
 import { FakeServer, type FakeConnection } from '../support/fake-server.js';
 import { until } from '../support/until.js';
+import { testClient } from '../support/test-client.js';
 import {
   encode,
   FUZZ_SEED,
@@ -21,7 +21,7 @@ import {
   raw,
   type Mutation,
   type RawFrame,
-} from './helpers/json-fuzz.js';
+} from './json-fuzz.js';
 
 /**
  * Protocol fuzzing, server to client: a fake server sends real clients thousands of frames after a
@@ -267,9 +267,7 @@ class ClientUnderFuzz {
 
   async start(): Promise<void> {
     this.fake = await FakeServer.start();
-    this.client = createSyncClient({
-      schema: testSchema,
-      WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket,
+    this.client = testClient({
       reconnect: { initialDelayMs: 1, maxDelayMs: 4, jitter: 0 },
       apply: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
       heartbeat: { intervalMs: 60_000, timeoutMs: 120_000 },
@@ -610,7 +608,7 @@ describe('client protocol fuzz', () => {
 
   it('afterwards, a fuzzed client and a fresh one both sync with an honest server', async () => {
     const server: SyncServer = await startTestServer();
-    const fresh = createSyncClient({ schema: testSchema, WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket, reconnect: { initialDelayMs: 5, maxDelayMs: 50, jitter: 0 } });
+    const fresh = testClient();
     try {
       for (let i = 0; i < 5; i++) await server.insert('todos', todo(i));
       await server.insert('counters', { n: 1, label: 'one' });

@@ -1,9 +1,9 @@
-import WebSocket from 'ws';
-import { createSyncClient, type SyncClient } from '../../src/index.js';
-import { helloPeer, startTestServer } from '../helpers/test-server.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
+import type { SyncClient } from '../../src/index.js';
+import { helloPeer, startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
 import { FakeServer, type FakeConnection } from '../support/fake-server.js';
 import { until } from '../support/until.js';
+import { testClient } from '../support/test-client.js';
 
 /**
  * Bugs the protocol fuzzers found in the client's session handling and in value storage, now
@@ -20,12 +20,7 @@ describe('fixed: a client facing out-of-place server messages', () => {
 
   beforeEach(async () => {
     fake = await FakeServer.start();
-    client = createSyncClient({
-      schema: testSchema,
-      WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket,
-      reconnect: { initialDelayMs: 5, maxDelayMs: 50, jitter: 0 },
-      apply: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
-    });
+    client = testClient({ apply: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 } });
     errors = [];
     client.on('error', (e) => errors.push(e.code));
     void client.connect(fake.url);

@@ -1,12 +1,12 @@
-import WebSocket from 'ws';
-import { createSyncClient, type SyncClient } from '../../src/index.js';
+import type { SyncClient } from '../../src/index.js';
 import { decodeClientMessage, decodeServerMessage } from '../../src/protocol/index.js';
 import type { SyncServer } from '../../src/server/index.js';
-import { helloPeer, startTestServer } from '../helpers/test-server.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
-import { TestPeer } from '../helpers/test-peer.js';
+import { helloPeer, startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
+import { TestPeer } from '../support/test-peer.js';
 import { FakeServer, type FakeConnection } from '../support/fake-server.js';
 import { until } from '../support/until.js';
+import { testClient } from '../support/test-client.js';
 
 /**
  * The bugs the protocol fuzzers found and that were fixed, each pinned by one small input, so
@@ -87,12 +87,7 @@ describe('fixed: a client refuses a changes batch that', () => {
 
   beforeEach(async () => {
     fake = await FakeServer.start();
-    client = createSyncClient({
-      schema: testSchema,
-      WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket,
-      reconnect: { initialDelayMs: 5, maxDelayMs: 50, jitter: 0 },
-      apply: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 },
-    });
+    client = testClient({ apply: { maxAttempts: 1, initialDelayMs: 1, maxDelayMs: 1 } });
     paused = 0;
     client.on('sync_paused', () => (paused += 1));
     void client.connect(fake.url);

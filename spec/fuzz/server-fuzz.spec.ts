@@ -1,5 +1,4 @@
 import fc from 'fast-check';
-import WebSocket from 'ws';
 import {
   CloseCode,
   PROTOCOL_VERSION,
@@ -11,15 +10,15 @@ import {
   type PushResultEntry,
   type ServerMessage,
 } from '../../src/protocol/index.js';
-import { createSyncClient } from '../../src/index.js';
 import type { SyncServer } from '../../src/server/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
-import { TestPeer } from '../helpers/test-peer.js';
-import { validClientMessage } from './helpers/client-messages.js';
-import { encode, FUZZ_SEED, garbageFrame, mutate, mutation, preview, type RawFrame } from './helpers/json-fuzz.js';
+import { startTestServer } from '../support/test-server.js';
+import { testSchema, todo } from '../support/test-schema.js';
+import { TestPeer } from '../support/test-peer.js';
+import { validClientMessage } from './client-messages.js';
+import { encode, FUZZ_SEED, garbageFrame, mutate, mutation, preview, type RawFrame } from './json-fuzz.js';
 import { until } from '../support/until.js';
-import { json, ServerModel } from './helpers/server-model.js';
+import { json, ServerModel } from './server-model.js';
+import { testClient } from '../support/test-client.js';
 
 /**
  * Protocol fuzzing, client to server: thousands of garbage frames and mutated valid messages from
@@ -276,11 +275,7 @@ describe('server protocol fuzz', () => {
     expect(health.status).toBe(200);
     expect(await health.json()).toMatchObject({ ok: true, lsn: model.currentLsn });
 
-    const client = createSyncClient({
-      schema: testSchema,
-      WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket,
-      reconnect: { initialDelayMs: 20, maxDelayMs: 200, jitter: 0 },
-    });
+    const client = testClient();
     try {
       expect(await client.connect(server.url, { timeoutMs: 5000 })).toBe(true);
       await client.whenSynced({ timeoutMs: 5000 });

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { compareLsn } from '../../src/protocol/index.js';
 import type { SyncClient } from '../../src/index.js';
 import type { SyncServer } from '../../src/server/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { freshIndexedDB, testClient } from '../e2e/helpers.js';
+import { startTestServer } from '../support/test-server.js';
+import { TcpProxy } from '../support/tcp-proxy.js';
+import { freshIndexedDB, testClient } from '../support/test-client.js';
 
 /**
  * The real system under a model-based test: one server on a SQLite file (so it can restart), a

@@ -1,9 +1,8 @@
-import WebSocket from 'ws';
 import { createSyncClient, type SyncClient } from '../../src/index.js';
 import type { SyncServer } from '../../src/server/index.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
-import { until } from '../e2e/helpers.js';
+import { startTestServer } from '../support/test-server.js';
+import { testSchema, todo } from '../support/test-schema.js';
+import { until, wsWebSocket } from '../support/test-client.js';
 import { MiB, mib, settledMemory } from './memory.js';
 import { activeResources, trackResources } from './resources.js';
 
@@ -42,7 +41,7 @@ describe('connect/disconnect cycles', () => {
   afterAll(() => server.close());
 
   const newClient = () =>
-    createSyncClient({ schema: testSchema, database: ':memory:', WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket });
+    createSyncClient({ schema: testSchema, database: ':memory:', WebSocketCtor: wsWebSocket });
 
   async function measure(label: string, cycle: (i: number) => Promise<void>): Promise<void> {
     for (let i = 0; i < 100; i++) await cycle(i);

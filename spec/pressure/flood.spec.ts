@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { welcomeMessage } from '../support/fake-server.js';
 import { until } from '../support/until.js';
-import { cleanupClients, testClient } from '../e2e/helpers.js';
+import { cleanupClients, testClient } from '../support/test-client.js';
 
 /**
  * Small messages arriving as fast as a socket brings them must not starve the host: the client

@@ -1,8 +1,8 @@
 import type { SyncServer } from '../../src/server/index.js';
 import { CloseCode } from '../../src/protocol/index.js';
-import { helloPeer, startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
-import { cleanupClients, testClient, until } from '../e2e/helpers.js';
+import { helloPeer, startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
+import { cleanupClients, testClient, until } from '../support/test-client.js';
 
 const BURST = 50;
 const FLOOD = 500;

@@ -1,10 +1,10 @@
 import WebSocket from 'ws';
 import type { SyncServer } from '../../src/server/index.js';
 import { compareLsn } from '../../src/protocol/index.js';
-import { helloPeer, startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
-import type { TestPeer } from '../helpers/test-peer.js';
-import { cleanupClients, testClient } from '../e2e/helpers.js';
+import { helloPeer, startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
+import type { TestPeer } from '../support/test-peer.js';
+import { cleanupClients, testClient } from '../support/test-client.js';
 import { MiB, mib, settledMemory, wasmGrowth } from './memory.js';
 
 const MAX_BUFFERED = 512 * 1024;

@@ -1,7 +1,7 @@
 import type { SyncServer } from '../../src/server/index.js';
 import { CloseCode } from '../../src/protocol/index.js';
-import { helloPeer, startTestServer } from '../helpers/test-server.js';
-import { until } from '../e2e/helpers.js';
+import { helloPeer, startTestServer } from '../support/test-server.js';
+import { until } from '../support/test-client.js';
 
 const MAX_BUFFERED = 256 * 1024;
 const CHANGES = 1000;

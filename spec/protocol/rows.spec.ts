@@ -1,5 +1,5 @@
 import { checkClientChange, checkRow, SyncProtocolError } from '../../src/protocol/index.js';
-import { testSchema } from '../helpers/test-schema.js';
+import { testSchema } from '../support/test-schema.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

@@ -1,8 +1,8 @@
 import type { SyncServer } from '../../src/server/index.js';
 import { CloseCode, PROTOCOL_VERSION } from '../../src/protocol/index.js';
-import { autoAck, helloPeer, startTestServer } from '../helpers/test-server.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
-import { TestPeer } from '../helpers/test-peer.js';
+import { autoAck, helloPeer, startTestServer } from '../support/test-server.js';
+import { testSchema, todo } from '../support/test-schema.js';
+import { TestPeer } from '../support/test-peer.js';
 
 const MAX_BYTES = 64 * 1024;
 

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import WebSocket from 'ws';
 import { HELP, parseServeArgs, serve } from '../../src/server/cli.js';
 import { demoSchema } from '../../src/server/index.js';
-import { testSchema } from '../helpers/test-schema.js';
-import { TestPeer } from '../helpers/test-peer.js';
+import { testSchema } from '../support/test-schema.js';
+import { TestPeer } from '../support/test-peer.js';
 
 describe('rxsync serve', () => {
   let dir: string;

@@ -1,6 +1,6 @@
 import { CloseCode } from '../../src/protocol/index.js';
-import { helloPeer, startTestServer } from '../helpers/test-server.js';
-import { TestPeer } from '../helpers/test-peer.js';
+import { helloPeer, startTestServer } from '../support/test-server.js';
+import { TestPeer } from '../support/test-peer.js';
 
 describe('heartbeat and session lifetime', () => {
   it('pings a quiet client and drops it with 4408 once it has said nothing for the timeout', async () => {

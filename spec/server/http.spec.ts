@@ -1,5 +1,5 @@
 import WebSocket from 'ws';
-import { startTestServer } from '../helpers/test-server.js';
+import { startTestServer } from '../support/test-server.js';
 import type { SyncServer } from '../../src/server/index.js';
 
 describe('the server over HTTP', () => {

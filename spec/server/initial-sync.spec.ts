@@ -1,7 +1,7 @@
 import { compareLsn } from '../../src/protocol/index.js';
 import type { SyncServer } from '../../src/server/index.js';
-import { helloPeer, startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
+import { helloPeer, startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
 
 const ROWS = 10_000;
 const CHUNK_ROWS = 500;

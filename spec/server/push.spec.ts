@@ -1,6 +1,6 @@
 import type { SyncServer } from '../../src/server/index.js';
-import { autoAck, helloPeer, startTestServer } from '../helpers/test-server.js';
-import { todo } from '../helpers/test-schema.js';
+import { autoAck, helloPeer, startTestServer } from '../support/test-server.js';
+import { todo } from '../support/test-schema.js';
 
 describe('push', () => {
   let server: SyncServer;

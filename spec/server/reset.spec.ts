@@ -1,6 +1,6 @@
 import type { SyncServer } from '../../src/server/index.js';
-import { autoAck, helloPeer, startTestServer } from '../helpers/test-server.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
+import { autoAck, helloPeer, startTestServer } from '../support/test-server.js';
+import { testSchema, todo } from '../support/test-schema.js';
 import { lsnFromBigInt, lsnToBigInt } from '../../src/protocol/index.js';
 
 describe('reset', () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSyncServer, type SyncServer } from '../../src/server/index.js';
 import { contentTypeOf, demoHttpHandler, resolveInside, serveStatic } from '../../src/server/static-files.js';
-import { testSchema } from '../helpers/test-schema.js';
+import { testSchema } from '../support/test-schema.js';
 
 /** A raw GET: fetch() would normalise `..` and `%2e%2e` away before they reach the server. */
 function get(port: number, path: string, headers: Record<string, string> = {}, method = 'GET') {

@@ -1,5 +1,5 @@
 import { openMetaStore } from '../../src/storage/index.js';
-import { fakeIndexedDB } from './helpers/fake-indexeddb.js';
+import { fakeIndexedDB } from '../support/fake-indexeddb.js';
 
 describe('openMetaStore', () => {
   it('gets, sets and deletes values', async () => {

@@ -1,5 +1,5 @@
 import { openDatabase, SqliteError } from '../../src/storage/index.js';
-import { fakeIndexedDB } from './helpers/fake-indexeddb.js';
+import { fakeIndexedDB } from '../support/fake-indexeddb.js';
 
 describe('persistent databases (IDBBatchAtomicVFS over an injected IndexedDB)', () => {
   it('keeps what was written across close and reopen with the same factory', async () => {

@@ -1,6 +1,6 @@
-/** @jest-environment ./spec/storage/helpers/jsdom-environment.cjs */
+/** @jest-environment ./spec/support/jsdom-environment.cjs */
 import { openDatabase, openMetaStore } from '../../src/storage/index.js';
-import { fakeIndexedDB } from './helpers/fake-indexeddb.js';
+import { fakeIndexedDB } from '../support/fake-indexeddb.js';
 
 describe('storage in jsdom', () => {
   it('runs in a browser-like global scope', () => {

@@ -7,7 +7,7 @@ import { expose, wrap, releaseProxy, type Remote } from 'comlink';
 import { Subject, firstValueFrom, lastValueFrom, take, toArray, type Observable } from 'rxjs';
 import { fromRemote, pipeToRemote, type RemoteObserver, type RemoteSubscription } from '../../src/worker/observable-bridge.js';
 import { SyncProtocolError } from '../../src/protocol/index.js';
-import { until } from '../e2e/helpers.js';
+import { until } from '../support/test-client.js';
 
 function bridge<T>(source$: Observable<T>) {
   const live = new Map<number, RemoteSubscription>();

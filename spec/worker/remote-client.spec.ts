@@ -3,7 +3,6 @@
  * main-thread proxy on the other, comlink in between, the engine behind it talking to a real
  * server over `ws`. Each "tab" is one channel to the same core.
  */
-import WebSocket from 'ws';
 import { firstValueFrom, filter, take, toArray } from 'rxjs';
 import type { SyncServer } from '../../src/server/index.js';
 import { SyncProtocolError } from '../../src/protocol/index.js';
@@ -13,9 +12,9 @@ import { connectRemoteClient } from '../../src/worker/remote-client.js';
 import { holdTabLock, watchTab } from '../../src/worker/tab-coordination.js';
 import type { RemoteSyncClient } from '../../src/worker/types.js';
 import { LocalLockManager } from '../../src/storage/local-locks.js';
-import { startTestServer } from '../helpers/test-server.js';
-import { testSchema, todo } from '../helpers/test-schema.js';
-import { until } from '../e2e/helpers.js';
+import { startTestServer } from '../support/test-server.js';
+import { testSchema, todo } from '../support/test-schema.js';
+import { fastClientOptions, until, wsWebSocket } from '../support/test-client.js';
 
 type Todo = { id: string; title: string };
 
@@ -29,11 +28,7 @@ describe('the worker boundary (comlink over a MessageChannel)', () => {
     server = await startTestServer();
     locks = new LocalLockManager();
     core = new WorkerCore({
-      defaults: {
-        WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket,
-        reconnect: { initialDelayMs: 20, maxDelayMs: 200, jitter: 0 },
-        changes: { ackTimeoutMs: 500 },
-      },
+      defaults: fastClientOptions,
       watchTab: (tabId, onGone) => watchTab(tabId, onGone, locks),
     });
   });
@@ -218,9 +213,9 @@ describe('the worker boundary (comlink over a MessageChannel)', () => {
 
   it('keeps one engine per database name', async () => {
     const a = await openTab({ database: ':memory:' });
-    const { fakeIndexedDB } = await import('../storage/helpers/fake-indexeddb.js');
+    const { fakeIndexedDB } = await import('../support/fake-indexeddb.js');
     // A persisted database needs an IndexedDB factory: a core with one injected.
-    const persisted = new WorkerCore({ defaults: { WebSocketCtor: WebSocket as unknown as typeof globalThis.WebSocket, indexedDB: fakeIndexedDB() } });
+    const persisted = new WorkerCore({ defaults: { WebSocketCtor: wsWebSocket, indexedDB: fakeIndexedDB() } });
     const channels = [new MessageChannel(), new MessageChannel()];
     persisted.serve(channels[0].port1);
     persisted.serve(channels[1].port1);

@@ -1,4 +1,4 @@
-import { lsnFromBigInt, lsnToBigInt, type Changes, type Row, type SnapshotChunk, type SyncSchema } from '../../../src/protocol/index.js';
+import { lsnFromBigInt, lsnToBigInt, type Changes, type Row, type SnapshotChunk, type SyncSchema } from '../../src/protocol/index.js';
 
 /**
  * What a client's synced tables and checkpoint must be after a sequence of server messages,

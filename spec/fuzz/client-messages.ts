@@ -1,6 +1,6 @@
 import fc from 'fast-check';
-import { PROTOCOL_VERSION } from '../../../src/protocol/index.js';
-import { testSchema } from '../../helpers/test-schema.js';
+import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
+import { testSchema } from '../support/test-schema.js';
 import { anyString, HOSTILE_STRINGS, jsonValue, lsnSpelling, unicodeString } from './json-fuzz.js';
 
 /**

@@ -17,7 +17,7 @@
  * Test-only: it wraps fake-indexeddb; src/ needs no hook for it.
  */
 import * as fake from 'fake-indexeddb';
-import { installIndexedDbClasses, wrapFactory } from '../storage/helpers/fake-indexeddb.js';
+import { installIndexedDbClasses, wrapFactory } from './fake-indexeddb.js';
 
 const WRITES = ['put', 'add', 'delete', 'clear'] as const;
 

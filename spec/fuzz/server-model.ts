@@ -1,4 +1,4 @@
-import type { ChangeRecord, ClientChange, Key, PushResultEntry, Row, SyncSchema } from '../../../src/protocol/index.js';
+import type { ChangeRecord, ClientChange, Key, PushResultEntry, Row, SyncSchema } from '../../src/protocol/index.js';
 
 /**
  * What the reference server's store must hold after a sequence of accepted pushes: the rows, the
