@@ -15,7 +15,7 @@
  *   transaction per that many rows instead, as the client commits one per snapshot chunk.
  */
 import { syncedTablesDdl } from '../src/changes/local-schema.js';
-import { tableCodecs } from '../src/changes/row-values.js';
+import { tableCodecs } from '../src/changes/table-codec.js';
 import { openDatabase } from '../src/storage/index.js';
 import type { RemoteSyncClient, WorkerSyncClientOptions } from '../src/worker/types.js';
 import { benchRowArrays, benchSchema, TABLE } from './fixtures.js';

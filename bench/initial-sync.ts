@@ -27,10 +27,12 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { performance as nodePerformance } from 'node:perf_hooks';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { createSyncClient } from '../src/client.js';
-import { ChangesInterface, type ApplyMessage } from '../src/changes/changes-interface.js';
+import { createSyncClient } from '../src/client/sync-client.js';
+import { asyncScheduler } from 'rxjs';
+import { Checkpoint } from '../src/changes/checkpoint.js';
+import { SyncedData, type ApplyMessage } from '../src/changes/synced-data.js';
 import { syncedTablesDdl } from '../src/changes/local-schema.js';
-import { tableCodecs } from '../src/changes/row-values.js';
+import { tableCodecs } from '../src/changes/table-codec.js';
 import { ServerChanges } from '../src/changes/server-changes.js';
 import { decodeServerMessage, PROTOCOL_VERSION, SnapshotChunkCodec, type SnapshotChunk } from '../src/protocol/index.js';
 import type { ServerLimits } from '../src/server/limits.js';
@@ -326,7 +328,8 @@ async function breakdown(frames: string[], clientCompleteMs: number): Promise<st
   const insertPerChunkMs = await medianOf(() => runManyOnce(values, PLAIN_INSERT, chunkRows));
   const applyAllMs = await medianOf(async () => {
     const db = await openDatabase({ name: ':memory:' });
-    const changes = new ChangesInterface(db, benchSchema, new EventBus(() => Date.now()), { batchSize: 100, maxAttempts: 10, ackTimeoutMs: 10_000, keepSettled: 1000 }, () => 'bench', () => Date.now(), () => `${Math.random()}`);
+    const events = new EventBus(() => Date.now());
+    const changes = new SyncedData(db, new Checkpoint(events, asyncScheduler, () => undefined), benchSchema, events, { batchSize: 100, maxAttempts: 10, ackTimeoutMs: 10_000, keepSettled: 1000 }, () => 'bench', () => Date.now(), () => `${Math.random()}`);
     await changes.initialize();
     const messages = decoded();
     const t0 = now();
@@ -334,7 +337,7 @@ async function breakdown(frames: string[], clientCompleteMs: number): Promise<st
     const ms = now() - t0;
     const n = await countRows(db);
     await db.close();
-    if (n !== ROWS) throw new Error(`ChangesInterface applied ${n} rows`);
+    if (n !== ROWS) throw new Error(`SyncedData applied ${n} rows`);
     return ms;
   });
   const pipelineMs = decodeMs + applyAllMs;
@@ -348,7 +351,7 @@ async function breakdown(frames: string[], clientCompleteMs: number): Promise<st
     ['runMany upsert SQL, one transaction', fmtMs(upsertOneTxMs), fmtRate(rate(ROWS, upsertOneTxMs)), share(upsertOneTxMs)],
     [`runMany upsert SQL, one tx per ${chunkRows} rows`, fmtMs(upsertPerChunkMs), fmtRate(rate(ROWS, upsertPerChunkMs)), share(upsertPerChunkMs)],
     [`runMany plain INSERT, one tx per ${chunkRows} rows`, fmtMs(insertPerChunkMs), fmtRate(rate(ROWS, insertPerChunkMs)), share(insertPerChunkMs)],
-    ['ChangesInterface.apply of every message', fmtMs(applyAllMs), fmtRate(rate(ROWS, applyAllMs)), share(applyAllMs)],
+    ['SyncedData.apply of every message', fmtMs(applyAllMs), fmtRate(rate(ROWS, applyAllMs)), share(applyAllMs)],
     ['decode + apply, no socket (in-process ceiling)', fmtMs(pipelineMs), fmtRate(rate(ROWS, pipelineMs)), share(pipelineMs)],
   ];
 }

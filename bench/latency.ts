@@ -34,7 +34,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
 import WebSocket from 'ws';
-import { createSyncClient, type SyncClient } from '../src/client.js';
+import { createSyncClient, type SyncClient } from '../src/client/sync-client.js';
 import { lsnToBigInt } from '../src/protocol/index.js';
 import { benchSchema, TABLE } from './fixtures.js';
 import { option } from './cli-options.js';

@@ -39,7 +39,7 @@ import { cpus, loadavg } from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
-import { createSyncClient } from '../src/client.js';
+import { createSyncClient } from '../src/client/sync-client.js';
 import { cachedSeedServer } from './cached-seed-server.js';
 import { option } from './cli-options.js';
 import { benchSchema, TABLE } from './fixtures.js';

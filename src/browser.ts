@@ -28,7 +28,7 @@ export { connectRemoteClient, type ConnectRemoteOptions } from './worker/remote-
 export { EngineMismatchError, type SerializedError } from './worker/errors.js';
 export { SYNC_EVENTS, type SyncEvent, type SyncEventMessage } from './streams/events.js';
 export type { ConnectionStatus, ConnectionState } from './streams/connection-state.js';
-export type { LocalChangeEntry } from './changes/client-changes.js';
+export type { LocalChangeEntry } from './changes/outbox.js';
 export * from './protocol/index.js';
 export * from './errors.js';
 

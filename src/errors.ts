@@ -14,10 +14,8 @@ export type ClientErrorCode =
   | 'connection_failed'
   | 'heartbeat_timeout'
   | 'apply_failed'
-  | 'validation_failed'
   | 'cancelled'
-  | 'timeout'
-  | 'buffer_overflow';
+  | 'timeout';
 
 export interface SyncErrorOptions {
   /** Overrides the class default. */
@@ -80,19 +78,6 @@ export class ApplyError extends SyncError {
   }
 }
 
-/** An inbound frame failed decoding. The frame is dropped; never retryable. */
-export class ValidationError extends SyncError {
-  override readonly name = 'ValidationError';
-  constructor(message: string, options: SyncErrorOptions = {}) {
-    super(message, { ...options, retryable: false, code: 'validation_failed' });
-  }
-
-  /** Wraps a decode failure (e.g. a `SyncProtocolError`), keeping its code as `context.protocolCode`. */
-  static from(error: { code: string; message: string; context?: Record<string, unknown> }): ValidationError {
-    return new ValidationError(error.message, { cause: error, context: { protocolCode: error.code, ...error.context } });
-  }
-}
-
 /** The operation was cancelled on purpose (disconnect, cleanup, unsubscribe). Not a failure. */
 export class CancelledError extends SyncError {
   override readonly name = 'CancelledError';
@@ -113,18 +98,6 @@ export class TimeoutError extends SyncError {
       code: 'timeout',
     });
     this.timeoutMs = timeoutMs;
-  }
-}
-
-/** A bounded buffer was full (see `bufferWhileDisconnected`'s `maxBuffered`). */
-export class BufferOverflowError extends SyncError {
-  override readonly name = 'BufferOverflowError';
-  constructor(maxBuffered: number, options: SyncErrorOptions = {}) {
-    super(`more than ${maxBuffered} messages buffered while disconnected`, {
-      ...options,
-      context: { maxBuffered, ...options.context },
-      code: 'buffer_overflow',
-    });
   }
 }
 

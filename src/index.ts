@@ -1,6 +1,6 @@
 // The rxsync client package. The protocol (codecs, LSNs, schema) is shared with the server.
-export { createSyncClient, SyncClient } from './client.js';
-export type { SyncClientOptions } from './client-options.js';
+export { createSyncClient, SyncClient } from './client/sync-client.js';
+export type { SyncClientOptions } from './client/options.js';
 export {
   initializeSync,
   connectToSyncServer,
@@ -10,10 +10,10 @@ export {
   onSyncEvent,
   offSyncEvent,
   getSyncClient,
-} from './api.js';
+} from './client/callback-facade.js';
 export { SYNC_EVENTS, type SyncEvent, type SyncEventMessage } from './streams/events.js';
 export type { ConnectionStatus, ConnectionState } from './streams/connection-state.js';
-export type { LocalChangeEntry } from './changes/client-changes.js';
+export type { LocalChangeEntry } from './changes/outbox.js';
 export * from './protocol/index.js';
 export * from './operators/index.js';
 export * from './errors.js';

@@ -1,6 +1,6 @@
 import { openDatabase, type SqliteDatabase } from '../../src/storage/index.js';
 import { createLocalSchema } from '../../src/changes/local-schema.js';
-import { Outbox } from '../../src/changes/client-changes.js';
+import { Outbox } from '../../src/changes/outbox.js';
 import { SyncProtocolError } from '../../src/protocol/index.js';
 import { testSchema, todo } from '../support/test-schema.js';
 

@@ -8,7 +8,7 @@ import {
   onSyncEvent,
   resetLSN,
 } from '../../src/index.js';
-import type { SyncClientOptions } from '../../src/client-options.js';
+import type { SyncClientOptions } from '../../src/client/options.js';
 import type { SyncServer } from '../../src/server/index.js';
 import { startTestServer } from '../support/test-server.js';
 import { testSchema, todo } from '../support/test-schema.js';

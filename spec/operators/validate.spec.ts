@@ -3,7 +3,7 @@ import { of, tap } from 'rxjs';
 import { validate, type DecodeResult } from '../../src/operators/validate.js';
 import { decodeServerMessage } from '../../src/protocol/decode.js';
 import { SyncProtocolError } from '../../src/protocol/errors.js';
-import { ValidationError, toErrorEvent } from '../../src/errors.js';
+import { toErrorEvent } from '../../src/errors.js';
 
 const newScheduler = () => new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
 
@@ -82,21 +82,14 @@ describe('validate', () => {
     expect(subscriptions).toBe(2);
   });
 
-  it('hands the event stream a ValidationError that keeps the protocol code', () => {
+
+
+  it('hands the event stream the decode error with its protocol code', () => {
     const events: unknown[] = [];
     of('{"type":"shout"}')
-      .pipe(validate(decodeServerMessage, (error) => events.push(toErrorEvent(ValidationError.from(error)))))
+      .pipe(validate(decodeServerMessage, (error) => events.push(toErrorEvent(error))))
       .subscribe();
-    expect(events).toEqual([
-      {
-        name: 'ValidationError',
-        code: 'validation_failed',
-        message: 'unknown message type "shout"',
-        retryable: false,
-        context: { protocolCode: 'unknown_message' },
-      },
-    ]);
-    // a raw protocol error keeps its own code too
+    expect(events).toEqual([{ name: 'SyncProtocolError', code: 'unknown_message', message: 'unknown message type "shout"', retryable: false, context: {} }]);
     expect(toErrorEvent(new SyncProtocolError('rate_limited', 'slow down', { ref: 'push' }))).toEqual({
       name: 'SyncProtocolError', code: 'rate_limited', message: 'slow down', retryable: true, context: { ref: 'push' },
     });

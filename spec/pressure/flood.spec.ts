@@ -13,6 +13,10 @@ import { cleanupClients, testClient } from '../support/test-client.js';
  * sends from a process of its own, so that its sending does not count.
  */
 const COUNT = 20_000;
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 const WARM_UP = 500;
 
 describe('a flood of messages', () => {
@@ -37,10 +41,21 @@ describe('a flood of messages', () => {
     let last = performance.now();
     let applied = 0;
     client.on('changes_applied', () => (applied += 1));
+    // A timer can also fire late because the OS gave the CPU to another process (the other test
+    // workers, on a 2-core machine): what counts is how long this process's own work held it up,
+    // so the lateness is capped by the CPU time the process used meanwhile.
+    let worstWallClock = 0;
+    let lastCpuMs = cpuMs();
     const timer = setInterval(() => {
       const now = performance.now();
-      if (applied >= WARM_UP) worst = Math.max(worst, now - last - intervalMs);
+      const cpu = cpuMs();
+      const late = now - last - intervalMs;
+      if (applied >= WARM_UP) {
+        worstWallClock = Math.max(worstWallClock, late);
+        worst = Math.max(worst, Math.min(late, cpu - lastCpuMs));
+      }
       last = now;
+      lastCpuMs = cpu;
     }, intervalMs);
     const started = performance.now();
     try {
@@ -51,7 +66,7 @@ describe('a flood of messages', () => {
       clearInterval(timer);
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(`flood: ${COUNT} messages applied in ${seconds.toFixed(2)} s (${Math.round(COUNT / seconds)}/s); a 20 ms timer fired at most ${worst.toFixed(0)} ms late`);
+    console.log(`flood: ${COUNT} messages applied in ${seconds.toFixed(2)} s (${Math.round(COUNT / seconds)}/s); a 20 ms timer was held up at most ${worst.toFixed(0)} ms by this process (${worstWallClock.toFixed(0)} ms late by the clock)`);
     expect(await client.query('SELECT count(*) AS n FROM counters')).toEqual([{ n: 100 }]);
     expect(worst).toBeLessThan(100);
   }, 90_000);

@@ -1,7 +1,7 @@
 import { fakeIndexedDB } from './fake-indexeddb.js';
 import WebSocket from 'ws';
 import { createSyncClient, type SyncClient } from '../../src/index.js';
-import type { SyncClientOptions } from '../../src/client-options.js';
+import type { SyncClientOptions } from '../../src/client/options.js';
 import { testSchema } from './test-schema.js';
 
 const live = new Set<SyncClient>();

@@ -2,7 +2,7 @@ import type { SqliteExecutor } from '../storage/index.js';
 import { quoteIdentifier } from '../storage/index.js';
 import type { ColumnType, Lsn, SyncSchema } from '../protocol/index.js';
 import { ZERO_LSN } from '../protocol/index.js';
-import { SERVER_ROWS_DDL } from './reapply.js';
+import { SERVER_ROWS_DDL } from './rebase.js';
 
 /**
  * The client's local database: one table per synced table (same names and columns as the

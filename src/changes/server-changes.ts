@@ -1,9 +1,9 @@
 import { quoteIdentifier, type SqliteExecutor } from '../storage/index.js';
 import { checkKey, checkRow, checkValue, compareLsn, SyncProtocolError, type Changes, type Lsn, type SnapshotChunk, type SyncSchema } from '../protocol/index.js';
-import type { OutboxOutcome } from './client-changes.js';
+import type { OutboxOutcome } from './outbox.js';
 import { readLsn, writeLsn } from './local-schema.js';
-import { keyFromJson, keyToJson, tableCodecs, type TableCodec } from './row-values.js';
-import { Rebase } from './reapply.js';
+import { keyFromJson, keyToJson, tableCodecs, type TableCodec } from './table-codec.js';
+import { Rebase } from './rebase.js';
 
 /**
  * Applying what the server sends. Each function runs inside ONE transaction the caller opened, so

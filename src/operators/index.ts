@@ -6,8 +6,6 @@ export {
   type BackoffConfig,
   type RetryBackoffConfig,
 } from './retry-backoff.js';
-export { dropAlreadyApplied } from './drop-already-applied.js';
 export { applyInOrder, type ApplyInOrderConfig } from './apply-in-order.js';
 export { checkpointLsn, type CheckpointLsnOptions } from './checkpoint-lsn.js';
-export { bufferWhileDisconnected, type BufferWhileDisconnectedOptions } from './buffer-while-disconnected.js';
 export { heartbeat, type HeartbeatConfig } from './heartbeat.js';

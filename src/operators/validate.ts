@@ -18,7 +18,7 @@ export type DecodeResult<T, E> = { ok: true; value: T } | { ok: false; error: E 
  *
  * @example
  * const inbound$ = frames$.pipe(
- *   validate(decodeServerMessage, (error, frame) => events.error(ValidationError.from(error))),
+ *   validate(decodeServerMessage, (error) => events.emit('error', toErrorEvent(error))),
  * );
  *
  * @param decode turns one frame into `{ ok: true, value }` or `{ ok: false, error }`.

@@ -42,8 +42,6 @@ export function compareLsn(a: Lsn, b: Lsn): -1 | 0 | 1 {
   return low < 0 ? -1 : low > 0 ? 1 : 0;
 }
 
-export const lsnGreaterThan = (a: Lsn, b: Lsn): boolean => compareLsn(a, b) > 0;
-
 export const maxLsn = (a: Lsn, b: Lsn): Lsn => (compareLsn(a, b) >= 0 ? a : b);
 
 /** Normalises any accepted spelling (`0/a`, `00000000/0A`) to the canonical upper-case form. */

@@ -31,36 +31,30 @@ export interface SyncEventMessage<T = any> {
 }
 
 /**
- * The client's event stream, and the callback style on top of it: `on` subscribes a callback to
- * one event type, `off` unsubscribes exactly that callback.
+ * Callbacks on an event stream, by event type: `on` subscribes a callback to one type (once,
+ * however often it is added), `off` unsubscribes exactly that callback. A callback that throws is
+ * reported on the console and breaks neither the stream nor the other callbacks. The client and
+ * the worker proxy both keep theirs here.
  */
-export class EventBus {
-  private readonly subject = new Subject<SyncEventMessage>();
-  private readonly callbacks = new Map<string, Map<(data: any) => void, Subscription>>();
-  readonly events$: Observable<SyncEventMessage> = this.subject.asObservable();
+export class EventListeners {
+  private readonly callbacks = new Map<SyncEvent, Map<(data: any) => void, Subscription>>();
 
-  constructor(private readonly now: () => number) {}
-
-  emit<T>(type: SyncEvent, data: T): void {
-    this.subject.next({ type, data, at: this.now() });
-  }
-
-  of<T = any>(type: SyncEvent): Observable<SyncEventMessage<T>> {
-    return this.events$.pipe(filter((event) => event.type === type));
-  }
+  constructor(private readonly events$: Observable<SyncEventMessage>) {}
 
   on(type: SyncEvent, callback: (data: any) => void): void {
     if (!SYNC_EVENTS.includes(type)) throw new TypeError(`unknown sync event ${JSON.stringify(type)}; known: ${SYNC_EVENTS.join(', ')}`);
-    const forType = this.callbacks.get(type) ?? new Map();
+    const forType = this.callbacks.get(type) ?? new Map<(data: any) => void, Subscription>();
     this.callbacks.set(type, forType);
     if (forType.has(callback)) return;
-    forType.set(callback, this.of(type).subscribe((event) => {
-      try {
-        callback(event.data);
-      } catch (error) {
-        // A throwing listener must not break the engine or the other listeners.
-        console.error(`[rxsync] a '${type}' listener threw:`, error);
-      }
+    forType.set(callback, this.events$.pipe(filter((event) => event.type === type)).subscribe({
+      next: (event) => {
+        try {
+          callback(event.data);
+        } catch (error) {
+          console.error(`[rxsync] a '${type}' listener threw:`, error);
+        }
+      },
+      error: () => undefined,
     }));
   }
 
@@ -69,9 +63,35 @@ export class EventBus {
     this.callbacks.get(type)?.delete(callback);
   }
 
-  complete(): void {
+  /** Unsubscribes every callback. */
+  clear(): void {
     for (const forType of this.callbacks.values()) for (const subscription of forType.values()) subscription.unsubscribe();
     this.callbacks.clear();
+  }
+}
+
+/** The client's event stream, with its callbacks (`on`/`off`). */
+export class EventBus {
+  private readonly subject = new Subject<SyncEventMessage>();
+  readonly events$: Observable<SyncEventMessage> = this.subject.asObservable();
+  private readonly listeners = new EventListeners(this.events$);
+
+  constructor(private readonly now: () => number) {}
+
+  emit<T>(type: SyncEvent, data: T): void {
+    this.subject.next({ type, data, at: this.now() });
+  }
+
+  on(type: SyncEvent, callback: (data: any) => void): void {
+    this.listeners.on(type, callback);
+  }
+
+  off(type: SyncEvent, callback: (data: any) => void): void {
+    this.listeners.off(type, callback);
+  }
+
+  complete(): void {
+    this.listeners.clear();
     this.subject.complete();
   }
 }

@@ -1,4 +1,4 @@
-import { Observable } from 'rxjs';
+import { fromEvent, NEVER, Observable } from 'rxjs';
 import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
 import { ConnectionError } from '../errors.js';
 import type { ClientMessage } from '../protocol/index.js';
@@ -55,4 +55,18 @@ export function socketFrames(url: string, WebSocketCtor: typeof WebSocket, hooks
       subject.complete();
     };
   });
+}
+
+/** The browser's `online` event where there is one (it cuts a reconnect wait short); else never. */
+export function onlineEvents(): Observable<unknown> {
+  const target = globalThis as { addEventListener?: unknown };
+  return typeof target.addEventListener === 'function' ? fromEvent(globalThis as unknown as EventTarget, 'online') : NEVER;
+}
+
+/** The global WebSocket, else (Node 20 has none) the `ws` package's. */
+export async function defaultWebSocket(): Promise<typeof WebSocket> {
+  const global = (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
+  if (global) return global;
+  const ws = await import('ws');
+  return (ws.default ?? ws) as unknown as typeof WebSocket;
 }

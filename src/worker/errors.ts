@@ -23,7 +23,7 @@ export interface SerializedError {
 }
 
 const CLIENT_CODES: ReadonlySet<string> = new Set<ClientErrorCode>([
-  'sync_error', 'connection_failed', 'heartbeat_timeout', 'apply_failed', 'validation_failed', 'cancelled', 'timeout', 'buffer_overflow',
+  'sync_error', 'connection_failed', 'heartbeat_timeout', 'apply_failed', 'cancelled', 'timeout',
 ]);
 
 /** An engine of the worker already serves this database with other options that must agree. */

@@ -7,12 +7,12 @@
  * subscription has (see observable-bridge.ts). Errors travel inside the answers (types.ts, Outcome).
  */
 import { releaseProxy, wrap, type Endpoint, type Remote } from 'comlink';
-import { filter, share, type Observable, type Subscription } from 'rxjs';
-import type { LocalChangeEntry } from '../changes/client-changes.js';
+import { share, type Observable } from 'rxjs';
+import { SYNC_CLIENT_CALLS, type Promisified, type SyncClientCalls } from '../client/api.js';
 import { CancelledError } from '../errors.js';
-import type { Key, Lsn, Row } from '../protocol/index.js';
+import type { Lsn } from '../protocol/index.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
-import { SYNC_EVENTS, type SyncEvent, type SyncEventMessage } from '../streams/events.js';
+import { EventListeners, type SyncEvent, type SyncEventMessage } from '../streams/events.js';
 import { deserializeError } from './errors.js';
 import { fromRemote, type RemoteObserver } from './observable-bridge.js';
 import type { EngineOptions, Outcome, RemoteStream, RemoteSyncClient, TabApi, WorkerDebugInfo } from './types.js';
@@ -47,12 +47,14 @@ async function unwrap<T>(answer: Promise<Outcome<T>>): Promise<T> {
   throw deserializeError(outcome.error);
 }
 
+/** The calls are generated from SYNC_CLIENT_CALLS (see the constructor); this declares them. */
+interface WorkerSyncClient extends Promisified<Omit<SyncClientCalls, 'query'>> {}
+
 class WorkerSyncClient implements RemoteSyncClient {
   private closed = false;
   private closing: Promise<void> | undefined;
-  private readonly callbacks = new Map<SyncEvent, Map<(data: any) => void, Subscription>>();
   /** One worker subscription to events$ for every on() callback of this tab. */
-  private readonly sharedEvents$: Observable<SyncEventMessage>;
+  private readonly listeners: EventListeners;
 
   readonly events$: Observable<SyncEventMessage>;
   readonly status$: Observable<ConnectionStatus>;
@@ -65,7 +67,13 @@ class WorkerSyncClient implements RemoteSyncClient {
     this.events$ = this.stream<SyncEventMessage>('events', []);
     this.status$ = this.stream<ConnectionStatus>('status', []);
     this.lsn$ = this.stream<Lsn>('lsn', []);
-    this.sharedEvents$ = this.events$.pipe(share());
+    this.listeners = new EventListeners(this.events$.pipe(share()));
+    // Every call of the client's API goes to the worker as it is; its Outcome is unwrapped here.
+    for (const name of SYNC_CLIENT_CALLS) {
+      if (name in WorkerSyncClient.prototype) continue; // written out below, for its type parameter
+      (this as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>
+        this.call((remote) => (remote[name] as unknown as (...a: unknown[]) => Promise<Outcome<unknown>>)(...args));
+    }
   }
 
   get clientId(): Promise<string> {
@@ -78,41 +86,11 @@ class WorkerSyncClient implements RemoteSyncClient {
     return this.call((r) => r.currentLsn());
   }
 
-  initialize(): Promise<void> {
-    return this.call((r) => r.initialize());
-  }
-  connect(url: string, options?: { timeoutMs?: number }): Promise<boolean> {
-    return this.call((r) => r.connect(url, options));
-  }
-  disconnect(reason?: string): Promise<void> {
-    return this.call((r) => r.disconnect(reason));
-  }
-  resetLSN(): Promise<void> {
-    return this.call((r) => r.resetLSN());
-  }
-  insert(table: string, row: Row): Promise<void> {
-    return this.call((r) => r.insert(table, row));
-  }
-  update(table: string, key: Key, patch: Row): Promise<void> {
-    return this.call((r) => r.update(table, key, patch));
-  }
-  delete(table: string, key: Key): Promise<void> {
-    return this.call((r) => r.delete(table, key));
-  }
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
     return this.call((r) => r.query(sql, params)) as Promise<T[]>;
   }
   watch<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<T[]> {
     return this.stream<T[]>('watch', [sql, params]);
-  }
-  whenSynced(options?: { timeoutMs?: number }): Promise<void> {
-    return this.call((r) => r.whenSynced(options));
-  }
-  localChanges(filter?: { status?: LocalChangeEntry['status'] }): Promise<LocalChangeEntry[]> {
-    return this.call((r) => r.localChanges(filter));
-  }
-  resumeSync(): Promise<void> {
-    return this.call((r) => r.resumeSync());
   }
   setAuthToken(token: string | undefined): Promise<void> {
     return this.call((r) => r.setAuthToken(token));
@@ -122,32 +100,16 @@ class WorkerSyncClient implements RemoteSyncClient {
   }
 
   on(event: SyncEvent, callback: (data: any) => void): void {
-    if (!SYNC_EVENTS.includes(event)) throw new TypeError(`unknown sync event ${JSON.stringify(event)}; known: ${SYNC_EVENTS.join(', ')}`);
-    const forType = this.callbacks.get(event) ?? new Map<(data: any) => void, Subscription>();
-    this.callbacks.set(event, forType);
-    if (forType.has(callback)) return;
-    forType.set(callback, this.sharedEvents$.pipe(filter((e) => e.type === event)).subscribe({
-      next: (e) => {
-        try {
-          callback(e.data);
-        } catch (error) {
-          console.error(`[rxsync] a '${event}' listener threw:`, error);
-        }
-      },
-      error: () => undefined,
-    }));
+    this.listeners.on(event, callback);
   }
-
   off(event: SyncEvent, callback: (data: any) => void): void {
-    this.callbacks.get(event)?.get(callback)?.unsubscribe();
-    this.callbacks.get(event)?.delete(callback);
+    this.listeners.off(event, callback);
   }
 
   /** Detaches this tab from the engine (which closes with the last tab), then releases the endpoint. */
   async cleanup(): Promise<void> {
     if (this.closed) return this.closing;
-    for (const forType of this.callbacks.values()) for (const subscription of forType.values()) subscription.unsubscribe();
-    this.callbacks.clear();
+    this.listeners.clear();
     try {
       await unwrap(this.remote.cleanup());
     } finally {

@@ -6,9 +6,9 @@
  * thread's bundle.
  */
 import type { Observable } from 'rxjs';
-import type { SyncClientOptions } from '../client-options.js';
-import type { LocalChangeEntry } from '../changes/client-changes.js';
-import type { Key, Lsn, Row, SchemaDefinition, SyncSchema } from '../protocol/index.js';
+import type { SyncClientOptions } from '../client/options.js';
+import type { Promisified, SyncClientCalls } from '../client/api.js';
+import type { Lsn, SchemaDefinition, SyncSchema } from '../protocol/index.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
 import type { SyncEvent, SyncEventMessage } from '../streams/events.js';
 import type { SerializedError } from './errors.js';
@@ -75,28 +75,21 @@ export type RemoteStream = 'events' | 'status' | 'lsn' | 'watch';
  */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; error: SerializedError };
 
+/** The client's calls as the worker answers them: each with an {@link Outcome}. */
+export type TabCalls = { [K in keyof SyncClientCalls]: (...args: Parameters<SyncClientCalls[K]>) => Promise<Outcome<Awaited<ReturnType<SyncClientCalls[K]>>>> };
+
 /**
- * The API the worker exposes to each tab (one per port). Every method answers with an
- * {@link Outcome}. Only this object is exposed: the core and the engine are not reachable from a tab.
+ * The API the worker exposes to each tab (one per port): the client's calls (derived from
+ * SyncClientCalls), and what only a tab needs. Every method answers with an {@link Outcome}. Only
+ * this object is exposed: the core and the engine are not reachable from a tab.
  */
-export interface TabApi {
+export interface TabApi extends TabCalls {
   attach(options: EngineOptions, tabId?: string): Promise<Outcome<AttachResult>>;
-  initialize(): Promise<Outcome<void>>;
   clientId(): Promise<Outcome<string>>;
   currentStatus(): Promise<Outcome<ConnectionStatus>>;
   currentLsn(): Promise<Outcome<Lsn>>;
-  connect(url: string, options?: { timeoutMs?: number }): Promise<Outcome<boolean>>;
-  disconnect(reason?: string): Promise<Outcome<void>>;
   /** Detaches this tab; the engine closes with the last tab. */
   cleanup(): Promise<Outcome<void>>;
-  resetLSN(): Promise<Outcome<void>>;
-  insert(table: string, row: Row): Promise<Outcome<void>>;
-  update(table: string, key: Key, patch: Row): Promise<Outcome<void>>;
-  delete(table: string, key: Key): Promise<Outcome<void>>;
-  query(sql: string, params?: unknown[]): Promise<Outcome<unknown[]>>;
-  whenSynced(options?: { timeoutMs?: number }): Promise<Outcome<void>>;
-  localChanges(filter?: { status?: LocalChangeEntry['status'] }): Promise<Outcome<LocalChangeEntry[]>>;
-  resumeSync(): Promise<Outcome<void>>;
   setAuthToken(token: string | undefined): Promise<Outcome<void>>;
   /** Starts a subscription in the worker; answers its id (for `unsubscribe`). */
   subscribe(stream: RemoteStream, args: unknown[], observer: RemoteObserver<unknown>): Promise<Outcome<number>>;
@@ -106,8 +99,9 @@ export interface TabApi {
 }
 
 /**
- * The main thread's proxy: SyncClient's public contract (design §4), asynchronous where the
- * SyncClient is synchronous, because every answer comes from the worker.
+ * The main thread's proxy: SyncClient's public contract, asynchronous where the SyncClient is
+ * synchronous, because every answer comes from the worker. Its calls are SyncClientCalls, each
+ * answering with a Promise; its streams are the client's.
  *
  * - `clientId`, `currentStatus`, `currentLsn` are getters that return a Promise (`await client.clientId`).
  *   `clientId` initializes the engine first (SyncClient's is '' before that).
@@ -122,28 +116,18 @@ export interface TabApi {
  * - Arguments and results cross by structured clone: rows, params and event data are plain values;
  *   `real(x)` wrappers (storage/binding.ts) do not survive it, pass plain numbers.
  */
-export interface RemoteSyncClient {
+export interface RemoteSyncClient extends Omit<Promisified<SyncClientCalls>, 'query'> {
   readonly clientId: Promise<string>;
   readonly currentStatus: Promise<ConnectionStatus>;
   readonly currentLsn: Promise<Lsn>;
-  initialize(): Promise<void>;
-  connect(url: string, options?: { timeoutMs?: number }): Promise<boolean>;
-  disconnect(reason?: string): Promise<void>;
-  cleanup(): Promise<void>;
-  resetLSN(): Promise<void>;
-  insert(table: string, row: Row): Promise<void>;
-  update(table: string, key: Key, patch: Row): Promise<void>;
-  delete(table: string, key: Key): Promise<void>;
   query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
   watch<T = Record<string, unknown>>(sql: string, params?: unknown[]): Observable<T[]>;
-  whenSynced(options?: { timeoutMs?: number }): Promise<void>;
+  cleanup(): Promise<void>;
   readonly events$: Observable<SyncEventMessage>;
   readonly status$: Observable<ConnectionStatus>;
   readonly lsn$: Observable<Lsn>;
   on(event: SyncEvent, callback: (data: any) => void): void;
   off(event: SyncEvent, callback: (data: any) => void): void;
-  localChanges(filter?: { status?: LocalChangeEntry['status'] }): Promise<LocalChangeEntry[]>;
-  resumeSync(): Promise<void>;
   /** Replaces the token sent in the next hello (the engine's, so every tab's). */
   setAuthToken(token: string | undefined): Promise<void>;
   /** Counters of the worker (engines, tabs, subscriptions), for tests and diagnostics. */

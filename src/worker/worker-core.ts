@@ -17,14 +17,15 @@
  */
 import { expose, finalizer, releaseProxy, type Endpoint, type Remote } from 'comlink';
 import { filter, firstValueFrom, map, type Observable } from 'rxjs';
-import { createSyncClient, type SyncClient } from '../client.js';
-import type { SyncClientOptions } from '../client-options.js';
+import { createSyncClient, type SyncClient } from '../client/sync-client.js';
+import type { SyncClientOptions } from '../client/options.js';
 import { CancelledError } from '../errors.js';
 import { defineSchema, type SyncSchema } from '../protocol/index.js';
 import { EngineMismatchError, serializeError } from './errors.js';
 import { pipeToRemote, type RemoteObserver, type RemoteSubscription } from './observable-bridge.js';
 import { watchTab, type TabWatcher } from './tab-coordination.js';
-import type { AttachResult, EngineOptions, Outcome, RemoteStream, TabApi, WorkerDebugInfo } from './types.js';
+import type { AttachResult, EngineOptions, Outcome, RemoteStream, TabApi, TabCalls, WorkerDebugInfo } from './types.js';
+import { SYNC_CLIENT_CALLS } from '../client/api.js';
 
 export interface WorkerCoreOptions {
   /** Worker-side options merged under every engine's (WebSocketCtor, indexedDB, wasm, ...). */
@@ -278,16 +279,13 @@ export class TabSession {
         return { ok: false, error: serializeError(error) };
       }
     };
+    // The client's calls go to this tab's engine as they are, but for the three that act on the
+    // sharing: connect joins a running connection, disconnect forgets its url, cleanup detaches the tab.
+    const calls = Object.fromEntries(
+      SYNC_CLIENT_CALLS.map((name) => [name, (...args: unknown[]) => run(() => (this.engine()[name] as (...a: unknown[]) => unknown)(...args))]),
+    ) as unknown as TabCalls;
     return {
-      attach: (options, tabId) => run(() => this.attach(options, tabId)),
-      initialize: () => run(() => this.engine().initialize()),
-      clientId: () => run(async () => {
-        const engine = this.engine();
-        await engine.initialize();
-        return engine.clientId;
-      }),
-      currentStatus: () => run(() => this.engine().currentStatus),
-      currentLsn: () => run(() => this.engine().currentLsn),
+      ...calls,
       connect: (url, options = {}) => run(() => {
         this.engine();
         return this.host!.connect(url, options);
@@ -296,15 +294,15 @@ export class TabSession {
         this.engine().disconnect(reason);
         this.host!.url = undefined;
       }),
+      attach: (options, tabId) => run(() => this.attach(options, tabId)),
+      clientId: () => run(async () => {
+        const engine = this.engine();
+        await engine.initialize();
+        return engine.clientId;
+      }),
+      currentStatus: () => run(() => this.engine().currentStatus),
+      currentLsn: () => run(() => this.engine().currentLsn),
       cleanup: () => run(() => this.detach()),
-      resetLSN: () => run(() => this.engine().resetLSN()),
-      insert: (table, row) => run(() => this.engine().insert(table, row)),
-      update: (table, key, patch) => run(() => this.engine().update(table, key, patch)),
-      delete: (table, key) => run(() => this.engine().delete(table, key)),
-      query: (sql, params) => run(() => this.engine().query(sql, params ?? [])),
-      whenSynced: (options) => run(() => this.engine().whenSynced(options ?? {})),
-      localChanges: (filter) => run(() => this.engine().localChanges(filter)),
-      resumeSync: () => run(() => this.engine().resumeSync()),
       setAuthToken: (token) => run(() => {
         this.engine();
         this.host!.token = token;

@@ -10,9 +10,9 @@ import {
   type Row,
   type SyncSchema,
 } from '../protocol/index.js';
-import { applyLocalChange, Rebase } from './reapply.js';
+import { applyLocalChange, Rebase } from './rebase.js';
 import { pruneSettledChanges, readLsn } from './local-schema.js';
-import { keyFromJson, keyToJson, tableCodecs, type TableCodec } from './row-values.js';
+import { keyFromJson, keyToJson, tableCodecs, type TableCodec } from './table-codec.js';
 
 export interface OutboxOptions {
   /** Changes per push. */

@@ -1,6 +1,6 @@
 import type { SqliteExecutor } from '../storage/index.js';
 import type { Row } from '../protocol/index.js';
-import { keyFromJson, type TableCodec } from './row-values.js';
+import { keyFromJson, type TableCodec } from './table-codec.js';
 
 /**
  * Invariant 5, no silent overwrite, as a rebase. For every row with unsettled local changes

@@ -1,5 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
-import type { SyncSchema } from './protocol/index.js';
+import type { SyncSchema } from '../protocol/index.js';
 
 export interface SyncClientOptions {
   /** The same schema object the server uses. */

@@ -1,9 +1,10 @@
 import { Subject } from 'rxjs';
-import type { SqliteDatabase } from '../storage/index.js';
+import type { MetaStore, SqliteDatabase } from '../storage/index.js';
 import type { Changes, ChangeOp, Key, Lsn, PushResult, Row, SnapshotBegin, SnapshotChunk, SnapshotEnd, SyncSchema } from '../protocol/index.js';
 import type { EventBus } from '../streams/events.js';
-import { createLocalSchema, pruneSettledChanges, readLsn } from './local-schema.js';
-import { Outbox, type OutboxOptions } from './client-changes.js';
+import type { Checkpoint } from './checkpoint.js';
+import { createLocalSchema, pruneSettledChanges } from './local-schema.js';
+import { Outbox, type OutboxOptions } from './outbox.js';
 import { ServerChanges } from './server-changes.js';
 
 /** The server messages that change the local database; they are applied one at a time, in order. */
@@ -19,19 +20,19 @@ export interface ApplyOutcome {
 /**
  * The bridge between the sync core and the changes system. Every server message that touches
  * data goes through `apply` (one SQLite transaction each); every local write through `write`.
- * It keeps the in-memory copy of the checkpoint, tells watchers which tables changed, and turns
- * outcomes into events. It owns no socket and no timer.
+ * It tells the Checkpoint what each commit did to the LSN, tells watchers which tables changed,
+ * and turns outcomes into events. It owns no socket and no timer.
  */
-export class ChangesInterface {
+export class SyncedData {
   /** Table names after every commit that touched them (`local_changes` for outbox changes). */
   readonly tablesChanged$ = new Subject<ReadonlySet<string>>();
   readonly outbox: Outbox;
   private readonly server: ServerChanges;
-  private checkpoint: Lsn = '0/0';
   private progress = new Map<string, { table: string; rowsDone: number; rowsTotal: number; chunksDone: number; chunksTotal: number }>();
 
   constructor(
     readonly db: SqliteDatabase,
+    readonly checkpoint: Checkpoint,
     private readonly schema: SyncSchema,
     private readonly events: EventBus,
     private readonly options: OutboxOptions,
@@ -43,13 +44,10 @@ export class ChangesInterface {
     this.outbox = new Outbox(db, schema, options, now, newId);
   }
 
-  get lsn(): Lsn {
-    return this.checkpoint;
-  }
-
-  async initialize(): Promise<void> {
+  /** Creates the local tables where they are missing and loads the checkpoint (`meta` keeps its mirror). */
+  async initialize(meta?: MetaStore): Promise<void> {
     await createLocalSchema(this.db, this.schema);
-    this.checkpoint = await readLsn(this.db);
+    await this.checkpoint.load(this.db, meta);
   }
 
   async write(op: ChangeOp, table: string, key: Key, row: Row | null): Promise<string> {
@@ -63,7 +61,7 @@ export class ChangesInterface {
     switch (message.type) {
       case 'snapshot_begin': {
         await this.db.transaction((tx) => this.server.beginSnapshot(tx, message.lsn));
-        this.checkpoint = '0/0';
+        this.checkpoint.committed('0/0');
         this.progress = new Map(
           message.tables.map((t) => [t.table, { table: t.table, rowsDone: 0, rowsTotal: t.rows, chunksDone: 0, chunksTotal: t.chunks }]),
         );
@@ -92,7 +90,7 @@ export class ChangesInterface {
       }
       case 'snapshot_end': {
         await this.db.transaction((tx) => this.server.endSnapshot(tx, message.lsn));
-        this.checkpoint = message.lsn;
+        this.checkpoint.committed(message.lsn);
         this.events.emit('initial_sync_complete', { lsn: message.lsn, rows: [...this.progress.values()].reduce((n, p) => n + p.rowsDone, 0) });
         return { lsn: message.lsn };
       }
@@ -104,7 +102,7 @@ export class ChangesInterface {
           return done;
         });
         if (!applied) return {}; // already applied: nothing written, the checkpoint stays
-        this.checkpoint = message.lsn;
+        this.checkpoint.committed(message.lsn);
         this.events.emit('changes_applied', { lsn: message.lsn, count: applied.count, tables: [...applied.tables] });
         for (const outcome of applied.confirmed) this.events.emit('client_change_applied', outcome);
         this.notify(applied.confirmed.length ? [...applied.tables, 'local_changes'] : [...applied.tables]);
@@ -129,7 +127,7 @@ export class ChangesInterface {
   /** Drops every synced row and the checkpoint; pending local writes stay and are re-applied. */
   async resetData(): Promise<void> {
     await this.db.transaction((tx) => this.server.beginSnapshot(tx)); // it also sets the LSN to 0/0
-    this.checkpoint = '0/0';
+    this.checkpoint.committed('0/0');
     this.notify([...this.schema.tableNames]);
   }
 

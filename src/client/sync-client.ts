@@ -1,0 +1,282 @@
+import { asyncScheduler, concatMap, defer, filter, first, firstValueFrom, from, map, merge, startWith, Subject, switchMap, timeout, type Observable, type SchedulerLike } from 'rxjs';
+import { compareLsn, tableOf, type ChangeOp, type Key, type Lsn, type Row, type SyncSchema, type Welcome } from '../protocol/index.js';
+import { CancelledError, TimeoutError, toErrorEvent } from '../errors.js';
+import type { ConnectionStatus } from '../streams/connection-state.js';
+import { EventBus, type SyncEvent, type SyncEventMessage } from '../streams/events.js';
+import { defaultWebSocket, onlineEvents } from '../streams/socket.js';
+import { openDatabase, openMetaStore, type MetaStore, type SqliteDatabase } from '../storage/index.js';
+import { Checkpoint } from '../changes/checkpoint.js';
+import { newChangeId } from '../changes/change-id.js';
+import { readState, writeState } from '../changes/local-schema.js';
+import { OutboxSender } from '../changes/outbox-sender.js';
+import type { LocalChangeEntry } from '../changes/outbox.js';
+import { SyncedData } from '../changes/synced-data.js';
+import type { SyncClientCalls } from './api.js';
+import { Connection } from './connection.js';
+import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './options.js';
+import { SocketSession } from './session.js';
+import { tablesReadBy } from './watched-tables.js';
+
+/** The parts that exist once the database is open. */
+interface Parts {
+  db: SqliteDatabase;
+  meta: MetaStore | undefined;
+  data: SyncedData;
+  sender: OutboxSender;
+}
+
+/**
+ * The sync client: a facade that wires the parts and owns their lifetimes. The synced data
+ * (SyncedData: the tables, the outbox, the Checkpoint), the OutboxSender, and the Connection (a
+ * SocketSession per socket) do the work; this class opens and closes them and answers the API.
+ */
+export class SyncClient implements SyncClientCalls {
+  readonly schema: SyncSchema;
+  readonly events$: Observable<SyncEventMessage>;
+  readonly status$: Observable<ConnectionStatus>;
+  readonly lsn$: Observable<Lsn>;
+  private readonly options: ResolvedOptions;
+  private readonly scheduler: SchedulerLike;
+  private readonly bus: EventBus;
+  private readonly checkpoint: Checkpoint;
+  private readonly connection: Connection;
+  private readonly resume$ = new Subject<void>();
+  private initializing: Promise<void> | undefined;
+  private parts: Parts | undefined;
+  private id = '';
+  private cleanedUp = false;
+  /** Whether some server has welcomed this client before (persisted). */
+  private registered = false;
+
+  constructor(private readonly config: SyncClientOptions) {
+    this.schema = config.schema;
+    this.options = resolveOptions(config);
+    this.scheduler = config.scheduler ?? asyncScheduler;
+    this.bus = new EventBus(() => this.scheduler.now());
+    this.checkpoint = new Checkpoint(this.bus, this.scheduler, (error, lsn) => this.emitError(error, { lsnMirror: lsn }));
+    this.connection = new Connection({
+      options: this.options,
+      scheduler: this.scheduler,
+      bus: this.bus,
+      online$: config.online$ ?? onlineEvents(),
+      newSession: () => this.newSession(),
+      emitError: (error) => this.emitError(error),
+    });
+    this.events$ = this.bus.events$;
+    this.status$ = this.connection.status$;
+    this.lsn$ = this.checkpoint.lsn$;
+  }
+
+  get clientId(): string {
+    return this.id;
+  }
+  get currentLsn(): Lsn {
+    return this.checkpoint.current;
+  }
+  get currentStatus(): ConnectionStatus {
+    return this.connection.currentStatus;
+  }
+
+  /** Opens the database and loads the client id and the LSN. Idempotent. */
+  initialize(): Promise<void> {
+    this.initializing ??= this.open();
+    return this.initializing;
+  }
+
+  private async open(): Promise<void> {
+    const indexedDB = this.config.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+    const name = this.config.database ?? ':memory:';
+    const db = await openDatabase({ name, indexedDB, ...this.config.wasm });
+    // ':memory:' keeps nothing, its client id included: each such client is a new client.
+    const meta = name !== ':memory:' && indexedDB && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function' ? await openMetaStore(indexedDB, `rxsync-meta:${name}`) : undefined;
+    const now = () => this.scheduler.now();
+    const data = new SyncedData(db, this.checkpoint, this.schema, this.bus, this.options.changes, () => this.id, now, newChangeId);
+    await data.initialize(meta);
+    this.id = this.config.clientId ?? (await loadClientId(db, meta));
+    this.registered = (await readState(db, 'registered')) === '1';
+    const sender = new OutboxSender(data, this.bus, () => this.connection.session, () => this.connection.currentStatus, this.options.changes, this.scheduler, (error) => this.emitError(error));
+    this.parts = { db, meta, data, sender };
+    if (!this.cleanedUp) sender.start();
+  }
+
+  private newSession(): SocketSession {
+    const { data, sender } = this.parts!;
+    const { authToken } = this.config;
+    return new SocketSession({
+      schema: this.schema,
+      options: this.options,
+      scheduler: this.scheduler,
+      bus: this.bus,
+      data,
+      sender,
+      resume$: this.resume$,
+      clientId: () => this.id,
+      authToken: async () => (typeof authToken === 'function' ? await authToken() : authToken),
+      emitError: (error, extra) => this.emitError(error, extra),
+      welcomed: (session, welcome) => this.onWelcome(session, welcome),
+      caughtUp: () => this.connection.caughtUp(),
+    });
+  }
+
+  private onWelcome(session: SocketSession, welcome: Welcome): void {
+    this.connection.sessionWelcomed(session, welcome.mode);
+    if (!welcome.clientKnown && this.registered) {
+      // The server lost track of this client (a new or restored server): hello registered it again;
+      // the outbox is kept and goes out below, and the mode (usually reset) re-syncs the data.
+      this.bus.emit('client_reidentified', { clientId: this.id, lsn: this.checkpoint.current, mode: welcome.mode });
+    }
+    if (!this.registered) {
+      this.registered = true;
+      void writeState(this.parts!.db, 'registered', '1').catch((error) => this.emitError(error));
+    }
+    this.bus.emit('connected', { mode: welcome.mode, reason: welcome.reason, serverLsn: welcome.serverLsn, sessionId: welcome.sessionId });
+    this.parts!.sender.connected().catch((error) => this.emitError(error));
+  }
+
+  /**
+   * Connects and keeps the connection up (reconnecting with backoff) until disconnect() or
+   * cleanup(). Resolves true once the server's welcome arrived; false if disconnected first, the
+   * server refused this client for good, or `timeoutMs` passed (it keeps trying in the background).
+   */
+  async connect(url: string, options: { timeoutMs?: number } = {}): Promise<boolean> {
+    if (this.cleanedUp) throw new CancelledError('this client was cleaned up');
+    await this.initialize();
+    const WebSocketCtor = this.config.WebSocketCtor ?? (await defaultWebSocket());
+    // cleanup() may have run meanwhile: a connection started now would outlive it.
+    if (this.cleanedUp) return false;
+    return this.connection.connect(url, WebSocketCtor, options.timeoutMs);
+  }
+
+  /** Closes the connection and cancels any pending reconnect. A later connect() starts afresh. */
+  disconnect(reason = 'disconnected by the application'): void {
+    this.connection.disconnect(reason);
+  }
+
+  /** Closes the socket, the database and every subscription. The client cannot be used after. */
+  async cleanup(): Promise<void> {
+    if (this.cleanedUp) return;
+    this.cleanedUp = true;
+    this.connection.close();
+    // An initialize() still running would start the outbox timer after us: let it finish first.
+    await this.initializing?.catch(() => undefined);
+    this.parts?.sender.stop();
+    await this.checkpoint.flush();
+    this.checkpoint.complete();
+    this.parts?.data.complete();
+    this.parts?.meta?.close();
+    await this.parts?.db.close();
+    this.bus.complete();
+    this.resume$.complete();
+  }
+
+  /** Drops the synced data and the LSN, then syncs afresh (a new snapshot) if connected. Local pending writes are kept. */
+  async resetLSN(): Promise<void> {
+    await this.initialize();
+    const url = this.connection.url;
+    if (url) this.connection.disconnect('resetLSN');
+    await this.parts!.data.resetData();
+    this.checkpoint.publish('0/0', { reset: true });
+    if (url) void this.connect(url);
+  }
+
+  insert(table: string, row: Row): Promise<void> {
+    return this.write('insert', table, row[tableOf(this.schema, table).primaryKey] as Key, row);
+  }
+  update(table: string, key: Key, patch: Row): Promise<void> {
+    return this.write('update', table, key, patch);
+  }
+  delete(table: string, key: Key): Promise<void> {
+    return this.write('delete', table, key, null);
+  }
+
+  private async write(op: ChangeOp, table: string, key: Key, row: Row | null): Promise<void> {
+    await this.initialize();
+    await this.parts!.data.write(op, table, key, row);
+    if (!this.cleanedUp) this.parts!.sender.request();
+  }
+
+  /** Runs SQL on the local database. Meant for reads: writes made here bypass the outbox and never sync. */
+  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
+    await this.initialize();
+    return this.parts!.db.all<T>(sql, params);
+  }
+
+  /** The query's rows now, and again after every commit that touches a table it reads. */
+  watch<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<T[]> {
+    const tables = tablesReadBy(sql, [...this.schema.tableNames, 'local_changes']);
+    return defer(() => from(this.initialize())).pipe(
+      switchMap(() =>
+        this.parts!.data.tablesChanged$.pipe(
+          filter((changed) => tables.some((table) => changed.has(table))),
+          startWith(null),
+          switchMap(() => from(this.parts!.db.all<T>(sql, params))),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * Resolves when the outbox is empty and the local LSN has reached the server's LSN as of the
+   * call: the server is asked for its head (a ping; its pong carries the LSN) on the connection
+   * in use, and asked again on the next connection if this one drops first.
+   */
+  async whenSynced(options: { timeoutMs?: number } = {}): Promise<void> {
+    await this.initialize();
+    const { data } = this.parts!;
+    let probed: SocketSession | undefined;
+    const check = async (): Promise<boolean> => {
+      const session = this.connection.session;
+      if (!session) return false;
+      if (probed !== session) {
+        if (!(await session.probeServerHead())) return false;
+        probed = session;
+      }
+      return session.active && (await data.outbox.openCount()) === 0 && compareLsn(this.checkpoint.current, session.serverHead) >= 0;
+    };
+    const check$ = merge(data.tablesChanged$, this.checkpoint.lsn$, this.connection.status$).pipe(
+      startWith(null),
+      concatMap(() => from(check())),
+      first((synced) => synced),
+      map(() => undefined),
+    );
+    const { timeoutMs } = options;
+    const bounded$ = timeoutMs === undefined ? check$ : check$.pipe(timeout({ first: timeoutMs, scheduler: this.scheduler, with: () => { throw new TimeoutError('whenSynced', timeoutMs); } }));
+    return firstValueFrom(bounded$);
+  }
+
+  on(event: SyncEvent, callback: (data: any) => void): void {
+    this.bus.on(event, callback);
+  }
+  off(event: SyncEvent, callback: (data: any) => void): void {
+    this.bus.off(event, callback);
+  }
+
+  /** Local changes (the outbox and its history), for inspection and UIs. */
+  async localChanges(filter?: { status?: LocalChangeEntry['status'] }): Promise<LocalChangeEntry[]> {
+    await this.initialize();
+    return this.parts!.data.outbox.entries(filter);
+  }
+
+  /** Retries a server batch that sync paused on (after its apply failed maxAttempts times). */
+  resumeSync(): void {
+    this.resume$.next();
+  }
+
+  private emitError(error: unknown, extra: Record<string, unknown> = {}): void {
+    const event = toErrorEvent(error);
+    this.bus.emit('error', { ...event, context: { ...event.context, ...extra } });
+  }
+}
+
+/** The client id: kept in the database and mirrored in the small IndexedDB store; generated once. */
+async function loadClientId(db: SqliteDatabase, meta: MetaStore | undefined): Promise<string> {
+  const stored = (await meta?.get<string>('clientId')) ?? (await readState(db, 'client_id'));
+  const id = stored ?? newChangeId();
+  await writeState(db, 'client_id', id);
+  await meta?.set('clientId', id);
+  return id;
+}
+
+export function createSyncClient(options: SyncClientOptions): SyncClient {
+  return new SyncClient(options);
+}
