@@ -144,7 +144,6 @@ async function main(): Promise<void> {
   quietRxdb();
   const started = performance.now();
   const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-  const loadBefore = loadavg()[0];
   console.log(`rxdb latency bench: ${WRITES} writes per figure, background ${RATE.toLocaleString('en-US')} changes/s, batchSize ${BATCH_SIZE}, node ${process.version}, load average ${load()}`);
   const server = await startRxdbServer(0, 'rxdb-latency');
   let db: ItemsDatabase | undefined;

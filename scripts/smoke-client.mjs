@@ -33,7 +33,9 @@ function stop(code) {
   for (const child of children) {
     try {
       process.kill(-child.pid, 'SIGTERM');
-    } catch {}
+    } catch {
+      // already gone
+    }
   }
   rmSync(dir, { recursive: true, force: true });
   process.exit(code);

@@ -16,7 +16,9 @@ const child = spawn('npm', ['start', '--', '--db', join(dir, 'demo.db')], {
 const stop = (code) => {
   try {
     process.kill(-child.pid, 'SIGTERM');
-  } catch {}
+  } catch {
+    // already gone
+  }
   rmSync(dir, { recursive: true, force: true });
   process.exit(code);
 };

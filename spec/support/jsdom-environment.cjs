@@ -1,7 +1,7 @@
 // jest-environment-jsdom plus the Node globals that jsdom lacks and that fake-indexeddb (structuredClone)
 // and text handling (TextEncoder/TextDecoder) need. Use it with a docblock in a *.jsdom.spec.ts file:
 //   /** @jest-environment ./spec/support/jsdom-environment.cjs */
-// or as the jsdom project's testEnvironment in jest.config.cjs.
+// or as the jsdom project's testEnvironment in jest.config.js.
 const { TestEnvironment } = require('jest-environment-jsdom');
 
 const NODE_GLOBALS = ['structuredClone', 'TextEncoder', 'TextDecoder'];

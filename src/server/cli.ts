@@ -70,7 +70,7 @@ function loadSchema(file: string): SyncSchema {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read schema ${file}: ${(error as Error).message}`);
+    throw new Error(`cannot read schema ${file}: ${(error as Error).message}`, { cause: error });
   }
   return defineSchema(json);
 }

@@ -38,7 +38,7 @@ export async function connectRemoteClient(endpoint: Endpoint, options: EngineOpt
     await client.close();
     throw error;
   }
-  return client;
+  return withCalls(client);
 }
 
 async function unwrap<T>(answer: Promise<Outcome<T>>): Promise<T> {
@@ -47,10 +47,20 @@ async function unwrap<T>(answer: Promise<Outcome<T>>): Promise<T> {
   throw deserializeError(outcome.error);
 }
 
-/** The calls are generated from SYNC_CLIENT_CALLS (see the constructor); this declares them. */
-interface WorkerSyncClient extends Promisified<Omit<SyncClientCalls, 'query'>> {}
+/** The calls written out below; every other call of SYNC_CLIENT_CALLS is generated (withCalls). */
+type GeneratedCall = Exclude<(typeof SYNC_CLIENT_CALLS)[number], 'query'>;
 
-class WorkerSyncClient implements RemoteSyncClient {
+/** Adds the client's calls to the proxy: each goes to the worker as it is, its Outcome unwrapped. */
+function withCalls(client: WorkerSyncClient): RemoteSyncClient {
+  const calls = {} as Promisified<Pick<SyncClientCalls, GeneratedCall>>;
+  for (const name of SYNC_CLIENT_CALLS) {
+    if (name === 'query') continue;
+    (calls as Record<string, unknown>)[name] = (...args: unknown[]) => client.call((remote) => (remote[name] as unknown as (...a: unknown[]) => Promise<Outcome<unknown>>)(...args));
+  }
+  return Object.assign(client, calls);
+}
+
+class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
   private closed = false;
   private closing: Promise<void> | undefined;
   /** One worker subscription to events$ for every on() callback of this tab. */
@@ -68,12 +78,6 @@ class WorkerSyncClient implements RemoteSyncClient {
     this.status$ = this.stream<ConnectionStatus>('status', []);
     this.lsn$ = this.stream<Lsn>('lsn', []);
     this.listeners = new EventListeners(this.events$.pipe(share()));
-    // Every call of the client's API goes to the worker as it is; its Outcome is unwrapped here.
-    for (const name of SYNC_CLIENT_CALLS) {
-      if (name in WorkerSyncClient.prototype) continue; // written out below, for its type parameter
-      (this as unknown as Record<string, unknown>)[name] = (...args: unknown[]) =>
-        this.call((remote) => (remote[name] as unknown as (...a: unknown[]) => Promise<Outcome<unknown>>)(...args));
-    }
   }
 
   get clientId(): Promise<string> {
@@ -131,7 +135,8 @@ class WorkerSyncClient implements RemoteSyncClient {
     return this.closing;
   }
 
-  private call<T>(body: (remote: Remote<TabApi>) => Promise<Outcome<T>>): Promise<T> {
+  /** @internal One call to the worker, its Outcome unwrapped. */
+  call<T>(body: (remote: Remote<TabApi>) => Promise<Outcome<T>>): Promise<T> {
     if (this.closed) return Promise.reject(new CancelledError('this client was cleaned up'));
     return unwrap(body(this.remote));
   }

@@ -1,3 +1,5 @@
+import browser from './jest.browser.config.js';
+
 // Two projects: plain Node for the server, protocol and engine specs, and jsdom for the specs that
 // must see a browser-like global scope (`*.jsdom.spec.ts`). Sources are TypeScript with NodeNext
 // `.js` import suffixes, transformed to CommonJS by @swc/jest (fastest setup measured here).
@@ -9,12 +11,12 @@ const common = {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '^ws$': '<rootDir>/node_modules/ws/index.js' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
 };
-module.exports = {
+export default {
   projects: [
     { ...common, displayName: 'node', testEnvironment: 'node', testMatch: ['<rootDir>/spec/**/*.spec.ts'], testPathIgnorePatterns: ['\\.jsdom\\.spec\\.ts$', '/spec/browser/'] },
     { ...common, displayName: 'jsdom', testEnvironment: 'jsdom', testMatch: ['<rootDir>/spec/**/*.jsdom.spec.ts'] },
     // Real Chromium through playwright-core (spec/browser/); `npm run test:browser` runs it alone.
-    require('./jest.browser.config.cjs'),
+    browser,
   ],
   // No watchman on these machines: looking for it made a plain `npx jest` hang.
   watchman: false,
