@@ -1,4 +1,5 @@
 import type { SchedulerLike } from 'rxjs';
+import type { StorageBackendKind } from '../storage/index.js';
 import type { SyncSchema } from '../protocol/index.js';
 
 export interface SyncClientOptions {
@@ -6,6 +7,12 @@ export interface SyncClientOptions {
   schema: SyncSchema;
   /** ':memory:' (default) keeps nothing; another name persists in IndexedDB under that name. */
   database?: string;
+  /**
+   * Where the database lives: 'memory' (the default for ':memory:') or 'indexeddb' (the default
+   * for a name). A named database remembers its backend (in its small IndexedDB store): opening it
+   * with another one is refused rather than starting an empty database beside the data.
+   */
+  storage?: StorageBackendKind;
   /** Default globalThis.indexedDB; inject fake-indexeddb in Node. */
   indexedDB?: IDBFactory;
   /** Default the global WebSocket, else the `ws` package (Node). */

@@ -4,7 +4,7 @@ import { CancelledError, TimeoutError, toErrorEvent } from '../errors.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
 import { EventBus, type SyncEvent, type SyncEventMessage } from '../streams/events.js';
 import { defaultWebSocket, onlineEvents } from '../streams/socket.js';
-import { openDatabase, openMetaStore, type MetaStore, type SqliteDatabase } from '../storage/index.js';
+import type { MetaStore, SqliteDatabase } from '../storage/index.js';
 import { Checkpoint } from '../changes/checkpoint.js';
 import { newChangeId } from '../changes/change-id.js';
 import { readState, writeState } from '../changes/local-schema.js';
@@ -13,6 +13,7 @@ import type { LocalChangeEntry } from '../changes/outbox.js';
 import { SyncedData } from '../changes/synced-data.js';
 import type { SyncClientCalls } from './api.js';
 import { Connection } from './connection.js';
+import { openStorage } from './open-storage.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './options.js';
 import { SocketSession } from './session.js';
 import { tablesReadBy } from './watched-tables.js';
@@ -84,11 +85,7 @@ export class SyncClient implements SyncClientCalls {
   }
 
   private async open(): Promise<void> {
-    const indexedDB = this.config.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
-    const name = this.config.database ?? ':memory:';
-    const db = await openDatabase({ name, indexedDB, ...this.config.wasm });
-    // ':memory:' keeps nothing, its client id included: each such client is a new client.
-    const meta = name !== ':memory:' && indexedDB && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function' ? await openMetaStore(indexedDB, `rxsync-meta:${name}`) : undefined;
+    const { db, meta } = await openStorage(this.config);
     const now = () => this.scheduler.now();
     const data = new SyncedData(db, this.checkpoint, this.schema, this.bus, this.options.changes, () => this.id, now, newChangeId);
     await data.initialize(meta);

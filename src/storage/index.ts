@@ -1,5 +1,6 @@
 /** The client's storage layer: wa-sqlite (in memory or in IndexedDB) and a small idb key-value store. */
 export { openDatabase } from './open.js';
+export type { StorageBackendKind } from './backend.js';
 export type { SqliteDatabase, SqliteExecutor } from './database.js';
 export { real } from './binding.js';
 export { SqliteError } from './errors.js';

@@ -1,64 +1,44 @@
 /**
- * openDatabase: the storage layer's entry point.
- *
- * - ':memory:' (the default): wa-sqlite's sync build with its default in-memory VFS. Nothing persists.
- * - any other name: the async build with IDBBatchAtomicVFS over `indexedDB` (default
- *   globalThis.indexedDB); the data lives in the IndexedDB database of that name. See idb-vfs.ts for
- *   what the environment must provide (IDBKeyRange) and what is done where Web Locks are missing.
+ * openDatabase: the storage layer's entry point. It picks the backend (backend.ts) and opens the
+ * database there:
+ * - ':memory:' (the default name), or `storage: 'memory'`: nothing persists;
+ * - any other name: `storage: 'indexeddb'` (the default for a name), the database of that name in
+ *   `indexedDB` (default globalThis.indexedDB).
  *
  * The wasm builds load lazily, once per process (see wasm.ts); `wasmBinary` / `locateFile` only
  * matter on the first open that needs a given build.
  */
-import { Database, type SqliteDatabase } from './database.js';
-import { SQLITE_CANTOPEN, SqliteError, withDetailPrefix } from './errors.js';
-import { registerIdbVfs, type IdbVfsHandle } from './idb-vfs.js';
-import { loadSqlite, type WasmOptions } from './wasm.js';
-
-const SQLITE_OPEN_READWRITE = 0x2;
-const SQLITE_OPEN_CREATE = 0x4;
-
-export const MEMORY = ':memory:';
+import type { SqliteDatabase } from './database.js';
+import { SQLITE_CANTOPEN, SqliteError } from './errors.js';
+import type { StorageBackend, StorageBackendKind } from './backend.js';
+import { indexedDbBackend } from './backends/indexeddb.js';
+import { memoryBackend } from './backends/memory.js';
+import type { WasmOptions } from './wasm.js';
 
 export interface OpenDatabaseOptions extends WasmOptions {
-  /** ':memory:' (default) keeps nothing; another name persists in IndexedDB under that name. */
+  /** ':memory:' (default) keeps nothing; another name persists under that name. */
   name?: string;
-  /** The IndexedDB factory for a persistent database (default globalThis.indexedDB). */
+  /** Where the database lives; default `memory` for ':memory:', else `indexeddb`. */
+  storage?: StorageBackendKind;
+  /** The IndexedDB factory for the `indexeddb` backend (default globalThis.indexedDB). */
   indexedDB?: IDBFactory;
 }
 
-export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<SqliteDatabase> {
-  const name = options.name ?? MEMORY;
-  if (typeof name !== 'string' || name === '') throw new SqliteError('database name must be a non-empty string', SQLITE_CANTOPEN);
-  const wasm: WasmOptions = { wasmBinary: options.wasmBinary, locateFile: options.locateFile };
-  if (name === MEMORY) {
-    const sqlite = await loadSqlite('sync', wasm);
-    // Under the module's lane: opens interleaved with other calls into the module share its scratch state.
-    const handle = await sqlite.lane!.run(() => openHandle(sqlite.api, MEMORY));
-    return new Database(MEMORY, sqlite, handle);
-  }
-  const factory = options.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
-  if (!factory) {
-    throw new SqliteError(
-      `database '${name}' persists in IndexedDB, but no factory was given and globalThis.indexedDB is missing ` +
-        `(pass the indexedDB option, e.g. fake-indexeddb in Node, or use ':memory:')`,
-      SQLITE_CANTOPEN,
-    );
-  }
-  const sqlite = await loadSqlite('async', wasm);
-  const vfs: IdbVfsHandle = await sqlite.lane!.run(() => registerIdbVfs(sqlite.api, factory, name));
-  try {
-    const handle = await sqlite.lane!.run(() => openHandle(sqlite.api, vfs.fileName, vfs.vfsName, name));
-    return new Database(name, sqlite, handle, vfs);
-  } catch (error) {
-    await vfs.close().catch(() => undefined);
-    throw error;
+/** The backend `options` choose (one option decides: `storage`, else the name). */
+export function chooseBackend(options: OpenDatabaseOptions): StorageBackend {
+  const storage = options.storage ?? (options.name === undefined || options.name === ':memory:' ? 'memory' : 'indexeddb');
+  switch (storage) {
+    case 'memory':
+      return memoryBackend;
+    case 'indexeddb':
+      return indexedDbBackend(options.indexedDB);
+    default:
+      throw new SqliteError(`unknown storage ${JSON.stringify(storage)}: 'memory' or 'indexeddb'`, SQLITE_CANTOPEN);
   }
 }
 
-async function openHandle(api: SQLiteAPI, filename: string, vfsName?: string, label = filename): Promise<number> {
-  try {
-    return await api.open_v2(filename, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, vfsName);
-  } catch (error) {
-    throw withDetailPrefix(error, `cannot open database '${label}': `);
-  }
+export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<SqliteDatabase> {
+  const name = options.name ?? ':memory:';
+  if (typeof name !== 'string' || name === '') throw new SqliteError('database name must be a non-empty string', SQLITE_CANTOPEN);
+  return chooseBackend(options).open(name, { wasmBinary: options.wasmBinary, locateFile: options.locateFile });
 }

@@ -19,7 +19,7 @@ import type { RemoteObserver } from './observable-bridge.js';
  * clone). The environment-specific options (WebSocketCtor, indexedDB, scheduler, online$) are the
  * worker's own globals there.
  */
-export interface EngineOptions extends Pick<SyncClientOptions, 'database' | 'clientId' | 'heartbeat' | 'reconnect' | 'changes' | 'apply'> {
+export interface EngineOptions extends Pick<SyncClientOptions, 'database' | 'storage' | 'clientId' | 'heartbeat' | 'reconnect' | 'changes' | 'apply'> {
   /** The schema (a SyncSchema from defineSchema, or its plain definition); checked again in the worker. */
   schema: SyncSchema | SchemaDefinition;
   /** A string only: functions do not cross the boundary. Update it later with `setAuthToken`. */

@@ -150,6 +150,7 @@ export class WorkerCore {
         ...defaults,
         schema,
         database: name,
+        ...(options.storage && { storage: options.storage }),
         ...(options.clientId !== undefined && { clientId: options.clientId }),
         ...(options.heartbeat && { heartbeat: options.heartbeat }),
         ...(options.reconnect && { reconnect: options.reconnect }),

@@ -1,0 +1,36 @@
+import { openDatabase, openMetaStore, SqliteError, type MetaStore, type SqliteDatabase, type StorageBackendKind } from '../storage/index.js';
+import { SQLITE_CANTOPEN } from '../storage/errors.js';
+import type { SyncClientOptions } from './options.js';
+
+/** What the small IndexedDB store remembers of where a named database lives. */
+interface StorageRecord {
+  backend: StorageBackendKind;
+  /** The layout of the data in that backend, for migrations between backends and layouts. */
+  format: number;
+}
+const FORMAT = 1;
+
+/**
+ * Opens the client's database on the backend its options choose, and, for a persisted one, its
+ * small IndexedDB store (the client id, where the database lives, the checkpoint's copy). A named
+ * database opened before on another backend is refused: its data is there, not here.
+ */
+export async function openStorage(config: Pick<SyncClientOptions, 'database' | 'storage' | 'indexedDB' | 'wasm'>): Promise<{ db: SqliteDatabase; meta: MetaStore | undefined }> {
+  const indexedDB = config.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  const name = config.database ?? ':memory:';
+  const storage: StorageBackendKind = config.storage ?? (name === ':memory:' ? 'memory' : 'indexeddb');
+  // A memory database keeps nothing, its client id included: each such client is a new client.
+  const meta = storage !== 'memory' && indexedDB && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function' ? await openMetaStore(indexedDB, `rxsync-meta:${name}`) : undefined;
+  try {
+    const stored = await meta?.get<StorageRecord>('storage');
+    if (stored && stored.backend !== storage) {
+      throw new SqliteError(`database '${name}' lives in ${stored.backend} storage, not ${storage}: open it with storage: '${stored.backend}'`, SQLITE_CANTOPEN);
+    }
+    const db = await openDatabase({ name, storage, indexedDB, ...config.wasm });
+    if (meta && !stored) await meta.set('storage', { backend: storage, format: FORMAT } satisfies StorageRecord);
+    return { db, meta };
+  } catch (error) {
+    meta?.close();
+    throw error;
+  }
+}
