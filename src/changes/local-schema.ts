@@ -1,6 +1,6 @@
 import type { SqliteExecutor } from '../storage/index.js';
-import { quoteIdentifier } from '../storage/index.js';
-import type { ColumnType, Lsn, SyncSchema } from '../protocol/index.js';
+import { quoteIdentifier, SQL_COLUMN_TYPE } from '../sql/index.js';
+import type { Lsn, SyncSchema } from '../protocol/index.js';
 import { ZERO_LSN } from '../protocol/index.js';
 import { SERVER_ROWS_DDL } from './rebase.js';
 
@@ -10,7 +10,6 @@ import { SERVER_ROWS_DDL } from './rebase.js';
  * `_rxsync_state` (the LSN checkpoint; it lives in SQLite so that a batch's rows and its LSN commit
  * in one transaction; the IndexedDB copy is only a mirror).
  */
-const SQL_TYPE: Record<ColumnType, string> = { text: 'TEXT', integer: 'INTEGER', real: 'REAL', json: 'TEXT' };
 
 export const LOCAL_CHANGES_DDL = `
 CREATE TABLE IF NOT EXISTS local_changes (
@@ -41,7 +40,7 @@ export function syncedTablesDdl(schema: SyncSchema): string {
     .map((name) => {
       const table = schema.tables[name];
       const columns = Object.entries(table.columns).map(
-        ([column, type]) => `${quoteIdentifier(column)} ${SQL_TYPE[type]}${column === table.primaryKey ? ' PRIMARY KEY' : ''}`,
+        ([column, type]) => `${quoteIdentifier(column)} ${SQL_COLUMN_TYPE[type]}${column === table.primaryKey ? ' PRIMARY KEY' : ''}`,
       );
       return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(name)} (${columns.join(', ')});`;
     })

@@ -1,4 +1,5 @@
-import { quoteIdentifier, type SqliteExecutor } from '../storage/index.js';
+import type { SqliteExecutor } from '../storage/index.js';
+import { quoteIdentifier } from '../sql/index.js';
 import { checkKey, checkRow, checkValue, compareLsn, SyncProtocolError, type Changes, type Lsn, type SnapshotChunk, type SyncSchema } from '../protocol/index.js';
 import type { OutboxOutcome } from './outbox.js';
 import { readLsn, writeLsn } from './local-schema.js';

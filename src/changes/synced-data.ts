@@ -36,8 +36,8 @@ export class SyncedData {
     private readonly schema: SyncSchema,
     private readonly events: EventBus,
     private readonly options: OutboxOptions,
-    private readonly clientId: () => string,
-    private readonly now: () => number,
+    clientId: () => string,
+    now: () => number,
     newId: () => string,
   ) {
     this.server = new ServerChanges(schema, clientId, now);

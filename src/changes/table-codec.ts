@@ -1,6 +1,6 @@
 import { real } from '../storage/index.js';
-import { quoteIdentifier } from '../storage/index.js';
 import type { Key, Row, SyncSchema, TableSchema } from '../protocol/index.js';
+import { jsonToSql, tableStatements } from '../sql/index.js';
 
 /**
  * Rows between their JSON form (the protocol, the public API) and SQLite: `json` columns are
@@ -22,14 +22,10 @@ export class TableCodec {
     this.primaryKey = spec.primaryKey;
     this.realPositions = this.columns.flatMap((c, i) => (spec.columns[c] === 'real' ? [i] : []));
     this.jsonPositions = this.columns.flatMap((c, i) => (spec.columns[c] === 'json' ? [i] : []));
-    const name = quoteIdentifier(table);
-    const cols = this.columns.map(quoteIdentifier);
-    const updates = cols.filter((_, i) => this.columns[i] !== this.primaryKey).map((c) => `${c} = excluded.${c}`);
-    this.upsertSql =
-      `INSERT INTO ${name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')}) ` +
-      `ON CONFLICT (${quoteIdentifier(this.primaryKey)}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`;
-    this.deleteSql = `DELETE FROM ${name} WHERE ${quoteIdentifier(this.primaryKey)} = ?`;
-    this.selectSql = `SELECT * FROM ${name} WHERE ${quoteIdentifier(this.primaryKey)} = ?`;
+    const sql = tableStatements(table, spec);
+    this.upsertSql = sql.upsert;
+    this.deleteSql = sql.delete;
+    this.selectSql = sql.selectOne;
   }
 
   /** A whole row as parameters in `columns` order (missing columns NULL). */
@@ -39,7 +35,7 @@ export class TableCodec {
 
   /** Values already in `columns` order (a snapshot chunk's row), converted in place for speed. */
   arrayToParams(values: unknown[]): unknown[] {
-    for (const i of this.jsonPositions) values[i] = values[i] === null || values[i] === undefined ? null : JSON.stringify(values[i]);
+    for (const i of this.jsonPositions) values[i] = jsonToSql(values[i]);
     return values;
   }
 
@@ -54,8 +50,8 @@ export class TableCodec {
   }
 
   private toSql(i: number, value: unknown): unknown {
+    if (this.jsonPositions.includes(i)) return jsonToSql(value);
     if (value === null || value === undefined) return null;
-    if (this.jsonPositions.includes(i)) return JSON.stringify(value);
     if (this.realPositions.includes(i)) return real(value as number);
     return value;
   }

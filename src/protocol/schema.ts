@@ -2,6 +2,7 @@ import * as t from 'io-ts';
 import { isLeft } from 'fp-ts/lib/Either.js';
 import { formatDecodeErrors } from './decode-errors.js';
 import { fnv1a64Hex } from './hash.js';
+import { isPlainIdentifier } from '../sql/identifiers.js';
 
 /** Column types a synced table may use. `json` is any JSON value, stored as text in SQLite. */
 export const ColumnTypeCodec = t.keyof({ text: null, integer: null, real: null, json: null });
@@ -27,7 +28,7 @@ export interface SyncSchema extends SchemaDefinition {
  * Identifiers reach SQL (quoted) only after they were checked against the schema; the schema
  * itself only allows plain identifiers, so a hostile name cannot even be declared.
  */
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+const MAX_IDENTIFIER_LENGTH = 63;
 const RESERVED_PREFIXES = ['sqlite_', '_rxsync'];
 
 export class SchemaError extends Error {
@@ -36,7 +37,7 @@ export class SchemaError extends Error {
 }
 
 export function isIdentifier(name: string): boolean {
-  return IDENTIFIER.test(name) && !RESERVED_PREFIXES.some((p) => name.toLowerCase().startsWith(p));
+  return isPlainIdentifier(name) && name.length <= MAX_IDENTIFIER_LENGTH && !RESERVED_PREFIXES.some((p) => name.toLowerCase().startsWith(p));
 }
 
 /** Checks a schema definition (from code or a JSON file) and returns the frozen SyncSchema. */

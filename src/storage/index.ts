@@ -4,6 +4,5 @@ export type { StorageBackendKind } from './backend.js';
 export type { SqliteDatabase, SqliteExecutor } from './database.js';
 export { real } from './binding.js';
 export { SqliteError } from './errors.js';
-export { quoteIdentifier, isPlainIdentifier } from './identifiers.js';
 export { openMetaStore, type MetaStore } from './meta-store.js';
 export { LocalLockManager } from './local-locks.js';

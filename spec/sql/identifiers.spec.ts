@@ -1,4 +1,4 @@
-import { isPlainIdentifier, quoteIdentifier } from '../../src/storage/index.js';
+import { isPlainIdentifier, quoteIdentifier } from '../../src/sql/index.js';
 
 describe('quoteIdentifier', () => {
   it('double-quotes plain identifiers', () => {
