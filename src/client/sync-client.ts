@@ -1,6 +1,6 @@
-import { asyncScheduler, concatMap, defer, filter, first, firstValueFrom, from, map, merge, startWith, Subject, switchMap, timeout, type Observable, type SchedulerLike } from 'rxjs';
-import { compareLsn, tableOf, type ChangeOp, type Key, type Lsn, type Row, type SyncSchema, type Welcome } from '../protocol/index.js';
-import { CancelledError, TimeoutError, toErrorEvent } from '../errors.js';
+import { asyncScheduler, defer, filter, from, startWith, Subject, switchMap, type Observable, type SchedulerLike } from 'rxjs';
+import { tableOf, type ChangeOp, type Key, type Lsn, type Row, type SyncSchema, type Welcome } from '../protocol/index.js';
+import { CancelledError, toErrorEvent } from '../errors.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
 import { EventBus, type SyncEvent, type SyncEventMessage } from '../streams/events.js';
 import { defaultWebSocket, onlineEvents } from '../streams/socket.js';
@@ -13,7 +13,8 @@ import type { LocalChangeEntry } from '../changes/outbox.js';
 import { SyncedData } from '../changes/synced-data.js';
 import type { SyncClientCalls } from './api.js';
 import { Connection } from './connection.js';
-import { openStorage } from './open-storage.js';
+import { loadClientId, openStorage } from './open-storage.js';
+import { whenSynced } from './when-synced.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './options.js';
 import { SocketSession } from './session.js';
 import { tablesReadBy } from './watched-tables.js';
@@ -214,31 +215,11 @@ export class SyncClient implements SyncClientCalls {
 
   /**
    * Resolves when the outbox is empty and the local LSN has reached the server's LSN as of the
-   * call: the server is asked for its head (a ping; its pong carries the LSN) on the connection
-   * in use, and asked again on the next connection if this one drops first.
+   * call (see whenSynced in when-synced.ts); rejects with a TimeoutError after `timeoutMs`.
    */
   async whenSynced(options: { timeoutMs?: number } = {}): Promise<void> {
     await this.initialize();
-    const { data } = this.parts!;
-    let probed: SocketSession | undefined;
-    const check = async (): Promise<boolean> => {
-      const session = this.connection.session;
-      if (!session) return false;
-      if (probed !== session) {
-        if (!(await session.probeServerHead())) return false;
-        probed = session;
-      }
-      return session.active && (await data.outbox.openCount()) === 0 && compareLsn(this.checkpoint.current, session.serverHead) >= 0;
-    };
-    const check$ = merge(data.tablesChanged$, this.checkpoint.lsn$, this.connection.status$).pipe(
-      startWith(null),
-      concatMap(() => from(check())),
-      first((synced) => synced),
-      map(() => undefined),
-    );
-    const { timeoutMs } = options;
-    const bounded$ = timeoutMs === undefined ? check$ : check$.pipe(timeout({ first: timeoutMs, scheduler: this.scheduler, with: () => { throw new TimeoutError('whenSynced', timeoutMs); } }));
-    return firstValueFrom(bounded$);
+    return whenSynced({ data: this.parts!.data, connection: this.connection, scheduler: this.scheduler }, options.timeoutMs);
   }
 
   on(event: SyncEvent, callback: (data: any) => void): void {
@@ -263,15 +244,6 @@ export class SyncClient implements SyncClientCalls {
     const event = toErrorEvent(error);
     this.bus.emit('error', { ...event, context: { ...event.context, ...extra } });
   }
-}
-
-/** The client id: kept in the database and mirrored in the small IndexedDB store; generated once. */
-async function loadClientId(db: SqliteDatabase, meta: MetaStore | undefined): Promise<string> {
-  const stored = (await meta?.get<string>('clientId')) ?? (await readState(db, 'client_id'));
-  const id = stored ?? newChangeId();
-  await writeState(db, 'client_id', id);
-  await meta?.set('clientId', id);
-  return id;
 }
 
 export function createSyncClient(options: SyncClientOptions): SyncClient {
