@@ -5,7 +5,7 @@ import { World } from './harness.js';
 /**
  * Model-based fault-injection test: random client writes on a small key space, server writes,
  * network cuts and partitions, client and server restarts and resets, then heal and check every
- * invariant of design §3 on the real system. `npm test` runs a small fixed-seed version;
+ * guarantee of docs/architecture.md on the real system. `npm test` runs a small fixed-seed version;
  * `npm run soak` a long one (SOAK_RUNS, SOAK_COMMANDS). A failure prints the seed and the shrunk
  * command list; MODEL_SEED (and MODEL_PATH, printed by fast-check) replay it.
  */

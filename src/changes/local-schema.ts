@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS local_changes (
   row TEXT,                                -- JSON: the row (insert), the patch (update), NULL (delete)
   status TEXT NOT NULL,                    -- pending | sent | applied | rejected | failed
   settled INTEGER NOT NULL DEFAULT 0,      -- 0: may still differ from the server's rows, so it is
-                                           -- re-applied on top of incoming server rows (invariant 5)
+                                           -- re-applied on top of incoming server rows (guarantee 5)
   attempts INTEGER NOT NULL DEFAULT 0,
   errors TEXT NOT NULL DEFAULT '[]',       -- JSON array of { at, message }
   lsn TEXT,                                -- the server LSN it was applied at

@@ -58,7 +58,7 @@ interface EntryRow {
 
 /**
  * The outbox: every local write commits its row change and its `local_changes` entry in ONE
- * transaction before the write resolves (invariant 4), then goes to the server in batches, in
+ * transaction before the write resolves (guarantee 4 in docs/architecture.md), then goes to the server in batches, in
  * local order, by change id (the server's idempotency key). Entries move pending → sent →
  * applied | rejected | failed; a sent entry with no answer within ackTimeoutMs goes out again.
  */

@@ -3,7 +3,7 @@ import type { Row } from '../protocol/index.js';
 import { keyFromJson, type TableCodec } from './table-codec.js';
 
 /**
- * Invariant 5, no silent overwrite, as a rebase. For every row with unsettled local changes
+ * No silent overwrite (guarantee 5 in docs/architecture.md), as a rebase. For every row with unsettled local changes
  * (sent or pending, or applied by the server but not yet covered by the checkpoint) the client
  * keeps the server's version of the row in `_rxsync_server_rows`; the visible row is always that
  * server version with the unsettled changes applied on top, in local order. Server rows update

@@ -9,7 +9,7 @@ import { Rebase } from './rebase.js';
 /**
  * Applying what the server sends. Each function runs inside ONE transaction the caller opened, so
  * a batch's rows, its `local_changes` records and its LSN commit together or not at all
- * (invariant 2). Everything is checked against the schema first: a batch naming an unknown table
+ * (guarantee 2 in docs/architecture.md). Everything is checked against the schema first: a batch naming an unknown table
  * or column throws before a row is written, and the whole transaction rolls back.
  */
 export class ServerChanges {
