@@ -1,8 +1,8 @@
 /**
  * A small key-value store in IndexedDB (through the `idb` package) for what must be readable before
- * the SQLite database is: the client id, which storage backend holds the database (and its format), and the copy of the
- * last committed LSN (SQLite's value
- * wins on start; guarantee 2 in docs/architecture.md).
+ * the SQLite database is: the client id, which storage backend holds the database (and its
+ * format), and a copy of the last committed LSN (SQLite's value wins; guarantee 2 in
+ * docs/architecture.md).
  *
  * `idb` relies on the IndexedDB globals (IDBRequest, IDBDatabase, ...) of the environment for its
  * wrappers; the factory itself is injected. The connection closes itself when another context
