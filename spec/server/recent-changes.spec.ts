@@ -1,6 +1,6 @@
 import type { ChangeRecord } from '../../src/protocol/index.js';
 import { RecentChanges } from '../../src/server/recent-changes.js';
-import { formatLsn, parseLsn } from '../../src/server/sqlite-store-log.js';
+import { formatLsn, parseLsn } from '../../src/server/store/sqlite/log.js';
 
 const record = (n: number): ChangeRecord => ({ lsn: formatLsn(n), table: 'todos', op: 'insert', key: `k${n}`, row: { id: `k${n}` } });
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => record(from + i));

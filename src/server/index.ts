@@ -1,8 +1,8 @@
 export { createSyncServer, SYNC_PATH, type SyncServer, type SyncServerOptions } from './server.js';
 export type { SessionStats } from './session.js';
-export { createSqliteStore } from './sqlite-store.js';
-export { lastWriteWins } from './conflict-policy.js';
+export { createSqliteStore } from './store/sqlite/sqlite-store.js';
+export { lastWriteWins } from './store/conflict-policy.js';
 export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
-export type { SyncStore, SnapshotReader, BackendWrite, WriteResult, ConflictPolicy } from './store.js';
+export type { SyncStore, SnapshotReader, BackendWrite, WriteResult, ConflictPolicy } from './store/store.js';
 export { defineSchema, type SyncSchema, type SchemaDefinition } from '../protocol/index.js';
 export { demoSchema } from './demo-schema.js';

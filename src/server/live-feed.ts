@@ -1,5 +1,5 @@
 import type { ChangeRecord } from '../protocol/index.js';
-import type { SyncStore } from './store.js';
+import type { SyncStore } from './store/store.js';
 
 /**
  * The store's commits, handed to the sessions once per event-loop turn instead of once per commit.

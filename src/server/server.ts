@@ -5,8 +5,8 @@ import { CloseCode, type Key, type Lsn, type Row, type SyncSchema } from '../pro
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { LiveFeed } from './live-feed.js';
 import { SyncSession, type SessionHost, type SessionStats } from './session.js';
-import { createSqliteStore } from './sqlite-store.js';
-import type { ConflictPolicy, SyncStore } from './store.js';
+import { createSqliteStore } from './store/sqlite/sqlite-store.js';
+import type { ConflictPolicy, SyncStore } from './store/store.js';
 
 export const SYNC_PATH = '/api/sync';
 

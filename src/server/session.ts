@@ -21,7 +21,7 @@ import type { ServerLimits } from './limits.js';
 import { TokenBucket } from './rate-limiter.js';
 import { InboundQueue } from './inbound-queue.js';
 import { ChunkWindow, LsnWindow } from './send-window.js';
-import type { SnapshotReader, SyncStore } from './store.js';
+import type { SnapshotReader, SyncStore } from './store/store.js';
 import { chooseSyncMode } from './sync-mode.js';
 
 /** What a session needs from the socket: the server's transport adapts a `ws` WebSocket to it. */

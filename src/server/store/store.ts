@@ -1,9 +1,10 @@
-import type { ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../protocol/index.js';
+import type { ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../../protocol/index.js';
 
 /**
  * The storage a sync server runs on. Sessions talk to storage only through this interface and
- * never see SQL, so that the embedded SQLite store and a Postgres source (logical replication) are
- * interchangeable and pass the same contract suite (spec/server/store-contract.ts).
+ * never see SQL, so that stores are interchangeable and pass the same contract suite
+ * (spec/server/store-contract.ts). Each implementation has a folder beside this file:
+ * `sqlite/` (embedded, the default) and, next, `postgres/` (logical replication, real WAL LSNs).
  *
  * LSNs are `X/Y` strings, strictly increasing with every committed change. All methods are async
  * because a networked store is; the embedded one resolves at once.

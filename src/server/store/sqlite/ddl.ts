@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ColumnType, SyncSchema, TableSchema } from '../protocol/index.js';
+import type { ColumnType, SyncSchema, TableSchema } from '../../../protocol/index.js';
 
 /**
  * The SQLite store's schema: the synced tables (from the SyncSchema) and the store's own tables,

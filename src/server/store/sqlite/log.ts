@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { lsnFromBigInt, lsnToBigInt } from '../protocol/index.js';
-import type { ChangeOp, ChangeRecord, Key, Lsn, Origin, Row } from '../protocol/index.js';
+import { lsnFromBigInt, lsnToBigInt } from '../../../protocol/index.js';
+import type { ChangeOp, ChangeRecord, Key, Lsn, Origin, Row } from '../../../protocol/index.js';
 
 /**
  * The SQLite store's bookkeeping: the change log, the client-change (idempotency) records, the

@@ -1,15 +1,15 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { checkKey, checkRow, SyncProtocolError, tableOf } from '../protocol/index.js';
-import type { ChangeOp, ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../protocol/index.js';
-import { lastWriteWins } from './conflict-policy.js';
-import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from './store.js';
-import { configure, ensureSchema } from './sqlite-store-ddl.js';
-import { formatLsn, parseLsn, StoreLog } from './sqlite-store-log.js';
-import { openSqliteSnapshot } from './sqlite-store-snapshot.js';
-import { RecentChanges } from './recent-changes.js';
-import { SyncedTable } from './sqlite-store-tables.js';
+import { checkKey, checkRow, SyncProtocolError, tableOf } from '../../../protocol/index.js';
+import type { ChangeOp, ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
+import { lastWriteWins } from '../conflict-policy.js';
+import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from '../store.js';
+import { configure, ensureSchema } from './ddl.js';
+import { formatLsn, parseLsn, StoreLog } from './log.js';
+import { openSqliteSnapshot } from './snapshot.js';
+import { RecentChanges } from '../../recent-changes.js';
+import { SyncedTable } from './tables.js';
 
 export interface SqliteStoreOptions {
   schema: SyncSchema;
@@ -27,8 +27,8 @@ export const DEFAULT_MAX_CHANGES = 100_000;
 
 /**
  * The embedded SyncStore on better-sqlite3: synced tables created from the schema, a change log
- * with integer LSNs, idempotency records for client change ids, retention. See docs in store.ts
- * for the contract; everything here is synchronous underneath and resolves at once.
+ * with integer LSNs, idempotency records for client change ids, retention. See ../store.ts for
+ * the contract; everything here is synchronous underneath and resolves at once.
  */
 export function createSqliteStore(options: SqliteStoreOptions): SyncStore {
   return new SqliteSyncStore(options);
