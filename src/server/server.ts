@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, type Key, type Lsn, type Row, type SyncSchema } from '../protocol/index.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
-import { LiveFeed } from './live-feed.js';
+import { Fanout } from './fanout/fanout.js';
 import { SyncSession, type SessionHost, type SessionStats } from './session.js';
 import { createSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { ConflictPolicy, SyncStore } from './store/store.js';
@@ -62,10 +62,10 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
   const sessions = new Set<SyncSession>();
   const byClient = new Map<string, SyncSession>();
 
-  const live = new LiveFeed(store);
+  const fanout = new Fanout(store, onError);
   const host: SessionHost = {
     store,
-    live,
+    fanout,
     limits,
     authenticate: options.authenticate as SessionHost['authenticate'],
     claimClient(clientId, session) {
@@ -175,7 +175,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
         await new Promise<void>((resolve) => wss.close(() => resolve()));
         http.closeAllConnections();
         await new Promise<void>((resolve) => http.close(() => resolve()));
-        live.close();
+        fanout.close();
         await store.close();
       })();
       return closing;

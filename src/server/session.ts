@@ -17,6 +17,7 @@ import {
   type Push,
   type ServerMessage,
 } from '../protocol/index.js';
+import type { Fanout } from './fanout/fanout.js';
 import type { ServerLimits } from './limits.js';
 import { TokenBucket } from './rate-limiter.js';
 import { InboundQueue } from './inbound-queue.js';
@@ -65,8 +66,8 @@ type SendKind = 'data' | 'reply';
 /** What a session needs from the server that hosts it. */
 export interface SessionHost {
   readonly store: SyncStore;
-  /** The store's commits, batched per event-loop turn (see LiveFeed). */
-  readonly live: { subscribe(listener: (changes: ChangeRecord[]) => void): () => void };
+  /** The store's changes, live or read back (see Fanout). */
+  readonly fanout: Pick<Fanout, 'subscribe' | 'changesSince'>;
   readonly limits: ServerLimits;
   /** Falsy (or a throw) refuses the client. */
   authenticate?: (token: string | undefined, request: unknown) => unknown | Promise<unknown>;
@@ -245,7 +246,7 @@ export class SyncSession {
     this.host.claimClient(hello.clientId, this);
     // Subscribe before reading the head so that no commit falls between the two. (A commit may
     // already be in the head and still on its way from the feed: onCommitted skips what was sent.)
-    this.unsubscribe = this.host.live.subscribe((changes) => this.onCommitted(changes));
+    this.unsubscribe = this.host.fanout.subscribe((changes) => this.onCommitted(changes));
     this.headLsn = store.currentLsn();
     const { mode, reason } = chooseSyncMode({
       clientLsn: hello.lsn,
@@ -346,9 +347,9 @@ export class SyncSession {
   }
 
   private async pumpChanges(): Promise<void> {
-    const { store, limits } = this.host;
+    const { fanout, limits } = this.host;
     while (this.phase === 'streaming' && this.lsnWindow.hasRoom && this.hasSendRoom) {
-      const changes = await store.changesSince(this.sentLsn, limits.changesPerMessage);
+      const changes = await fanout.changesSince(this.sentLsn, limits.changesPerMessage);
       if (this.isClosed || changes.length === 0) return;
       this.sendChanges(changes);
     }

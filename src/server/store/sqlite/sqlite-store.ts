@@ -8,7 +8,6 @@ import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResu
 import { configure, ensureSchema } from './ddl.js';
 import { formatLsn, parseLsn, StoreLog } from './log.js';
 import { openSqliteSnapshot } from './snapshot.js';
-import { RecentChanges } from '../../recent-changes.js';
 import { SyncedTable } from './tables.js';
 
 export interface SqliteStoreOptions {
@@ -54,8 +53,6 @@ class SqliteSyncStore implements SyncStore {
   private readonly listeners = new Set<(changes: ChangeRecord[]) => void>();
   /** Committed counters, mirrored from _rxsync_meta (updated only after a COMMIT). */
   private lastLsn = 0;
-  /** The newest changes in memory, for sessions a little behind (see RecentChanges). */
-  private readonly recent = new RecentChanges(2048, (record) => parseLsn(record.lsn));
   private resumableFrom = 0;
   private closed = false;
   private readonly writeTx: (write: BackendWrite, table: SyncedTable) => Commit;
@@ -114,7 +111,7 @@ class SqliteSyncStore implements SyncStore {
     this.assertOpen();
     const after = parseLsn(lsn);
     if (!(limit > 0) || after >= this.lastLsn) return [];
-    return this.recent.since(after, Math.floor(limit)) ?? this.log.changesSince(after, Math.floor(limit));
+    return this.log.changesSince(after, Math.floor(limit));
   }
 
   subscribe(listener: (changes: ChangeRecord[]) => void): () => void {
@@ -272,7 +269,6 @@ class SqliteSyncStore implements SyncStore {
     this.lastLsn = commit.lastLsn;
     this.resumableFrom = commit.resumableFrom;
     if (commit.records.length === 0) return;
-    this.recent.append(commit.records);
     for (const listener of [...this.listeners]) {
       try {
         listener(commit.records);
