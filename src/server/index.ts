@@ -1,5 +1,5 @@
 export { createSyncServer, SYNC_PATH, type SyncServer, type SyncServerOptions } from './server.js';
-export type { SessionStats } from './session.js';
+export type { SessionStats } from './session/session.js';
 export { createSqliteStore } from './store/sqlite/sqlite-store.js';
 export { lastWriteWins } from './store/conflict-policy.js';
 export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';

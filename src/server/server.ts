@@ -4,7 +4,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { CloseCode, type Key, type Lsn, type Row, type SyncSchema } from '../protocol/index.js';
 import { resolveLimits, type ServerLimits } from './limits.js';
 import { Fanout } from './fanout/fanout.js';
-import { SyncSession, type SessionHost, type SessionStats } from './session.js';
+import { SyncSession, type SessionHost, type SessionStats } from './session/session.js';
 import { createSqliteStore } from './store/sqlite/sqlite-store.js';
 import type { ConflictPolicy, SyncStore } from './store/store.js';
 
