@@ -3,6 +3,6 @@ export type { SessionStats } from './session/session.js';
 export { createSqliteStore } from './store/sqlite/sqlite-store.js';
 export { lastWriteWins } from './store/conflict-policy.js';
 export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
-export type { SyncStore, SnapshotReader, BackendWrite, WriteResult, ConflictPolicy } from './store/store.js';
+export type { SyncStore, SnapshotReader, BackendWrite, WriteResult, ConflictPolicy, Caller, Principal } from './store/store.js';
 export { defineSchema, type SyncSchema, type SchemaDefinition } from '../protocol/index.js';
 export { demoSchema } from './demo-schema.js';

@@ -20,7 +20,11 @@ export interface SyncServerOptions {
   database?: string;
   /** A store of your own (e.g. Postgres); the server closes it on close(). */
   store?: SyncStore;
-  /** Falsy (or a throw) refuses the client with `unauthorized` and close 4401. */
+  /**
+   * Checks a client's hello token. Falsy (or a throw) refuses the client with `unauthorized` and
+   * close 4401; anything else is kept as the session's principal and passed to every store call
+   * made for it (see `Principal` in store/store.ts), so that per-user rules can use it.
+   */
   authenticate?: (token: string | undefined, request: IncomingMessage) => unknown | Promise<unknown>;
   limits?: Partial<ServerLimits>;
   retention?: { maxChanges?: number };

@@ -1,5 +1,5 @@
 import type { ChangeRecord, Lsn } from '../../protocol/index.js';
-import type { SyncStore } from '../store/store.js';
+import type { Caller, SyncStore } from '../store/store.js';
 import { LiveFeed } from './live-feed.js';
 import { RecentChanges } from './recent-changes.js';
 
@@ -25,15 +25,21 @@ export class Fanout {
     this.unsubscribeStore = store.subscribe((changes) => this.onCommit(changes));
   }
 
-  /** Every committed change from now on, in LSN order, in batches of one or more commits. */
-  subscribe(listener: (changes: ChangeRecord[]) => void): () => void {
+  /**
+   * Every committed change from now on, in LSN order, in batches of one or more commits. `caller`
+   * is who will receive them: where per-user rules will filter live changes (none do yet).
+   */
+  subscribe(listener: (changes: ChangeRecord[]) => void, _caller: Caller): () => void {
     return this.live.subscribe(listener);
   }
 
-  /** Committed changes with LSN > `lsn`, in LSN order, at most `limit` of them (as `SyncStore.changesSince`). */
-  changesSince(lsn: Lsn, limit: number): Promise<ChangeRecord[]> {
+  /**
+   * Committed changes with LSN > `lsn`, in LSN order, at most `limit` of them, as
+   * `SyncStore.changesSince`; for `caller`, as live changes are.
+   */
+  changesSince(lsn: Lsn, limit: number, caller: Caller): Promise<ChangeRecord[]> {
     const recent = this.recent.since(lsn, limit);
-    return recent ? Promise.resolve(recent) : this.store.changesSince(lsn, limit);
+    return recent ? Promise.resolve(recent) : this.store.changesSince(lsn, limit, caller);
   }
 
   close(): void {

@@ -1,7 +1,7 @@
 import { compareLsn, SyncProtocolError, ZERO_LSN, type ChangeRecord, type Lsn, type ServerMessage } from '../../protocol/index.js';
 import type { Fanout } from '../fanout/fanout.js';
 import type { ServerLimits } from '../limits.js';
-import type { SyncStore } from '../store/store.js';
+import type { Caller, SyncStore } from '../store/store.js';
 import type { SessionOutput } from './outbound.js';
 import { ChunkWindow, LsnWindow } from './send-window.js';
 import { SnapshotPump } from './snapshot-pump.js';
@@ -37,6 +37,8 @@ export class DataPump {
 
   constructor(
     private readonly sources: DataSources,
+    /** Who the data is for: every read passes it on. */
+    private readonly caller: Caller,
     private readonly out: SessionOutput,
     private readonly onError: (error: unknown) => void,
   ) {
@@ -44,7 +46,7 @@ export class DataPump {
     this.lsnWindow = new LsnWindow(sources.limits.changesWindow);
     // Subscribe before reading the head so that no commit falls between the two. (A commit may
     // already be in the head and still on its way from the feed: onCommitted skips what was sent.)
-    this.unsubscribe = sources.fanout.subscribe((changes) => this.onCommitted(changes));
+    this.unsubscribe = sources.fanout.subscribe((changes) => this.onCommitted(changes), caller);
     this.head = sources.store.currentLsn();
   }
 
@@ -65,7 +67,7 @@ export class DataPump {
 
   async startSnapshot(): Promise<void> {
     const { store, limits } = this.sources;
-    const reader = await store.openSnapshot({ chunkRows: limits.snapshotChunkRows });
+    const reader = await store.openSnapshot({ chunkRows: limits.snapshotChunkRows }, this.caller);
     if (this.out.isClosed) return reader.close();
     this.snapshot = new SnapshotPump(reader, this.chunkWindow, this.out, limits.snapshotChunkRows);
     this.state = 'snapshot';
@@ -135,7 +137,7 @@ export class DataPump {
   private async pumpChanges(): Promise<void> {
     const { fanout, limits } = this.sources;
     while (!this.out.isClosed && this.lsnWindow.hasRoom && this.out.hasRoom) {
-      const changes = await fanout.changesSince(this.sentLsn, limits.changesPerMessage);
+      const changes = await fanout.changesSince(this.sentLsn, limits.changesPerMessage, this.caller);
       if (this.out.isClosed || changes.length === 0) return;
       this.sendChanges(changes);
     }

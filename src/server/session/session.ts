@@ -14,7 +14,7 @@ import {
   type Push,
   type ServerMessage,
 } from '../../protocol/index.js';
-import type { SyncStore } from '../store/store.js';
+import type { Caller, Principal, SyncStore } from '../store/store.js';
 import { DataPump, type DataSources } from './data-pump.js';
 import { Heartbeat } from './heartbeat.js';
 import { InboundQueue } from './inbound-queue.js';
@@ -45,7 +45,7 @@ export interface SessionStats {
 /** What a session needs from the server that hosts it. */
 export interface SessionHost extends DataSources {
   readonly store: SyncStore;
-  /** Falsy (or a throw) refuses the client. */
+  /** Falsy (or a throw) refuses the client; anything else is the session's principal. */
   authenticate?: (token: string | undefined, request: unknown) => unknown | Promise<unknown>;
   /** A session took this client id: the host closes any older session holding it. */
   claimClient(clientId: string, session: SyncSession): void;
@@ -62,6 +62,8 @@ export interface SessionHost extends DataSources {
 export class SyncSession {
   readonly id = randomUUID();
   clientId: string | undefined;
+  /** Who this client is, as `authenticate` said (see Principal); undefined without the hook. */
+  principal: Principal;
   private closed = false;
   private data: DataPump | undefined;
   private readonly outbound: OutboundBuffer;
@@ -192,9 +194,13 @@ export class SyncSession {
       this.sendError('unsupported_protocol', `protocol ${hello.protocol} is not supported; this server speaks ${PROTOCOL_VERSION}`, 'hello');
       return this.close(CloseCode.protocolViolation, 'unsupported protocol');
     }
-    if (this.host.authenticate && !(await this.isAuthenticated(hello.token))) {
-      this.sendError('unauthorized', 'authentication failed', 'hello');
-      return this.close(CloseCode.unauthorized, 'unauthorized');
+    if (this.host.authenticate) {
+      const principal = await this.authenticate(hello.token);
+      if (!principal) {
+        this.sendError('unauthorized', 'authentication failed', 'hello');
+        return this.close(CloseCode.unauthorized, 'unauthorized');
+      }
+      this.principal = principal;
     }
     if (this.closed) return;
     const { store, limits } = this.host;
@@ -203,7 +209,7 @@ export class SyncSession {
     this.clientId = hello.clientId;
     this.host.claimClient(hello.clientId, this);
     this.data?.close(); // a hello whose snapshot failed to open, now tried again
-    const data = (this.data = new DataPump(this.host, this.output, (error) => this.onHandlerError(error, 'changes')));
+    const data = (this.data = new DataPump(this.host, this.caller, this.output, (error) => this.onHandlerError(error, 'changes')));
     const { mode, reason } = chooseSyncMode({
       clientLsn: hello.lsn,
       clientSchemaHash: hello.schemaHash,
@@ -232,12 +238,18 @@ export class SyncSession {
     return needsSnapshot(mode) ? data.startSnapshot() : data.startStreaming(hello.lsn);
   }
 
-  private async isAuthenticated(token: string | undefined): Promise<boolean> {
+  /** What the hook answered when it accepted the client; a falsy value or a throw refuses it. */
+  private async authenticate(token: string | undefined): Promise<Principal> {
     try {
-      return Boolean(await this.host.authenticate!(token, this.request));
+      return await this.host.authenticate!(token, this.request);
     } catch {
-      return false;
+      return undefined;
     }
+  }
+
+  /** Who this session's store and fan-out calls are made for. */
+  private get caller(): Caller {
+    return { principal: this.principal };
   }
 
   private async onPush(push: Push): Promise<void> {
@@ -247,7 +259,7 @@ export class SyncSession {
     }
     // Every change is checked before any is written: one bad change refuses the whole push.
     push.changes.forEach((change) => checkClientChange(store.schema, change));
-    const results = await store.applyClientWrites(this.clientId!, push.changes);
+    const results = await store.applyClientWrites(this.clientId!, push.changes, this.caller);
     this.send({ type: 'push_result', results });
   }
 
