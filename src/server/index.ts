@@ -1,4 +1,5 @@
-export { createSyncServer, SYNC_PATH, type SyncServer, type SyncServerOptions } from './server.js';
+export { createSyncServer, SYNC_PATH, type SyncServer } from './server.js';
+export type { SyncServerOptions } from './options.js';
 export type { SessionStats } from './session/session.js';
 export { createSqliteStore } from './store/sqlite/sqlite-store.js';
 export { lastWriteWins } from './store/conflict-policy.js';

@@ -1,39 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, type Key, type Lsn, type Row, type SyncSchema } from '../protocol/index.js';
-import { resolveLimits, type ServerLimits } from './limits.js';
+import { CloseCode, type Key, type Lsn, type Row } from '../protocol/index.js';
+import { resolveLimits } from './limits.js';
 import { Fanout } from './fanout/fanout.js';
 import { SyncSession, type SessionHost, type SessionStats } from './session/session.js';
-import { createSqliteStore } from './store/sqlite/sqlite-store.js';
-import type { ConflictPolicy, SyncStore } from './store/store.js';
+import { openStore, type SyncServerOptions } from './options.js';
+import type { SyncStore } from './store/store.js';
 
 export const SYNC_PATH = '/api/sync';
-
-export interface SyncServerOptions {
-  schema: SyncSchema;
-  /** 0 (the default) picks any free port. */
-  port?: number;
-  /** Default 127.0.0.1; use 0.0.0.0 to accept connections from other machines. */
-  host?: string;
-  /** Embedded SQLite: ':memory:' (default) or a file path. Ignored when `store` is given. */
-  database?: string;
-  /** A store of your own (e.g. Postgres); the server closes it on close(). */
-  store?: SyncStore;
-  /**
-   * Checks a client's hello token. Falsy (or a throw) refuses the client with `unauthorized` and
-   * close 4401; anything else is kept as the session's principal and passed to every store call
-   * made for it (see `Principal` in store/store.ts), so that per-user rules can use it.
-   */
-  authenticate?: (token: string | undefined, request: IncomingMessage) => unknown | Promise<unknown>;
-  limits?: Partial<ServerLimits>;
-  retention?: { maxChanges?: number };
-  conflictPolicy?: ConflictPolicy;
-  /** Extra HTTP routes (the demo's static files); return false to fall through to 404. */
-  httpHandler?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
-  /** Called with failures of the server itself (not of clients' input). Default: console.error. */
-  onError?: (error: unknown) => void;
-}
 
 export interface SyncServer {
   /** ws://HOST:PORT/api/sync */
@@ -58,9 +33,7 @@ export interface SyncServer {
  */
 export async function createSyncServer(options: SyncServerOptions): Promise<SyncServer> {
   const limits = resolveLimits(options.limits);
-  const store =
-    options.store ??
-    createSqliteStore({ schema: options.schema, database: options.database, retention: options.retention, conflictPolicy: options.conflictPolicy });
+  const store = openStore(options);
   if (store.schema.hash !== options.schema.hash) throw new Error('the store was opened with a different schema than the server');
   const onError = options.onError ?? ((error: unknown) => console.error('[rxsync server]', error));
   const sessions = new Set<SyncSession>();
