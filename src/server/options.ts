@@ -20,7 +20,7 @@ export interface SyncServerOptions {
   retention?: SqliteStoreOptions['retention'];
   /**
    * Checks a client's hello token. Falsy (or a throw) refuses the client with `unauthorized` and
-   * close 4401; anything else is kept as the session's principal and passed to every store call
+   * CloseCode.unauthorized; anything else is kept as the session's principal and passed to every store call
    * made for it (see `Principal` in store/store.ts), so that per-user rules can use it.
    */
   authenticate?: (token: string | undefined, request: IncomingMessage) => unknown | Promise<unknown>;

@@ -73,7 +73,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }
 
-  // maxPayload makes `ws` refuse an oversized frame (close 1009) before any of it is buffered whole or parsed.
+  // maxPayload makes `ws` refuse an oversized frame (CloseCode.messageTooBig) before any of it is buffered whole or parsed.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
   http.on('upgrade', (request, socket, head) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
@@ -146,7 +146,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       closing ??= (async () => {
         const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
         for (const session of sessions) session.close(CloseCode.goingAway, 'server shutting down');
-        // Give clients a moment to answer the close frame (so they see 1001), then cut the rest.
+        // Give clients a moment to answer the close frame (so they see CloseCode.goingAway), then cut the rest.
         await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref?.())]);
         for (const client of wss.clients) client.terminate();
         await new Promise<void>((resolve) => wss.close(() => resolve()));

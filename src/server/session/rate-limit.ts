@@ -43,7 +43,7 @@ export class RateLimit {
  * A token bucket: `ratePerSecond` tokens flow in, at most `burst` are kept, each message takes one.
  * Pure apart from the injected clock.
  */
-export class TokenBucket {
+class TokenBucket {
   private tokens: number;
   private last: number;
 

@@ -22,7 +22,7 @@ export function parseLsn(lsn: Lsn): number {
   return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
 }
 
-export type ClientChangeRecord =
+type ClientChangeRecord =
   | { status: 'applied'; lsn: number; reason: null }
   | { status: 'rejected'; lsn: number; reason: string };
 

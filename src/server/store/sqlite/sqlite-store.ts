@@ -22,7 +22,7 @@ export interface SqliteStoreOptions {
   onListenerError?: (error: unknown) => void;
 }
 
-export const DEFAULT_MAX_CHANGES = 100_000;
+const DEFAULT_MAX_CHANGES = 100_000;
 
 /**
  * The embedded SyncStore on better-sqlite3: synced tables created from the schema, a change log
