@@ -27,7 +27,8 @@ const DEFAULT_MAX_CHANGES = 100_000;
 /**
  * The embedded SyncStore on better-sqlite3: synced tables created from the schema, a change log
  * with integer LSNs, idempotency records for client change ids, retention. See ../store.ts for
- * the contract; everything here is synchronous underneath and resolves at once.
+ * the contract; everything here is synchronous underneath and resolves at once. It has no
+ * per-user rules yet, so it takes no `Caller` argument.
  */
 export function createSqliteStore(options: SqliteStoreOptions): SyncStore {
   return new SqliteSyncStore(options);
