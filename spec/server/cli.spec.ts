@@ -70,4 +70,15 @@ describe('rxsync serve', () => {
     await again.close();
     expect(WebSocket).toBeDefined();
   });
+
+  it('hands --retention to the embedded store', async () => {
+    const server = await serve(parseServeArgs(['--demo', '--port', '0', '--db', ':memory:', '--retention', '2'], {}));
+    try {
+      // The demo seeds three todos; a log of two keeps 0/2 and 0/3.
+      expect(server.currentLsn()).toBe('0/3');
+      expect(server.store.oldestResumableLsn()).toBe('0/1');
+    } finally {
+      await server.close();
+    }
+  });
 });

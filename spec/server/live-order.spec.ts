@@ -39,7 +39,8 @@ describe('live streaming', () => {
     expect(pushed).toHaveLength(30);
     expect(pushed.every((c) => c.origin?.clientId === 'writer' && c.origin.changeId === `push-${c.key}`)).toBe(true);
     expect(seen(a.peer).filter((c) => c.table === 'todos').every((c) => c.origin === undefined)).toBe(true);
-    // The writer sees its own changes come back at their LSN too (invariant 5 needs that).
+    // The writer sees its own changes come back at their LSN too: its pending writes stay unsettled
+    // until then (docs/architecture.md, Invariant 5).
     expect(seen(writer.peer)).toEqual(seen(a.peer));
     await Promise.all([a.peer.close(), b.peer.close(), writer.peer.close()]);
   });

@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { SyncProtocolError, ZERO_LSN } from '../../src/protocol/index.js';
 import type { ChangeRecord, ClientChange, Row } from '../../src/protocol/index.js';
-import { lastWriteWins } from '../../src/server/conflict-policy.js';
-import { createSqliteStore } from '../../src/server/sqlite-store.js';
-import type { SqliteStoreOptions } from '../../src/server/sqlite-store.js';
-import type { ConflictPolicy, SyncStore } from '../../src/server/store.js';
+import { lastWriteWins } from '../../src/server/store/conflict-policy.js';
+import { createSqliteStore } from '../../src/server/store/sqlite/sqlite-store.js';
+import type { SqliteStoreOptions } from '../../src/server/store/sqlite/sqlite-store.js';
+import type { ConflictPolicy, SyncStore } from '../../src/server/store/store.js';
 import { contractSchema as schema, describeStoreContract, readTable } from './store-contract.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'rxsync-sqlite-store-'));

@@ -1,6 +1,6 @@
 import { compareLsn, defineSchema, isLsn, ZERO_LSN } from '../../src/protocol/index.js';
 import type { ChangeRecord, ClientChange, Row, SyncSchema } from '../../src/protocol/index.js';
-import type { SyncStore } from '../../src/server/store.js';
+import type { SyncStore } from '../../src/server/store/store.js';
 
 /**
  * The contract every SyncStore implementation passes (the embedded SQLite store today, a Postgres

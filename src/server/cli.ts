@@ -80,8 +80,7 @@ export async function serve(options: ServeOptions): Promise<SyncServer> {
     schema: options.schema,
     port: options.port,
     host: options.host,
-    database: options.database,
-    retention: options.retention === undefined ? undefined : { maxChanges: options.retention },
+    sqlite: { database: options.database, retention: options.retention === undefined ? undefined : { maxChanges: options.retention } },
     // --demo also serves the demo todo app (dist/web, built by scripts/build-demo.mjs) at /.
     httpHandler: options.demo ? (await import('./static-files.js')).demoHttpHandler() : undefined,
   });

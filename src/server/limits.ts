@@ -3,7 +3,7 @@
  * can be lowered in tests; the ones a client must respect travel in `welcome.limits`.
  */
 export interface ServerLimits {
-  /** Largest inbound frame in bytes; enforced by the socket before parsing (close 1009). */
+  /** Largest inbound frame in bytes; enforced by the socket before parsing (CloseCode.messageTooBig). */
   maxMessageBytes: number;
   /** Most changes one `push` may carry. */
   maxChangesPerPush: number;
@@ -17,17 +17,17 @@ export interface ServerLimits {
   changesPerMessage: number;
   /** The server pings every this many ms ... */
   heartbeatIntervalMs: number;
-  /** ... and drops a session that sent nothing for this long (close 4408). */
+  /** ... and drops a session that sent nothing for this long (CloseCode.heartbeatTimeout). */
   heartbeatTimeoutMs: number;
   /** Sustained inbound messages per second, and the burst allowed above it. */
   rateLimitPerSecond: number;
   rateLimitBurst: number;
-  /** Invalid messages in a row before the connection is closed (4400). */
+  /** Invalid messages in a row before the connection is closed (CloseCode.protocolViolation). */
   maxInvalidMessages: number;
   /**
    * Bytes the server holds for one connection that the socket has not yet written out. Data
    * (snapshot chunks, changes) is sent only below it and resumes from the log when the socket
-   * drains; unsent replies over it close the connection (4413).
+   * drains; unsent replies over it close the connection (CloseCode.slowConsumer).
    */
   maxBufferedBytes: number;
   /** Inbound messages waiting to be handled at most; at this many the socket is not read until half have been. */

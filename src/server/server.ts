@@ -1,35 +1,14 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { CloseCode, type Key, type Lsn, type Row, type SyncSchema } from '../protocol/index.js';
-import { resolveLimits, type ServerLimits } from './limits.js';
-import { LiveFeed } from './live-feed.js';
-import { SyncSession, type SessionHost, type SessionStats } from './session.js';
-import { createSqliteStore } from './sqlite-store.js';
-import type { ConflictPolicy, SyncStore } from './store.js';
+import { CloseCode, type Key, type Lsn, type Row } from '../protocol/index.js';
+import { resolveLimits } from './limits.js';
+import { Fanout } from './fanout/fanout.js';
+import { SyncSession, type SessionHost, type SessionStats } from './session/session.js';
+import { openStore, type SyncServerOptions } from './options.js';
+import type { SyncStore } from './store/store.js';
 
 export const SYNC_PATH = '/api/sync';
-
-export interface SyncServerOptions {
-  schema: SyncSchema;
-  /** 0 (the default) picks any free port. */
-  port?: number;
-  /** Default 127.0.0.1; use 0.0.0.0 to accept connections from other machines. */
-  host?: string;
-  /** Embedded SQLite: ':memory:' (default) or a file path. Ignored when `store` is given. */
-  database?: string;
-  /** A store of your own (e.g. Postgres); the server closes it on close(). */
-  store?: SyncStore;
-  /** Falsy (or a throw) refuses the client with `unauthorized` and close 4401. */
-  authenticate?: (token: string | undefined, request: IncomingMessage) => unknown | Promise<unknown>;
-  limits?: Partial<ServerLimits>;
-  retention?: { maxChanges?: number };
-  conflictPolicy?: ConflictPolicy;
-  /** Extra HTTP routes (the demo's static files); return false to fall through to 404. */
-  httpHandler?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
-  /** Called with failures of the server itself (not of clients' input). Default: console.error. */
-  onError?: (error: unknown) => void;
-}
 
 export interface SyncServer {
   /** ws://HOST:PORT/api/sync */
@@ -54,18 +33,16 @@ export interface SyncServer {
  */
 export async function createSyncServer(options: SyncServerOptions): Promise<SyncServer> {
   const limits = resolveLimits(options.limits);
-  const store =
-    options.store ??
-    createSqliteStore({ schema: options.schema, database: options.database, retention: options.retention, conflictPolicy: options.conflictPolicy });
+  const store = openStore(options);
   if (store.schema.hash !== options.schema.hash) throw new Error('the store was opened with a different schema than the server');
   const onError = options.onError ?? ((error: unknown) => console.error('[rxsync server]', error));
   const sessions = new Set<SyncSession>();
   const byClient = new Map<string, SyncSession>();
 
-  const live = new LiveFeed(store);
+  const fanout = new Fanout(store, onError);
   const host: SessionHost = {
     store,
-    live,
+    fanout,
     limits,
     authenticate: options.authenticate as SessionHost['authenticate'],
     claimClient(clientId, session) {
@@ -96,7 +73,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }
 
-  // maxPayload makes `ws` refuse an oversized frame (close 1009) before any of it is buffered whole or parsed.
+  // maxPayload makes `ws` refuse an oversized frame (CloseCode.messageTooBig) before any of it is buffered whole or parsed.
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
   http.on('upgrade', (request, socket, head) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
@@ -169,13 +146,13 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       closing ??= (async () => {
         const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
         for (const session of sessions) session.close(CloseCode.goingAway, 'server shutting down');
-        // Give clients a moment to answer the close frame (so they see 1001), then cut the rest.
+        // Give clients a moment to answer the close frame (so they see CloseCode.goingAway), then cut the rest.
         await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref?.())]);
         for (const client of wss.clients) client.terminate();
         await new Promise<void>((resolve) => wss.close(() => resolve()));
         http.closeAllConnections();
         await new Promise<void>((resolve) => http.close(() => resolve()));
-        live.close();
+        fanout.close();
         await store.close();
       })();
       return closing;

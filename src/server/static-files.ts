@@ -79,7 +79,7 @@ function isWithin(root: string, path: string): boolean {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
-export const CONTENT_TYPES: Readonly<Record<string, string>> = {
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.mjs': 'text/javascript; charset=utf-8',
@@ -123,7 +123,7 @@ function sendFile(request: IncomingMessage, response: ServerResponse, path: stri
 }
 
 /** Where `npm run build` puts the demo page: `dist/web`, next to `dist/server` (this file's directory). */
-export function demoWebRoot(): string {
+function demoWebRoot(): string {
   return fileURLToPath(new URL('../web/', import.meta.url));
 }
 

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { Key, Row, TableSchema } from '../protocol/index.js';
-import { quote } from './sqlite-store-ddl.js';
+import type { Key, Row, TableSchema } from '../../../protocol/index.js';
+import { quote } from './ddl.js';
 
 /**
  * One synced table: its prepared statements (built once, when the store opens) and the mapping

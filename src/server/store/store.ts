@@ -1,9 +1,10 @@
-import type { ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../protocol/index.js';
+import type { ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../../protocol/index.js';
 
 /**
  * The storage a sync server runs on. Sessions talk to storage only through this interface and
- * never see SQL, so that the embedded SQLite store and a Postgres source (logical replication) are
- * interchangeable and pass the same contract suite (spec/server/store-contract.ts).
+ * never see SQL, so that stores are interchangeable and pass the same contract suite
+ * (spec/server/store-contract.ts). Each implementation has a folder beside this file:
+ * `sqlite/` (embedded, the default) and, next, `postgres/` (logical replication, real WAL LSNs).
  *
  * LSNs are `X/Y` strings, strictly increasing with every committed change. All methods are async
  * because a networked store is; the embedded one resolves at once.
@@ -25,14 +26,15 @@ export interface SyncStore {
    * not be visible in the chunks; the caller replays `changesSince(lsn)` afterwards, which is
    * idempotent (whole-row upserts and deletes by key), so the result converges either way.
    */
-  openSnapshot(options: { chunkRows: number }): Promise<SnapshotReader>;
+  openSnapshot(options: { chunkRows: number }, caller?: Caller): Promise<SnapshotReader>;
 
   /** Committed changes with LSN > `lsn`, in LSN order, at most `limit` of them. */
-  changesSince(lsn: Lsn, limit: number): Promise<ChangeRecord[]>;
+  changesSince(lsn: Lsn, limit: number, caller?: Caller): Promise<ChangeRecord[]>;
 
   /**
    * Calls `listener` after every commit with the changes it committed (in LSN order). Returns the
-   * unsubscribe function.
+   * unsubscribe function. The server subscribes once for all its sessions (see fanout/), so this
+   * call has no caller: per-session filtering of live changes belongs in the fan-out.
    */
   subscribe(listener: (changes: ChangeRecord[]) => void): () => void;
 
@@ -41,7 +43,7 @@ export interface SyncStore {
    * Idempotent by change id: a change id seen before answers `duplicate` and applies nothing.
    * A rejected change does not abort the others. Input must already be checked against the schema.
    */
-  applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]>;
+  applyClientWrites(clientId: string, changes: ClientChange[], caller?: Caller): Promise<WriteResult[]>;
 
   /** A backend write (not from a sync client). Resolves to the LSN it committed at. */
   write(change: BackendWrite): Promise<Lsn>;
@@ -53,6 +55,23 @@ export interface SyncStore {
   registerClient(clientId: string): Promise<boolean>;
 
   close(): Promise<void>;
+}
+
+/**
+ * Who a session acts for: what the server's `authenticate` hook returned for its client when that
+ * was truthy (for instance a token's verified claims), or `undefined` when the server has no
+ * hook. The server keeps it as it is and never looks inside; per-user rules will.
+ */
+export type Principal = unknown;
+
+/**
+ * Who a store call is made for. Sessions pass it with every call that reads or writes data for
+ * their client, so that per-user rules can filter what a client reads and refuse what it writes.
+ * Calls without one come from the server's owner (backend writes, tests, admin). No store filters
+ * on it yet.
+ */
+export interface Caller {
+  readonly principal: Principal;
 }
 
 export interface SnapshotReader {

@@ -1,4 +1,4 @@
-import { compareLsn, ZERO_LSN, type Lsn, type ResetReason, type SyncMode } from '../protocol/index.js';
+import { compareLsn, ZERO_LSN, type Lsn, type ResetReason, type SyncMode } from '../../protocol/index.js';
 
 /**
  * How a session starts, decided from the client's hello and the store's state alone:

@@ -1,15 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { checkKey, checkRow, SyncProtocolError, tableOf } from '../protocol/index.js';
-import type { ChangeOp, ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../protocol/index.js';
-import { lastWriteWins } from './conflict-policy.js';
-import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from './store.js';
-import { configure, ensureSchema } from './sqlite-store-ddl.js';
-import { formatLsn, parseLsn, StoreLog } from './sqlite-store-log.js';
-import { openSqliteSnapshot } from './sqlite-store-snapshot.js';
-import { RecentChanges } from './recent-changes.js';
-import { SyncedTable } from './sqlite-store-tables.js';
+import { checkKey, checkRow, SyncProtocolError, tableOf } from '../../../protocol/index.js';
+import type { ChangeOp, ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
+import { lastWriteWins } from '../conflict-policy.js';
+import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from '../store.js';
+import { configure, ensureSchema } from './ddl.js';
+import { formatLsn, parseLsn, StoreLog } from './log.js';
+import { openSqliteSnapshot } from './snapshot.js';
+import { SyncedTable } from './tables.js';
 
 export interface SqliteStoreOptions {
   schema: SyncSchema;
@@ -23,12 +22,13 @@ export interface SqliteStoreOptions {
   onListenerError?: (error: unknown) => void;
 }
 
-export const DEFAULT_MAX_CHANGES = 100_000;
+const DEFAULT_MAX_CHANGES = 100_000;
 
 /**
  * The embedded SyncStore on better-sqlite3: synced tables created from the schema, a change log
- * with integer LSNs, idempotency records for client change ids, retention. See docs in store.ts
- * for the contract; everything here is synchronous underneath and resolves at once.
+ * with integer LSNs, idempotency records for client change ids, retention. See ../store.ts for
+ * the contract; everything here is synchronous underneath and resolves at once. It has no
+ * per-user rules yet, so it takes no `Caller` argument.
  */
 export function createSqliteStore(options: SqliteStoreOptions): SyncStore {
   return new SqliteSyncStore(options);
@@ -54,8 +54,6 @@ class SqliteSyncStore implements SyncStore {
   private readonly listeners = new Set<(changes: ChangeRecord[]) => void>();
   /** Committed counters, mirrored from _rxsync_meta (updated only after a COMMIT). */
   private lastLsn = 0;
-  /** The newest changes in memory, for sessions a little behind (see RecentChanges). */
-  private readonly recent = new RecentChanges(2048, (record) => parseLsn(record.lsn));
   private resumableFrom = 0;
   private closed = false;
   private readonly writeTx: (write: BackendWrite, table: SyncedTable) => Commit;
@@ -114,7 +112,7 @@ class SqliteSyncStore implements SyncStore {
     this.assertOpen();
     const after = parseLsn(lsn);
     if (!(limit > 0) || after >= this.lastLsn) return [];
-    return this.recent.since(after, Math.floor(limit)) ?? this.log.changesSince(after, Math.floor(limit));
+    return this.log.changesSince(after, Math.floor(limit));
   }
 
   subscribe(listener: (changes: ChangeRecord[]) => void): () => void {
@@ -272,7 +270,6 @@ class SqliteSyncStore implements SyncStore {
     this.lastLsn = commit.lastLsn;
     this.resumableFrom = commit.resumableFrom;
     if (commit.records.length === 0) return;
-    this.recent.append(commit.records);
     for (const listener of [...this.listeners]) {
       try {
         listener(commit.records);

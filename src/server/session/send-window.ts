@@ -1,4 +1,4 @@
-import { compareLsn, type Lsn } from '../protocol/index.js';
+import { compareLsn, type Lsn } from '../../protocol/index.js';
 
 /**
  * Flow control for one session: how many messages are in flight (sent, not yet acknowledged).

@@ -1,5 +1,4 @@
-import type { ChangeRecord } from '../protocol/index.js';
-import type { SyncStore } from './store.js';
+import type { ChangeRecord } from '../../protocol/index.js';
 
 /**
  * The store's commits, handed to the sessions once per event-loop turn instead of once per commit.
@@ -12,16 +11,9 @@ export class LiveFeed {
   private readonly listeners = new Set<(changes: ChangeRecord[]) => void>();
   private pending: ChangeRecord[] = [];
   private scheduled = false;
-  private readonly unsubscribeStore: () => void;
 
-  constructor(
-    store: SyncStore,
-    // setImmediate: after this turn's I/O; where it is missing (jsdom), a zero timeout.
-    private readonly schedule: (flush: () => void) => void = typeof setImmediate === 'function' ? (flush) => setImmediate(flush) : (flush) => setTimeout(flush, 0),
-    private readonly onListenerError: (error: unknown) => void = () => undefined,
-  ) {
-    this.unsubscribeStore = store.subscribe((changes) => this.onCommit(changes));
-  }
+  /** `onListenerError`: a listener threw (the others still get the batch). */
+  constructor(private readonly onListenerError: (error: unknown) => void) {}
 
   /** Every committed change from now on, in LSN order, in batches of one or more commits. */
   subscribe(listener: (changes: ChangeRecord[]) => void): () => void {
@@ -30,16 +22,16 @@ export class LiveFeed {
   }
 
   close(): void {
-    this.unsubscribeStore();
     this.listeners.clear();
     this.pending = [];
   }
 
-  private onCommit(changes: ChangeRecord[]): void {
+  /** One commit's changes, as the store reported them. */
+  publish(changes: readonly ChangeRecord[]): void {
     for (const change of changes) this.pending.push(change);
     if (this.scheduled) return;
     this.scheduled = true;
-    this.schedule(() => this.flush());
+    endOfTurn(() => this.flush());
   }
 
   private flush(): void {
@@ -56,3 +48,7 @@ export class LiveFeed {
     }
   }
 }
+
+/** After this turn's I/O (setImmediate); where that is missing (jsdom), a zero timeout. */
+const endOfTurn: (flush: () => void) => void =
+  typeof setImmediate === 'function' ? (flush) => setImmediate(flush) : (flush) => setTimeout(flush, 0);

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import type { ColumnType, SyncSchema, TableSchema } from '../protocol/index.js';
+import type { ColumnType, SyncSchema, TableSchema } from '../../../protocol/index.js';
 
 /**
  * The SQLite store's schema: the synced tables (from the SyncSchema) and the store's own tables,
@@ -14,7 +14,7 @@ export const quote = (identifier: string): string => `"${identifier.replace(/"/g
 
 const SQL_TYPES: Record<ColumnType, string> = { text: 'TEXT', integer: 'INTEGER', real: 'REAL', json: 'TEXT' };
 
-export const INTERNAL_DDL = `
+const INTERNAL_DDL = `
   -- Every committed change, in LSN order. row: the whole row after the change as JSON (NULL for a
   -- delete); client_id/change_id: the client change that caused it (NULL for a backend write).
   CREATE TABLE IF NOT EXISTS _rxsync_changes (
@@ -52,7 +52,7 @@ export const INTERNAL_DDL = `
 `;
 
 /** `CREATE TABLE IF NOT EXISTS` for one synced table; the primary key column is the PRIMARY KEY. */
-export function createTableSql(name: string, table: TableSchema): string {
+function createTableSql(name: string, table: TableSchema): string {
   const columns = Object.keys(table.columns).map((column) => {
     const type = SQL_TYPES[table.columns[column]];
     return column === table.primaryKey ? `${quote(column)} ${type} NOT NULL PRIMARY KEY` : `${quote(column)} ${type}`;

@@ -1,5 +1,5 @@
 import type { ConflictPolicy } from './store.js';
-import type { Row, SyncSchema } from '../protocol/index.js';
+import type { Row, SyncSchema } from '../../protocol/index.js';
 
 /**
  * The default conflict policy: server order, last write wins. Client writes are applied in the

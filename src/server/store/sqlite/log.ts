@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
-import { lsnFromBigInt, lsnToBigInt } from '../protocol/index.js';
-import type { ChangeOp, ChangeRecord, Key, Lsn, Origin, Row } from '../protocol/index.js';
+import { lsnFromBigInt, lsnToBigInt } from '../../../protocol/index.js';
+import type { ChangeOp, ChangeRecord, Key, Lsn, Origin, Row } from '../../../protocol/index.js';
 
 /**
  * The SQLite store's bookkeeping: the change log, the client-change (idempotency) records, the
@@ -22,7 +22,7 @@ export function parseLsn(lsn: Lsn): number {
   return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
 }
 
-export type ClientChangeRecord =
+type ClientChangeRecord =
   | { status: 'applied'; lsn: number; reason: null }
   | { status: 'rejected'; lsn: number; reason: string };
 

@@ -1,6 +1,6 @@
-import type { Key, Lsn } from '../protocol/index.js';
-import type { SnapshotReader } from './store.js';
-import type { SyncedTable } from './sqlite-store-tables.js';
+import type { Key, Lsn } from '../../../protocol/index.js';
+import type { SnapshotReader } from '../store.js';
+import type { SyncedTable } from './tables.js';
 
 /**
  * A snapshot of the synced tables, read table by table (schema order) in chunks of `chunkRows`

@@ -1,0 +1,56 @@
+import type { ChangeRecord, Lsn } from '../../protocol/index.js';
+import type { Caller, SyncStore } from '../store/store.js';
+import { LiveFeed } from './live-feed.js';
+import { RecentChanges } from './recent-changes.js';
+
+/**
+ * The store's changes as the sessions receive them, one per server: it subscribes to the store
+ * once for every session. A session that is caught up gets each commit live (batched per
+ * event-loop turn by LiveFeed); one that is behind reads them back, from the newest changes kept
+ * in memory (RecentChanges) when they reach back far enough, else from the store.
+ */
+export class Fanout {
+  private readonly live: LiveFeed;
+  private readonly recent = new RecentChanges();
+  /** The LSN of the last commit the store reported: where the next commit's changes start. */
+  private lastLsn: Lsn;
+  private readonly unsubscribeStore: () => void;
+
+  constructor(
+    private readonly store: SyncStore,
+    onError: (error: unknown) => void,
+  ) {
+    this.live = new LiveFeed(onError);
+    this.lastLsn = store.currentLsn();
+    this.unsubscribeStore = store.subscribe((changes) => this.onCommit(changes));
+  }
+
+  /**
+   * Every committed change from now on, in LSN order, in batches of one or more commits. `caller`
+   * is who will receive them: where per-user rules will filter live changes (none do yet).
+   */
+  subscribe(listener: (changes: ChangeRecord[]) => void, _caller: Caller): () => void {
+    return this.live.subscribe(listener);
+  }
+
+  /**
+   * Committed changes with LSN > `lsn`, in LSN order, at most `limit` of them, as
+   * `SyncStore.changesSince`; for `caller`, as live changes are.
+   */
+  changesSince(lsn: Lsn, limit: number, caller: Caller): Promise<ChangeRecord[]> {
+    const recent = this.recent.since(lsn, limit);
+    return recent ? Promise.resolve(recent) : this.store.changesSince(lsn, limit, caller);
+  }
+
+  close(): void {
+    this.unsubscribeStore();
+    this.live.close();
+  }
+
+  private onCommit(changes: ChangeRecord[]): void {
+    if (changes.length === 0) return;
+    this.recent.append(changes, this.lastLsn);
+    this.lastLsn = changes[changes.length - 1].lsn;
+    this.live.publish(changes);
+  }
+}

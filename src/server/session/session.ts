@@ -1,0 +1,293 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CloseCode,
+  PROTOCOL_VERSION,
+  RETRYABLE_CODES,
+  SyncProtocolError,
+  checkClientChange,
+  decodeClientMessage,
+  needsSnapshot,
+  schemaDefinition,
+  type ClientMessage,
+  type ErrorCode,
+  type Hello,
+  type Push,
+  type ServerMessage,
+} from '../../protocol/index.js';
+import type { Caller, Principal, SyncStore } from '../store/store.js';
+import { DataPump, type DataSources } from './data-pump.js';
+import { Heartbeat } from './heartbeat.js';
+import { InboundQueue } from './inbound-queue.js';
+import { InvalidMessages } from './invalid-messages.js';
+import { OutboundBuffer, type SendKind, type SessionOutput, type SessionTransport } from './outbound.js';
+import { RateLimit } from './rate-limit.js';
+import { chooseSyncMode } from './sync-mode.js';
+
+/** What a session holds for its client right now: what a `sessionStats()` row shows. */
+export interface SessionStats {
+  sessionId: string;
+  clientId: string | undefined;
+  phase: 'awaiting_hello' | 'snapshot' | 'streaming' | 'closed';
+  /** Bytes of frames sent to the socket and not yet handed to the OS: data and replies. */
+  bufferedBytes: number;
+  /** The same seen from the socket (`ws` bufferedAmount). */
+  socketBufferedBytes: number;
+  /** The part of `bufferedBytes` that is answers (`push_result`, `pong`, `error`, `ping`), not data. */
+  bufferedReplyBytes: number;
+  /** `changes` messages sent and not yet acknowledged. */
+  changesInFlight: number;
+  /** Inbound messages accepted and not yet handled. */
+  queuedMessages: number;
+  /** Inbound frames received on this connection, of any kind (dropped ones included). */
+  framesReceived: number;
+}
+
+/** What a session needs from the server that hosts it. */
+export interface SessionHost extends DataSources {
+  readonly store: SyncStore;
+  /** Falsy (or a throw) refuses the client; anything else is the session's principal. */
+  authenticate?: (token: string | undefined, request: unknown) => unknown | Promise<unknown>;
+  /** A session took this client id: the host closes any older session holding it. */
+  claimClient(clientId: string, session: SyncSession): void;
+  releaseClient(clientId: string, session: SyncSession): void;
+  onError?(error: unknown, session: SyncSession): void;
+}
+
+/**
+ * One client connection, from hello to close. Inbound messages are handled one at a time in
+ * arrival order, behind the guards (rate limit, invalid-message count, inbound queue); the data
+ * (snapshot, then changes) goes out through the DataPump. The session reaches storage only
+ * through the SyncStore interface and the fan-out.
+ */
+export class SyncSession {
+  readonly id = randomUUID();
+  clientId: string | undefined;
+  /** Who this client is, as `authenticate` said (see Principal); undefined without the hook. */
+  principal: Principal;
+  private closed = false;
+  private data: DataPump | undefined;
+  private readonly outbound: OutboundBuffer;
+  private readonly inbound: InboundQueue;
+  private readonly rateLimit: RateLimit;
+  private readonly invalid: InvalidMessages;
+  private readonly heartbeat: Heartbeat;
+  private framesReceived = 0;
+  /** How the pumps send: through `send`, so nothing goes out once the session is closed. */
+  private readonly output: SessionOutput;
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly transport: SessionTransport,
+    private readonly request: unknown = undefined,
+  ) {
+    const { limits } = host;
+    this.outbound = new OutboundBuffer(transport, limits.maxBufferedBytes, {
+      onRoom: () => this.data?.resume(),
+      onOverflow: () => this.close(CloseCode.slowConsumer, 'the client is not reading: over maxBufferedBytes of replies unsent'),
+    });
+    const session = this;
+    this.output = {
+      send: (message, kind) => this.send(message, kind),
+      get hasRoom() {
+        return session.outbound.hasRoom;
+      },
+      get isClosed() {
+        return session.closed;
+      },
+    };
+    this.inbound = new InboundQueue(limits.maxQueuedMessages, transport);
+    this.rateLimit = new RateLimit(limits.rateLimitPerSecond, limits.rateLimitBurst);
+    this.invalid = new InvalidMessages(limits.maxInvalidMessages);
+    this.heartbeat = new Heartbeat(limits.heartbeatIntervalMs, limits.heartbeatTimeoutMs, {
+      ping: () => this.send({ type: 'ping' }),
+      timeout: () => this.close(CloseCode.heartbeatTimeout, 'heartbeat timeout'),
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  get stats(): SessionStats {
+    const phase = this.data?.phase ?? 'starting';
+    return {
+      sessionId: this.id,
+      clientId: this.clientId,
+      phase: this.closed ? 'closed' : phase === 'starting' ? 'awaiting_hello' : phase,
+      bufferedBytes: this.outbound.bytes,
+      socketBufferedBytes: this.transport.bufferedAmount,
+      bufferedReplyBytes: this.outbound.replyBytes,
+      changesInFlight: this.data?.changesInFlight ?? 0,
+      queuedMessages: this.inbound.size,
+      framesReceived: this.framesReceived,
+    };
+  }
+
+  /** One inbound frame, as the socket delivered it. */
+  receive(frame: string, isBinary = false): void {
+    if (this.closed) return;
+    this.framesReceived += 1;
+    this.heartbeat.seen();
+    const admitted = this.rateLimit.admit();
+    if (admitted !== 'accept') return this.onRateLimited(admitted);
+    if (isBinary) return this.reject(new SyncProtocolError('malformed_frame', 'binary frames are not part of the protocol'));
+    const decoded = decodeClientMessage(frame);
+    if (!decoded.ok) return this.reject(decoded.error);
+    const message = decoded.value;
+    if (message.type === 'ping') {
+      // After the hello, a pong carries the head LSN: how a client knows what "caught up" means now.
+      const lsn = this.clientId === undefined ? undefined : this.host.store.currentLsn();
+      return this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }), ...(lsn && { lsn }) });
+    }
+    if (message.type === 'pong') return;
+    this.enqueue(message);
+  }
+
+  private enqueue(message: ClientMessage): void {
+    this.inbound.add(
+      () =>
+        this.handle(message)
+          .then(() => this.invalid.reset())
+          .catch((error) => this.onHandlerError(error, message.type)),
+      () => !this.closed,
+    );
+  }
+
+  /** Closes the session and its socket. */
+  close(code: number, reason: string): void {
+    if (this.closed) return;
+    this.dispose();
+    this.inbound.resume();
+    this.transport.close(code, reason);
+  }
+
+  /** Releases everything the session holds; called when the socket closed on its own. */
+  dispose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.heartbeat.stop();
+    this.data?.close();
+    if (this.clientId) this.host.releaseClient(this.clientId, this);
+  }
+
+  private async handle(message: ClientMessage): Promise<void> {
+    // A push that arrived before the socket closed is still applied: the write is durable sooner,
+    // and the client's resend will be answered `duplicate`.
+    if (this.closed && message.type !== 'push') return;
+    if (message.type === 'hello') return this.onHello(message);
+    if (this.clientId === undefined) {
+      throw new SyncProtocolError('hello_required', `${message.type} before hello: send hello first`);
+    }
+    switch (message.type) {
+      case 'ack':
+        return this.data!.ack(message.lsn);
+      case 'snapshot_ack':
+        return this.data!.snapshotAck(message.seq);
+      case 'push':
+        return this.onPush(message);
+    }
+  }
+
+  private async onHello(hello: Hello): Promise<void> {
+    if (this.data && this.data.phase !== 'starting') throw new SyncProtocolError('duplicate_hello', 'hello was already accepted on this connection');
+    if (hello.protocol !== PROTOCOL_VERSION) {
+      this.sendError('unsupported_protocol', `protocol ${hello.protocol} is not supported; this server speaks ${PROTOCOL_VERSION}`, 'hello');
+      return this.close(CloseCode.protocolViolation, 'unsupported protocol');
+    }
+    if (this.host.authenticate) {
+      const principal = await this.authenticate(hello.token);
+      if (!principal) {
+        this.sendError('unauthorized', 'authentication failed', 'hello');
+        return this.close(CloseCode.unauthorized, 'unauthorized');
+      }
+      this.principal = principal;
+    }
+    if (this.closed) return;
+    const { store, limits } = this.host;
+    const clientKnown = await store.registerClient(hello.clientId);
+    if (this.closed) return;
+    this.clientId = hello.clientId;
+    this.host.claimClient(hello.clientId, this);
+    this.data?.close(); // a hello whose snapshot failed to open, now tried again
+    const data = (this.data = new DataPump(this.host, this.caller, this.output, (error) => this.onHandlerError(error, 'changes')));
+    const { mode, reason } = chooseSyncMode({
+      clientLsn: hello.lsn,
+      clientSchemaHash: hello.schemaHash,
+      schemaHash: store.schema.hash,
+      serverLsn: data.headLsn,
+      oldestResumableLsn: store.oldestResumableLsn(),
+    });
+    this.send({
+      type: 'welcome',
+      protocol: PROTOCOL_VERSION,
+      sessionId: this.id,
+      serverLsn: data.headLsn,
+      mode,
+      clientKnown,
+      limits: {
+        maxMessageBytes: limits.maxMessageBytes,
+        maxChangesPerPush: limits.maxChangesPerPush,
+        snapshotWindow: limits.snapshotWindow,
+        changesWindow: limits.changesWindow,
+        heartbeatIntervalMs: limits.heartbeatIntervalMs,
+        heartbeatTimeoutMs: limits.heartbeatTimeoutMs,
+      },
+      ...(reason && { reason }),
+      ...(reason === 'schema_mismatch' && { schema: schemaDefinition(store.schema) }),
+    });
+    return needsSnapshot(mode) ? data.startSnapshot() : data.startStreaming(hello.lsn);
+  }
+
+  /** What the hook answered when it accepted the client; a falsy value or a throw refuses it. */
+  private async authenticate(token: string | undefined): Promise<Principal> {
+    try {
+      return await this.host.authenticate!(token, this.request);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Who this session's store and fan-out calls are made for. */
+  private get caller(): Caller {
+    return { principal: this.principal };
+  }
+
+  private async onPush(push: Push): Promise<void> {
+    const { store, limits } = this.host;
+    if (push.changes.length > limits.maxChangesPerPush) {
+      throw new SyncProtocolError('too_many_changes', `a push may carry at most ${limits.maxChangesPerPush} changes, got ${push.changes.length}`);
+    }
+    // Every change is checked before any is written: one bad change refuses the whole push.
+    push.changes.forEach((change) => checkClientChange(store.schema, change));
+    const results = await store.applyClientWrites(this.clientId!, push.changes, this.caller);
+    this.send({ type: 'push_result', results });
+  }
+
+  private onRateLimited(admitted: 'drop' | 'warn' | 'close'): void {
+    if (admitted === 'close') return this.close(CloseCode.rateLimited, 'rate limit exceeded');
+    if (admitted === 'drop') return;
+    const { message, retryAfterMs } = this.rateLimit.warning();
+    this.send({ type: 'error', code: 'rate_limited', message, retryable: true, retryAfterMs });
+  }
+
+  private reject(error: SyncProtocolError, ref?: string): void {
+    this.sendError(error.code, error.message, ref ?? (error.context.ref as string | undefined));
+    if (this.invalid.count()) this.close(CloseCode.protocolViolation, 'too many invalid messages');
+  }
+
+  private onHandlerError(error: unknown, ref: string): void {
+    if (error instanceof SyncProtocolError) return this.reject(error, ref);
+    this.host.onError?.(error, this);
+    this.sendError('internal', 'the server failed to handle this message; try again', ref);
+  }
+
+  private sendError(code: ErrorCode, message: string, ref?: string): void {
+    this.send({ type: 'error', code, message, retryable: RETRYABLE_CODES.has(code), ...(ref && { ref }) });
+  }
+
+  /** Every frame goes out here; see OutboundBuffer for why data waits and replies cannot. */
+  private send(message: ServerMessage, kind: SendKind = 'reply'): void {
+    if (this.closed) return;
+    this.outbound.send(message, kind);
+  }
+}
