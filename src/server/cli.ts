@@ -97,7 +97,10 @@ async function seedDemo(server: SyncServer): Promise<void> {
   }
 }
 
-/** The `rxsync` command. Returns the exit code (the server keeps the process alive). */
+/**
+ * The `rxsync` command. Returns the exit code (the server keeps the process alive).
+ * @public (bin/rxsync.js runs it from dist/, where the unused-export check does not look)
+ */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (!command || command === '-h' || command === '--help' || rest.includes('--help') || rest.includes('-h')) {

@@ -85,14 +85,15 @@ export class SyncSession {
       onRoom: () => this.data?.resume(),
       onOverflow: () => this.close(CloseCode.slowConsumer, 'the client is not reading: over maxBufferedBytes of replies unsent'),
     });
-    const session = this;
+    const outbound = this.outbound;
+    const isClosed = () => this.closed;
     this.output = {
       send: (message, kind) => this.send(message, kind),
       get hasRoom() {
-        return session.outbound.hasRoom;
+        return outbound.hasRoom;
       },
       get isClosed() {
-        return session.closed;
+        return isClosed();
       },
     };
     this.inbound = new InboundQueue(limits.maxQueuedMessages, transport);

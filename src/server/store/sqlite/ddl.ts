@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
-import type { ColumnType, SyncSchema, TableSchema } from '../../../protocol/index.js';
+import type { SyncSchema, TableSchema } from '../../../protocol/index.js';
+import { quoteIdentifier, SQL_COLUMN_TYPE } from '../../../sql/index.js';
 
 /**
  * The SQLite store's schema: the synced tables (from the SyncSchema) and the store's own tables,
@@ -9,10 +10,6 @@ import type { ColumnType, SyncSchema, TableSchema } from '../../../protocol/inde
  * identifiers; they are still double-quoted everywhere. Values are always bound parameters.
  */
 
-/** Double-quotes an identifier (the schema only allows plain ones, so there is nothing to escape). */
-export const quote = (identifier: string): string => `"${identifier.replace(/"/g, '""')}"`;
-
-const SQL_TYPES: Record<ColumnType, string> = { text: 'TEXT', integer: 'INTEGER', real: 'REAL', json: 'TEXT' };
 
 const INTERNAL_DDL = `
   -- Every committed change, in LSN order. row: the whole row after the change as JSON (NULL for a
@@ -54,10 +51,10 @@ const INTERNAL_DDL = `
 /** `CREATE TABLE IF NOT EXISTS` for one synced table; the primary key column is the PRIMARY KEY. */
 function createTableSql(name: string, table: TableSchema): string {
   const columns = Object.keys(table.columns).map((column) => {
-    const type = SQL_TYPES[table.columns[column]];
-    return column === table.primaryKey ? `${quote(column)} ${type} NOT NULL PRIMARY KEY` : `${quote(column)} ${type}`;
+    const type = SQL_COLUMN_TYPE[table.columns[column]];
+    return column === table.primaryKey ? `${quoteIdentifier(column)} ${type} NOT NULL PRIMARY KEY` : `${quoteIdentifier(column)} ${type}`;
   });
-  return `CREATE TABLE IF NOT EXISTS ${quote(name)} (${columns.join(', ')})`;
+  return `CREATE TABLE IF NOT EXISTS ${quoteIdentifier(name)} (${columns.join(', ')})`;
 }
 
 /**
@@ -74,7 +71,7 @@ export function ensureSchema(db: Database.Database, schema: SyncSchema): void {
     );
     for (const column of Object.keys(table.columns)) {
       if (!existing.has(column)) {
-        db.exec(`ALTER TABLE ${quote(name)} ADD COLUMN ${quote(column)} ${SQL_TYPES[table.columns[column]]}`);
+        db.exec(`ALTER TABLE ${quoteIdentifier(name)} ADD COLUMN ${quoteIdentifier(column)} ${SQL_COLUMN_TYPE[table.columns[column]]}`);
       }
     }
   }

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Key, Row, TableSchema } from '../../../protocol/index.js';
-import { quote } from './ddl.js';
+import { jsonToSql, quoteIdentifier, tableStatements } from '../../../sql/index.js';
 
 /**
  * One synced table: its prepared statements (built once, when the store opens) and the mapping
@@ -29,16 +29,13 @@ export class SyncedTable {
     this.isJson = this.columns.map((column) => spec.columns[column] === 'json');
     this.jsonIndexes = this.columns.flatMap((_, i) => (this.isJson[i] ? [i] : []));
 
-    const table = quote(name);
-    const pk = quote(spec.primaryKey);
-    const list = this.columns.map(quote).join(', ');
-    const updates = this.columns.filter((c) => c !== spec.primaryKey).map((c) => `${quote(c)} = excluded.${quote(c)}`);
-    this.selectOne = db.prepare(`SELECT ${list} FROM ${table} WHERE ${pk} = ?`).raw(true);
-    this.upsertRow = db.prepare(
-      `INSERT INTO ${table} (${list}) VALUES (${this.columns.map(() => '?').join(', ')}) ` +
-        `ON CONFLICT (${pk}) DO ${updates.length ? `UPDATE SET ${updates.join(', ')}` : 'NOTHING'}`,
-    );
-    this.deleteRow = db.prepare(`DELETE FROM ${table} WHERE ${pk} = ?`);
+    const sql = tableStatements(name, spec);
+    const table = quoteIdentifier(name);
+    const pk = quoteIdentifier(spec.primaryKey);
+    const list = sql.columnList;
+    this.selectOne = db.prepare(sql.selectOne).raw(true);
+    this.upsertRow = db.prepare(sql.upsert);
+    this.deleteRow = db.prepare(sql.delete);
     this.countRows = db.prepare(`SELECT COUNT(*) FROM ${table}`).pluck();
     this.firstChunk = db.prepare(`SELECT ${list} FROM ${table} ORDER BY ${pk} LIMIT ?`).raw(true);
     this.nextChunk = db.prepare(`SELECT ${list} FROM ${table} WHERE ${pk} > ? ORDER BY ${pk} LIMIT ?`).raw(true);
@@ -70,7 +67,7 @@ export class SyncedTable {
     const params = new Array<unknown>(this.columns.length);
     for (let i = 0; i < params.length; i++) {
       const value = row[this.columns[i]] ?? null;
-      params[i] = this.isJson[i] && value !== null ? JSON.stringify(value) : value;
+      params[i] = this.isJson[i] ? jsonToSql(value) : value;
     }
     this.upsertRow.run(params);
   }
