@@ -1,7 +1,7 @@
 import { createSyncClient, type SyncClient } from './sync-client.js';
 import type { SyncClientOptions } from './options.js';
 import type { SyncEvent } from '../streams/events.js';
-import { demoSchema } from '../server/demo-schema.js';
+import { demoSchema } from '../protocol/demo-schema.js';
 
 /**
  * The seed's callback-style facade over one default client. `initializeSync` creates it (the

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { defineSchema, type SyncSchema } from '../protocol/index.js';
-import { demoSchema } from './demo-schema.js';
+import { demoSchema } from '../protocol/demo-schema.js';
 import { createSyncServer, type SyncServer } from './server.js';
 
 export const HELP = `rxsync — the reference sync server

@@ -6,4 +6,4 @@ export { lastWriteWins } from './store/conflict-policy.js';
 export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 export type { SyncStore, SnapshotReader, BackendWrite, WriteResult, ConflictPolicy, Caller, Principal } from './store/store.js';
 export { defineSchema, type SyncSchema, type SchemaDefinition } from '../protocol/index.js';
-export { demoSchema } from './demo-schema.js';
+export { demoSchema } from '../protocol/demo-schema.js';

@@ -1,6 +1,6 @@
-import { defineSchema } from '../protocol/index.js';
+import { defineSchema } from './index.js';
 
-/** The schema `npm start` serves: a todo list. */
+/** The schema `npm start` serves and the callback facade defaults to: a todo list. Shared by client and server. */
 export const demoSchema = defineSchema({
   tables: {
     todos: {
