@@ -13,7 +13,13 @@ const common = {
 };
 export default {
   projects: [
-    { ...common, displayName: 'node', testEnvironment: 'node', testMatch: ['<rootDir>/spec/**/*.spec.ts'], testPathIgnorePatterns: ['\\.jsdom\\.spec\\.ts$', '/spec/browser/'] },
+    {
+      ...common,
+      displayName: 'node',
+      testEnvironment: 'node',
+      testMatch: ['<rootDir>/spec/**/*.spec.ts'],
+      testPathIgnorePatterns: ['\\.jsdom\\.spec\\.ts$', '/spec/browser/'],
+    },
     { ...common, displayName: 'jsdom', testEnvironment: 'jsdom', testMatch: ['<rootDir>/spec/**/*.jsdom.spec.ts'] },
     // Real Chromium through playwright-core (spec/browser/); `npm run test:browser` runs it alone.
     browser,

@@ -62,11 +62,19 @@ const VFS = 'IDBBatchAtomicVFS';
 const CHUNK_ROWS = 1000;
 
 /** Where Chromium is: the browser specs' candidates (spec/support/browser/chromium.ts). */
-const CHROMIUM = (process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome-stable']).find((p) =>
-  existsSync(p),
-);
+const CHROMIUM = (
+  process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome-stable']
+).find((p) => existsSync(p));
 /** The browser specs' flags (spec/support/browser/chromium.ts CHROMIUM_ARGS). */
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
 
 const now = () => performance.now();
 const root = join(dirname(resultsPath()), '..');
@@ -138,7 +146,9 @@ function serveWeb(): Promise<{ url: string; server: Server }> {
       response.end();
     }
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ url: `http://127.0.0.1:${(server.address() as { port: number }).port}/`, server })),
+  );
 }
 
 // ---- main ----------------------------------------------------------------------------------
@@ -146,7 +156,10 @@ function serveWeb(): Promise<{ url: string; server: Server }> {
 async function main(): Promise<void> {
   if (!CHROMIUM) throw new Error('no Chromium found (apt-get install -y chromium, or set CHROMIUM_PATH)');
   const started = now();
-  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   const loadBefore = loadavg()[0];
   const bundle = prepareBundle();
   await preparePage();
@@ -156,8 +169,12 @@ async function main(): Promise<void> {
   try {
     console.log(`browser-initial-sync bench: ${ROWS.toLocaleString('en-US')} rows, ${RUNS} run(s) per side, ${cpus().length} CPU(s), load average ${load()}`);
     console.log(`bundle: ${bundle}`);
-    console.log(`server: ${ROWS.toLocaleString('en-US')} rows ${server.seedMs > 100 ? `seeded in ${(server.seedMs / 1000).toFixed(1)} s` : 'reused from the cache'}, ${server.url}`);
-    console.log(`storage: IndexedDB (${VFS}); OPFS is not measured: rxsync ships no OPFS VFS, since OPFS sync access handles are unavailable in a SharedWorker`);
+    console.log(
+      `server: ${ROWS.toLocaleString('en-US')} rows ${server.seedMs > 100 ? `seeded in ${(server.seedMs / 1000).toFixed(1)} s` : 'reused from the cache'}, ${server.url}`,
+    );
+    console.log(
+      `storage: IndexedDB (${VFS}); OPFS is not measured: rxsync ships no OPFS VFS, since OPFS sync access handles are unavailable in a SharedWorker`,
+    );
     await warmUp(server.url);
 
     const context = await browser.newContext();
@@ -180,7 +197,11 @@ async function main(): Promise<void> {
     const stamp = Date.now().toString(36);
     for (let i = 0; i < RUNS; i++) {
       const clientDb = `bench-client-${stamp}-${i}`;
-      const run = await page.evaluate(([url, name, rows]) => window.rxsyncBench.clientRun(url, name, rows), [server.url, clientDb, ROWS] as [string, string, number]);
+      const run = await page.evaluate(([url, name, rows]) => window.rxsyncBench.clientRun(url, name, rows), [server.url, clientDb, ROWS] as [
+        string,
+        string,
+        number,
+      ]);
       clientRuns.push(run);
       await page.evaluate((name) => window.rxsyncBench.deleteDatabase(name), clientDb);
       console.log(
@@ -191,10 +212,16 @@ async function main(): Promise<void> {
       rawRuns.push(raw);
       await page.evaluate((name) => window.rxsyncBench.deleteDatabase(name), rawDb);
       const chunkedDb = `bench-raw-chunked-${stamp}-${i}`;
-      const chunked = await page.evaluate(([name, rows, chunk]) => window.rxsyncBench.rawRun(name, rows, chunk), [chunkedDb, ROWS, CHUNK_ROWS] as [string, number, number]);
+      const chunked = await page.evaluate(([name, rows, chunk]) => window.rxsyncBench.rawRun(name, rows, chunk), [chunkedDb, ROWS, CHUNK_ROWS] as [
+        string,
+        number,
+        number,
+      ]);
       rawChunkedRuns.push(chunked);
       await page.evaluate((name) => window.rxsyncBench.deleteDatabase(name), chunkedDb);
-      console.log(`raw run ${i + 1}: ${fmtMs(raw.ms)} (${fmtRate(rate(ROWS, raw.ms))}); one tx per ${CHUNK_ROWS} rows ${fmtMs(chunked.ms)} (${fmtRate(rate(ROWS, chunked.ms))})`);
+      console.log(
+        `raw run ${i + 1}: ${fmtMs(raw.ms)} (${fmtRate(rate(ROWS, raw.ms))}); one tx per ${CHUNK_ROWS} rows ${fmtMs(chunked.ms)} (${fmtRate(rate(ROWS, chunked.ms))})`,
+      );
     }
     await context.close();
     if (pageErrors.length) console.warn(`page errors: ${pageErrors.join('; ')}`);
@@ -206,14 +233,34 @@ async function main(): Promise<void> {
     const out: string[][] = [['measurement (Chromium, IndexedDB VFS)', 'median', 'best', 'median rows/s', 'runs (ms)']];
     const line = (label: string, times: number[]) =>
       out.push([label, fmtMs(median(times)), fmtMs(Math.min(...times)), fmtRate(rate(ROWS, median(times))), times.map((t) => t.toFixed(0)).join(' / ')]);
-    line('client (SharedWorker): connect() -> initial_sync_complete', clientRuns.map((r) => r.completeMs));
-    line('client (SharedWorker): connect() -> whenSynced()', clientRuns.map((r) => r.syncedMs));
-    out.push(['client: connect() -> first chunk applied', fmtMs(median(clientRuns.map((r) => r.firstChunkMs))), '', '', clientRuns.map((r) => r.firstChunkMs.toFixed(0)).join(' / ')]);
-    line('raw (page): openDatabase + runMany INSERT, 1 tx', rawRuns.map((r) => r.ms));
-    line(`raw (page): runMany INSERT, 1 tx per ${CHUNK_ROWS} rows`, rawChunkedRuns.map((r) => r.ms));
+    line(
+      'client (SharedWorker): connect() -> initial_sync_complete',
+      clientRuns.map((r) => r.completeMs),
+    );
+    line(
+      'client (SharedWorker): connect() -> whenSynced()',
+      clientRuns.map((r) => r.syncedMs),
+    );
+    out.push([
+      'client: connect() -> first chunk applied',
+      fmtMs(median(clientRuns.map((r) => r.firstChunkMs))),
+      '',
+      '',
+      clientRuns.map((r) => r.firstChunkMs.toFixed(0)).join(' / '),
+    ]);
+    line(
+      'raw (page): openDatabase + runMany INSERT, 1 tx',
+      rawRuns.map((r) => r.ms),
+    );
+    line(
+      `raw (page): runMany INSERT, 1 tx per ${CHUNK_ROWS} rows`,
+      rawChunkedRuns.map((r) => r.ms),
+    );
     console.log('');
     console.log(table(out));
-    console.log(`\nratioToRaw ${ratioToRaw} (median client rows/s over median raw rows/s); first (cold) client run ${fmtRate(rate(ROWS, clientRuns[0].completeMs))}`);
+    console.log(
+      `\nratioToRaw ${ratioToRaw} (median client rows/s over median raw rows/s); first (cold) client run ${fmtRate(rate(ROWS, clientRuns[0].completeMs))}`,
+    );
     console.log(`OPFS: not measured (not shipped: no synchronous OPFS access handles in a SharedWorker); IndexedDB only.`);
     console.log(`total bench time ${((now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`);
 

@@ -42,7 +42,8 @@ let createWorkerSyncClient: ((options: WorkerSyncClientOptions) => Promise<Remot
 
 async function clientRun(url: string, database: string, rows: number): Promise<ClientRunResult> {
   // The shipped main-thread entry, as an app would load it (external to this bundle).
-  createWorkerSyncClient ??= ((await import(/* @vite-ignore */ `${BUNDLE}rxsync.js`)) as { createWorkerSyncClient: typeof createWorkerSyncClient }).createWorkerSyncClient;
+  createWorkerSyncClient ??= ((await import(/* @vite-ignore */ `${BUNDLE}rxsync.js`)) as { createWorkerSyncClient: typeof createWorkerSyncClient })
+    .createWorkerSyncClient;
   const client = await createWorkerSyncClient!({
     schema: benchSchema,
     database,

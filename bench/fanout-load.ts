@@ -45,7 +45,9 @@ function open(i: number): Promise<void> {
     sockets[i] = ws;
     let isWelcomed = false;
     ws.on('open', () =>
-      ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: `fanout-${config.index}-${i}`, lsn: config.lsn, schemaHash: config.schemaHash })),
+      ws.send(
+        JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: `fanout-${config.index}-${i}`, lsn: config.lsn, schemaHash: config.schemaHash }),
+      ),
     );
     ws.on('message', (data) => {
       const at = wallNow();
@@ -114,7 +116,15 @@ process.on('message', (message: { type?: string }) => {
     let complete = 0;
     for (let i = 0; i < config.sessions; i++) if (counts[i] === config.expected) complete++;
     const cpu = process.cpuUsage();
-    process.send!({ type: 'report', latencies: latencies.slice(0, recorded), counts: Array.from(counts), complete, gaps, errors, cpuMs: (cpu.user + cpu.system) / 1000 });
+    process.send!({
+      type: 'report',
+      latencies: latencies.slice(0, recorded),
+      counts: Array.from(counts),
+      complete,
+      gaps,
+      errors,
+      cpuMs: (cpu.user + cpu.system) / 1000,
+    });
   } else if (message?.type === 'close') {
     closing = true;
     for (const ws of sockets) ws?.terminate();

@@ -67,27 +67,42 @@ const mb = (bytes: number) => bytes / 1048576;
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rxsync-fanout-'));
   const started = performance.now();
-  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   const loadBefore = loadavg()[0];
-  console.log(`fanout bench: ${SESSIONS} sessions over ${LOAD_PROCESSES} load process(es), ${RATE} changes/s for ${SECONDS} s, node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, load average ${load()}`);
-  const serverArgv = [...process.execArgv.filter((a) => a !== '--expose-gc'), '--expose-gc', ...(SERVER_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${SERVER_PROFILE_DIR}`] : [])];
+  console.log(
+    `fanout bench: ${SESSIONS} sessions over ${LOAD_PROCESSES} load process(es), ${RATE} changes/s for ${SECONDS} s, node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, load average ${load()}`,
+  );
+  const serverArgv = [
+    ...process.execArgv.filter((a) => a !== '--expose-gc'),
+    '--expose-gc',
+    ...(SERVER_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${SERVER_PROFILE_DIR}`] : []),
+  ];
   const server = await startBenchServer('fanout', { database: join(dir, 'server.db') }, serverArgv);
   const loaders: ChildProcess[] = [];
   try {
     const clock = await clockOffset(async () => (await server.request<{ t: number }>({ type: 'clock' }, 'clock')).t);
     const rss = () => server.request<{ rss: number; heapUsed: number; sessions: number; cpuMs: number }>({ type: 'rss', gc: true }, 'rss');
     const before = await rss();
-    console.log(`server ${server.url} (pid ${server.pid}): RSS ${mb(before.rss).toFixed(1)} MB, heap ${mb(before.heapUsed).toFixed(1)} MB with no session; clock offset ${clock.offsetMs.toFixed(3)} ms`);
+    console.log(
+      `server ${server.url} (pid ${server.pid}): RSS ${mb(before.rss).toFixed(1)} MB, heap ${mb(before.heapUsed).toFixed(1)} MB with no session; clock offset ${clock.offsetMs.toFixed(3)} ms`,
+    );
 
     const t0 = performance.now();
     const readies: Array<Promise<unknown>> = [];
     for (let p = 0; p < LOAD_PROCESSES; p++) {
       const sessions = Math.floor(SESSIONS / LOAD_PROCESSES) + (p < SESSIONS % LOAD_PROCESSES ? 1 : 0);
-      const child = fork(benchScript('fanout-load', 'fanout'), [JSON.stringify({ url: server.url, sessions, lsn: server.lsn, schemaHash: benchSchema.hash, index: p, expected: CHANGES })], {
-        stdio: 'inherit',
-        serialization: 'advanced',
-        execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof')),
-      });
+      const child = fork(
+        benchScript('fanout-load', 'fanout'),
+        [JSON.stringify({ url: server.url, sessions, lsn: server.lsn, schemaHash: benchSchema.hash, index: p, expected: CHANGES })],
+        {
+          stdio: 'inherit',
+          serialization: 'advanced',
+          execArgv: process.execArgv.filter((a) => !a.startsWith('--cpu-prof')),
+        },
+      );
       loaders.push(child);
       readies.push(askLoad(child, undefined, 'ready', 120_000));
     }
@@ -97,7 +112,9 @@ async function main(): Promise<void> {
     const connected = await rss();
     if (connected.sessions !== SESSIONS) throw new Error(`the server holds ${connected.sessions} sessions, expected ${SESSIONS}`);
     const perSessionKB = (connected.rss - before.rss) / 1024 / SESSIONS;
-    console.log(`${SESSIONS} sessions connected in ${connectMs.toFixed(0)} ms: server RSS ${mb(connected.rss).toFixed(1)} MB (+${perSessionKB.toFixed(1)} KB per session), heap ${mb(connected.heapUsed).toFixed(1)} MB`);
+    console.log(
+      `${SESSIONS} sessions connected in ${connectMs.toFixed(0)} ms: server RSS ${mb(connected.rss).toFixed(1)} MB (+${perSessionKB.toFixed(1)} KB per session), heap ${mb(connected.heapUsed).toFixed(1)} MB`,
+    );
 
     let peakRss = connected.rss;
     let sampling = true;
@@ -111,7 +128,11 @@ async function main(): Promise<void> {
     const streamStart = performance.now();
     const loadCpuBefore = await Promise.all(loaders.map((child) => askLoad<LoadReport>(child, { type: 'report' }, 'report').then((r) => r.cpuMs)));
     const serverCpuBefore = (await server.request<{ cpuMs: number }>({ type: 'rss' }, 'rss')).cpuMs;
-    const done = await server.request<{ writes: unknown[] }>({ type: 'stamped', count: CHANGES, periodMs: 1000 / RATE, prefix: 'fan-', from: 0, batch: BATCH }, 'stamped_done', (SECONDS + 60) * 1000);
+    const done = await server.request<{ writes: unknown[] }>(
+      { type: 'stamped', count: CHANGES, periodMs: 1000 / RATE, prefix: 'fan-', from: 0, batch: BATCH },
+      'stamped_done',
+      (SECONDS + 60) * 1000,
+    );
     const streamMs = performance.now() - streamStart;
     const serverCpuMs = (await server.request<{ cpuMs: number }>({ type: 'rss' }, 'rss')).cpuMs - serverCpuBefore;
     sampling = false;
@@ -141,20 +162,34 @@ async function main(): Promise<void> {
 
     const out: string[][] = [['measurement', 'value']];
     out.push(['sessions (light ws clients)', `${SESSIONS} over ${LOAD_PROCESSES} process(es), connected in ${connectMs.toFixed(0)} ms`]);
-    out.push(['stream', `${done.writes.length} changes, ${RATE}/s, ${BATCH === 1 ? 'one commit each' : `${BATCH} per commit`}, written in ${(streamMs / 1000).toFixed(1)} s`]);
+    out.push([
+      'stream',
+      `${done.writes.length} changes, ${RATE}/s, ${BATCH === 1 ? 'one commit each' : `${BATCH} per commit`}, written in ${(streamMs / 1000).toFixed(1)} s`,
+    ]);
     out.push(['delivery latency p50 / p90 / p99', `${s.p50.toFixed(2)} / ${s.p90.toFixed(2)} / ${s.p99.toFixed(2)} ms`]);
     out.push(['delivery latency max / mean', `${s.max.toFixed(2)} / ${s.mean.toFixed(2)} ms`]);
-    out.push(['changes received', `${received.toLocaleString('en-US')} of ${(SESSIONS * CHANGES).toLocaleString('en-US')}; ${complete} sessions complete; ${gaps} out of order/missing`]);
-    out.push(['server RSS: no session -> sessions idle', `${mb(before.rss).toFixed(1)} -> ${mb(connected.rss).toFixed(1)} MB (${perSessionKB.toFixed(1)} KB per session)`]);
+    out.push([
+      'changes received',
+      `${received.toLocaleString('en-US')} of ${(SESSIONS * CHANGES).toLocaleString('en-US')}; ${complete} sessions complete; ${gaps} out of order/missing`,
+    ]);
+    out.push([
+      'server RSS: no session -> sessions idle',
+      `${mb(before.rss).toFixed(1)} -> ${mb(connected.rss).toFixed(1)} MB (${perSessionKB.toFixed(1)} KB per session)`,
+    ]);
     out.push(['server RSS peak while streaming', `${mb(peakRss).toFixed(1)} MB`]);
-    out.push(['CPU while streaming (share of one core)', `server ${((100 * serverCpuMs) / streamMs).toFixed(0)}%, load process(es) ${loadCpuMs.map((ms) => `${((100 * ms) / streamMs).toFixed(0)}%`).join(' + ')}`]);
+    out.push([
+      'CPU while streaming (share of one core)',
+      `server ${((100 * serverCpuMs) / streamMs).toFixed(0)}%, load process(es) ${loadCpuMs.map((ms) => `${((100 * ms) / streamMs).toFixed(0)}%`).join(' + ')}`,
+    ]);
     // Less sensitive to other load on the machine than the latencies: CPU time per frame sent (and ack received).
     out.push(['server CPU per change per session', `${((serverCpuMs * 1000) / (SESSIONS * CHANGES)).toFixed(2)} µs (a changes frame out, its ack in)`]);
     console.log('');
     console.log(table(out));
     if (errors.length) console.warn(`load process errors (first ${errors.length}): ${errors.join('; ')}`);
     console.log(`\ngoal: 1,000 sessions with delivery p99 <= 100 ms. Clock offset server - bench ${clock.offsetMs.toFixed(3)} ms (not applied).`);
-    console.log(`total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`);
+    console.log(
+      `total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`,
+    );
 
     const result = {
       sessions: SESSIONS,

@@ -181,7 +181,9 @@ function transportRun(url: string, keepFrames = false): Promise<{ ms: number; ro
     const t0 = now();
     const ws = new WebSocket(url);
     ws.on('open', () =>
-      ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: `bench-transport-${Math.random()}`, lsn: '0/0', schemaHash: benchSchema.hash })),
+      ws.send(
+        JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: `bench-transport-${Math.random()}`, lsn: '0/0', schemaHash: benchSchema.hash }),
+      ),
     );
     ws.on('message', (data) => {
       const text = data.toString();
@@ -313,9 +315,18 @@ async function breakdown(frames: string[], clientCompleteMs: number): Promise<st
     for (const f of chunkFrames) if (!decodeServerMessage(f).ok) throw new Error('frame does not decode');
     return now() - t0;
   });
-  const decoded = () => frames.map((f) => { const d = decodeServerMessage(f); if (!d.ok) throw d.error; return d.value as ApplyMessage; });
+  const decoded = () =>
+    frames.map((f) => {
+      const d = decodeServerMessage(f);
+      if (!d.ok) throw d.error;
+      return d.value as ApplyMessage;
+    });
   const jsApplyMs = await medianOf(async () => {
-    const server = new ServerChanges(benchSchema, () => 'bench', () => 0);
+    const server = new ServerChanges(
+      benchSchema,
+      () => 'bench',
+      () => 0,
+    );
     const chunks = decoded().filter((m): m is SnapshotChunk => m.type === 'snapshot_chunk');
     const t0 = now();
     for (const chunk of chunks) await server.applyChunk(nullExecutor, chunk);
@@ -329,7 +340,16 @@ async function breakdown(frames: string[], clientCompleteMs: number): Promise<st
   const applyAllMs = await medianOf(async () => {
     const db = await openDatabase({ name: ':memory:' });
     const events = new EventBus(() => Date.now());
-    const changes = new SyncedData(db, new Checkpoint(events, asyncScheduler, () => undefined), benchSchema, events, { batchSize: 100, maxAttempts: 10, ackTimeoutMs: 10_000, keepSettled: 1000 }, () => 'bench', () => Date.now(), () => `${Math.random()}`);
+    const changes = new SyncedData(
+      db,
+      new Checkpoint(events, asyncScheduler, () => undefined),
+      benchSchema,
+      events,
+      { batchSize: 100, maxAttempts: 10, ackTimeoutMs: 10_000, keepSettled: 1000 },
+      () => 'bench',
+      () => Date.now(),
+      () => `${Math.random()}`,
+    );
     await changes.initialize();
     const messages = decoded();
     const t0 = now();
@@ -363,8 +383,18 @@ async function breakdown(frames: string[], clientCompleteMs: number): Promise<st
  */
 async function sweepLimits(database: string): Promise<string[][]> {
   const sweepRuns = Math.min(RUNS, 2);
-  const sweep: string[][] = [['snapshotChunkRows', 'snapshotWindow', `client complete (best of ${sweepRuns})`, 'rows/s', 'server+socket only', 'client peak heap']];
-  for (const [chunkRows, window] of [[1000, 4], [1000, 16], [250, 4], [2500, 4], [5000, 4], [5000, 2], [10000, 2]]) {
+  const sweep: string[][] = [
+    ['snapshotChunkRows', 'snapshotWindow', `client complete (best of ${sweepRuns})`, 'rows/s', 'server+socket only', 'client peak heap'],
+  ];
+  for (const [chunkRows, window] of [
+    [1000, 4],
+    [1000, 16],
+    [250, 4],
+    [2500, 4],
+    [5000, 4],
+    [5000, 2],
+    [10000, 2],
+  ]) {
     const s = await startServer(database, { snapshotChunkRows: chunkRows, snapshotWindow: window });
     const times: number[] = [];
     const transport: number[] = [];
@@ -379,7 +409,14 @@ async function sweepLimits(database: string): Promise<string[][]> {
     } finally {
       await s.close();
     }
-    sweep.push([String(chunkRows), String(window), fmtMs(Math.min(...times)), fmtRate(rate(ROWS, Math.min(...times))), fmtRate(rate(ROWS, Math.min(...transport))), mb(peakHeap)]);
+    sweep.push([
+      String(chunkRows),
+      String(window),
+      fmtMs(Math.min(...times)),
+      fmtRate(rate(ROWS, Math.min(...times))),
+      fmtRate(rate(ROWS, Math.min(...transport))),
+      mb(peakHeap),
+    ]);
     console.log(`  sweep ${chunkRows}/${window}: ${times.map((t) => t.toFixed(0)).join(' / ')} ms`);
   }
   return sweep;
@@ -393,9 +430,14 @@ async function main(): Promise<void> {
   const started = now();
   let server: BenchServer | undefined;
   try {
-    const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+    const load = () =>
+      loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ');
     const loadBefore = loadavg()[0];
-    console.log(`initial-sync bench: ${ROWS.toLocaleString('en-US')} rows, ${RUNS} run(s) per side, node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, load average ${load()}`);
+    console.log(
+      `initial-sync bench: ${ROWS.toLocaleString('en-US')} rows, ${RUNS} run(s) per side, node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, load average ${load()}`,
+    );
     const results: Record<string, number> = {};
     const out: string[][] = [['measurement', 'median', 'best', 'median rows/s', 'runs (ms)']];
     const best: Record<string, number> = {};
@@ -418,7 +460,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < RUNS; i++) {
         const run = await clientRun(server.url);
         clientRuns.push(run);
-        console.log(`client run ${i + 1}: complete ${fmtMs(run.completeMs)}, synced ${fmtMs(run.syncedMs)}, peak RSS ${mb(run.peakRss)} (${mb(run.rssBefore)} before), peak heap ${mb(run.peakHeapUsed)} (${mb(run.heapBefore)} before), event loop busy ${(100 * run.busy).toFixed(0)}%, CPU ${fmtMs(run.cpuMs)}`);
+        console.log(
+          `client run ${i + 1}: complete ${fmtMs(run.completeMs)}, synced ${fmtMs(run.syncedMs)}, peak RSS ${mb(run.peakRss)} (${mb(run.rssBefore)} before), peak heap ${mb(run.peakHeapUsed)} (${mb(run.heapBefore)} before), event loop busy ${(100 * run.busy).toFixed(0)}%, CPU ${fmtMs(run.cpuMs)}`,
+        );
       }
       await stopProfiler?.();
       if (SWEEP) sweepTable = await sweepLimits(database);
@@ -431,10 +475,28 @@ async function main(): Promise<void> {
         transport.push(run.ms);
         if (i === 0) console.log(`snapshot on the wire: ${mb(run.bytes)} of JSON`);
       }
-      results.rowsPerSec = row('client: connect() -> initial_sync_complete', clientRuns.map((r) => r.completeMs));
-      results.syncedRowsPerSec = row('client: connect() -> whenSynced()', clientRuns.map((r) => r.syncedMs));
-      out.push(['client: connect() -> welcome', fmtMs(median(clientRuns.map((r) => r.welcomeMs))), '', '', clientRuns.map((r) => r.welcomeMs.toFixed(0)).join(' / ')]);
-      out.push(['client: connect() -> first chunk applied', fmtMs(median(clientRuns.map((r) => r.firstChunkMs))), '', '', clientRuns.map((r) => r.firstChunkMs.toFixed(0)).join(' / ')]);
+      results.rowsPerSec = row(
+        'client: connect() -> initial_sync_complete',
+        clientRuns.map((r) => r.completeMs),
+      );
+      results.syncedRowsPerSec = row(
+        'client: connect() -> whenSynced()',
+        clientRuns.map((r) => r.syncedMs),
+      );
+      out.push([
+        'client: connect() -> welcome',
+        fmtMs(median(clientRuns.map((r) => r.welcomeMs))),
+        '',
+        '',
+        clientRuns.map((r) => r.welcomeMs.toFixed(0)).join(' / '),
+      ]);
+      out.push([
+        'client: connect() -> first chunk applied',
+        fmtMs(median(clientRuns.map((r) => r.firstChunkMs))),
+        '',
+        '',
+        clientRuns.map((r) => r.firstChunkMs.toFixed(0)).join(' / '),
+      ]);
       if (transport.length) results.transportRowsPerSec = row('server + socket only (parse, ack, no apply)', transport);
     }
 

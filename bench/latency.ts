@@ -162,15 +162,22 @@ const fmt = (x: number) => x.toFixed(2);
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rxsync-latency-'));
   const started = performance.now();
-  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
   const loadBefore = loadavg()[0];
-  console.log(`latency bench: ${WRITES} writes per figure, background ${RATE.toLocaleString('en-US')} changes/s, node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, load average ${load()}`);
+  console.log(
+    `latency bench: ${WRITES} writes per figure, background ${RATE.toLocaleString('en-US')} changes/s, node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, load average ${load()}`,
+  );
   const serverArgv = SERVER_PROFILE_DIR ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${SERVER_PROFILE_DIR}`] : process.execArgv;
   const server = await startBenchServer('latency', { database: join(dir, 'server.db') }, serverArgv);
   let client: SyncClient | undefined;
   try {
     const clock = await clockOffset(async () => (await server.request<{ t: number }>({ type: 'clock' }, 'clock')).t);
-    console.log(`server ${server.url} (pid ${server.pid}); clock offset server - client ${clock.offsetMs.toFixed(3)} ms (IPC round trip ${clock.rttMs.toFixed(3)} ms)`);
+    console.log(
+      `server ${server.url} (pid ${server.pid}); clock offset server - client ${clock.offsetMs.toFixed(3)} ms (IPC round trip ${clock.rttMs.toFixed(3)} ms)`,
+    );
 
     client = createSyncClient({
       schema: benchSchema,
@@ -197,7 +204,9 @@ async function main(): Promise<void> {
       await server.request({ type: 'stamped', count: 100, minGapMs: 1, maxGapMs: 3, prefix: 'lat-', from: 0 }, 'stamped_done');
       await probe.watch.shown(99, 30_000);
       idle = await serverWrites(server, probe, 100);
-      console.log(`idle: applied p50 ${fmt(idle.applied.p50)} p99 ${fmt(idle.applied.p99)} ms, watch p50 ${fmt(idle.watch.p50)} p99 ${fmt(idle.watch.p99)} ms, client event loop busy ${(100 * idle.clientBusy).toFixed(0)}%, client CPU ${idle.clientCpuPerWrite.toFixed(2)} ms per write`);
+      console.log(
+        `idle: applied p50 ${fmt(idle.applied.p50)} p99 ${fmt(idle.applied.p99)} ms, watch p50 ${fmt(idle.watch.p50)} p99 ${fmt(idle.watch.p99)} ms, client event loop busy ${(100 * idle.clientBusy).toFixed(0)}%, client CPU ${idle.clientCpuPerWrite.toFixed(2)} ms per write`,
+      );
     }
     if (!ONLY || ONLY === 'load') {
       server.send({ type: 'background', rate: RATE, tickMs: 10 });
@@ -208,16 +217,22 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await client.whenSynced({ timeoutMs: 60_000 });
       drainMs = performance.now() - t0;
-      console.log(`under load: applied p50 ${fmt(underLoad.applied.p50)} p99 ${fmt(underLoad.applied.p99)} ms, watch p50 ${fmt(underLoad.watch.p50)} p99 ${fmt(underLoad.watch.p99)} ms, client event loop busy ${(100 * underLoad.clientBusy).toFixed(0)}%, client CPU ${underLoad.clientCpuPerWrite.toFixed(2)} ms per measured write; ${backgroundWritten.toLocaleString('en-US')} background changes, client caught up ${drainMs.toFixed(0)} ms after they stopped`);
+      console.log(
+        `under load: applied p50 ${fmt(underLoad.applied.p50)} p99 ${fmt(underLoad.applied.p99)} ms, watch p50 ${fmt(underLoad.watch.p50)} p99 ${fmt(underLoad.watch.p99)} ms, client event loop busy ${(100 * underLoad.clientBusy).toFixed(0)}%, client CPU ${underLoad.clientCpuPerWrite.toFixed(2)} ms per measured write; ${backgroundWritten.toLocaleString('en-US')} background changes, client caught up ${drainMs.toFixed(0)} ms after they stopped`,
+      );
     }
     if (!ONLY || ONLY === 'roundtrip') {
       roundTrip = await roundTrips(client);
-      console.log(`round trip: applied p50 ${fmt(roundTrip.applied.p50)} p99 ${fmt(roundTrip.applied.p99)} ms (insert() resolved p50 ${fmt(roundTrip.local.p50)} ms)`);
+      console.log(
+        `round trip: applied p50 ${fmt(roundTrip.applied.p50)} p99 ${fmt(roundTrip.applied.p99)} ms (insert() resolved p50 ${fmt(roundTrip.local.p50)} ms)`,
+      );
     }
     await stopProfiler?.();
     if (errors.length) console.warn(`(the client reported ${errors.length} error event(s): ${JSON.stringify(errors[0])})`);
     const [{ count }] = await client.query<{ count: number }>(`SELECT count(*) AS count FROM ${TABLE}`);
-    const [{ total }] = await server.request<{ rows: Array<{ total: number }> }>({ type: 'query', sql: `SELECT count(*) AS total FROM ${TABLE}` }, 'query').then((r) => r.rows);
+    const [{ total }] = await server
+      .request<{ rows: Array<{ total: number }> }>({ type: 'query', sql: `SELECT count(*) AS total FROM ${TABLE}` }, 'query')
+      .then((r) => r.rows);
     if (count !== total) throw new Error(`the client holds ${count} rows, the server ${total}`);
 
     const out: string[][] = [['measurement (ms)', 'p50', 'p90', 'p99', 'max', 'mean', 'n']];
@@ -233,9 +248,13 @@ async function main(): Promise<void> {
     console.log('');
     console.log(table(out));
     const delay = (label: string, r: PhaseResult | undefined) => r && `${label} p99 ${r.loopDelayP99.toFixed(1)} ms, max ${r.loopDelayMax.toFixed(1)} ms`;
-    console.log(`\nclient event-loop delay (stalls of this process, 1 ms resolution): ${[delay('idle', idle), delay('load', underLoad)].filter(Boolean).join('; ')}`);
+    console.log(
+      `\nclient event-loop delay (stalls of this process, 1 ms resolution): ${[delay('idle', idle), delay('load', underLoad)].filter(Boolean).join('; ')}`,
+    );
     console.log(`goals: live p99 <= 5 ms idle, <= 25 ms under load. Clock offset ${clock.offsetMs.toFixed(3)} ms (not applied).`);
-    console.log(`total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`);
+    console.log(
+      `total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`,
+    );
 
     const pick = (s: Stats | undefined) => s && { p50: round2(s.p50), p99: round2(s.p99) };
     const rxsync = {
@@ -246,10 +265,15 @@ async function main(): Promise<void> {
       backgroundChangesPerSec: RATE,
       loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
     };
-    recordAndPrint('latency', 'latency', { rxsync }, {
-      record: !ONLY && WRITES === 1000 && RATE === 5000,
-      notRecordedNote: '(not recorded in bench/results.json: a partial run or not the default writes/rate)',
-    });
+    recordAndPrint(
+      'latency',
+      'latency',
+      { rxsync },
+      {
+        record: !ONLY && WRITES === 1000 && RATE === 5000,
+        notRecordedNote: '(not recorded in bench/results.json: a partial run or not the default writes/rate)',
+      },
+    );
   } finally {
     await client?.cleanup();
     await server.close();

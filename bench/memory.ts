@@ -228,15 +228,22 @@ function runChild(url: string, rows: number): Promise<ChildReport> {
 
 async function main(): Promise<void> {
   const started = now();
-  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`memory bench: sizes ${SIZES.map((s) => s.toLocaleString('en-US')).join(', ')}, node ${process.version}, ${cpus().length} CPU(s), load average ${load()}`);
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  console.log(
+    `memory bench: sizes ${SIZES.map((s) => s.toLocaleString('en-US')).join(', ')}, node ${process.version}, ${cpus().length} CPU(s), load average ${load()}`,
+  );
   const reports: ChildReport[] = [];
   /** The JS heap's peak: the sampled peak, or the used size before a GC when that was higher. */
   const peakHeap = (r: ChildReport) => Math.max(r.peakHeapUsed, r.gcPeakHeapUsed);
   for (const rows of SIZES) {
     const server = await cachedSeedServer('memory-server', rows, 'memory');
     try {
-      console.log(`server: ${rows.toLocaleString('en-US')} rows ${server.seedMs > 100 ? `seeded in ${(server.seedMs / 1000).toFixed(1)} s` : 'reused from the cache'}, ${server.url}`);
+      console.log(
+        `server: ${rows.toLocaleString('en-US')} rows ${server.seedMs > 100 ? `seeded in ${(server.seedMs / 1000).toFixed(1)} s` : 'reused from the cache'}, ${server.url}`,
+      );
       await warmUp(server.url);
       const report = await runChild(server.url, rows);
       reports.push(report);
@@ -246,7 +253,9 @@ async function main(): Promise<void> {
           `${report.samples} samples, ${report.gcs} GCs (${report.majorGcs} full: live heap after them at most ${toMB(report.liveHeapMax)} MB, after the last ${toMB(report.liveHeapLast)} MB)`,
       );
       if (report.heapProfile) {
-        console.log(`  sampling heap profile: bytes allocated during the sync, by site (mostly garbage collected since; "heap after sync+GC" below is what stays):`);
+        console.log(
+          `  sampling heap profile: bytes allocated during the sync, by site (mostly garbage collected since; "heap after sync+GC" below is what stays):`,
+        );
         for (const line of report.heapProfile) console.log(`  ${line}`);
       }
     } finally {
@@ -255,7 +264,20 @@ async function main(): Promise<void> {
   }
 
   const out: string[][] = [
-    ['rows', 'sync', 'peak RSS', 'RSS before', 'peak heap', 'sampled heapUsed', 'heap before', 'live heap (full GCs)', 'heap after sync+GC', 'peak external', 'database (pages)', 'wasm memory'],
+    [
+      'rows',
+      'sync',
+      'peak RSS',
+      'RSS before',
+      'peak heap',
+      'sampled heapUsed',
+      'heap before',
+      'live heap (full GCs)',
+      'heap after sync+GC',
+      'peak external',
+      'database (pages)',
+      'wasm memory',
+    ],
   ];
   for (const r of reports) {
     out.push([

@@ -14,8 +14,7 @@ export function inspectorSession(): InspectorSession {
   const session = new Session();
   session.connect();
   return {
-    post: (method, params) =>
-      new Promise<any>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result)))),
+    post: (method, params) => new Promise<any>((resolve, reject) => session.post(method, params, (error, result) => (error ? reject(error) : resolve(result)))),
     disconnect: () => session.disconnect(),
   };
 }

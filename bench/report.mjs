@@ -40,27 +40,72 @@ const rate = (n) => (n === undefined ? undefined : `${Math.round(n).toLocaleStri
 const ms = (n) => (n === undefined ? undefined : `${n.toFixed(2)} ms`);
 const p = (pair) => (pair ? `${ms(pair.p50)} / ${ms(pair.p99)}` : undefined);
 
-add('initial sync, 100k rows (Node)', rate(initialSync.rowsPerSec), `raw wa-sqlite ${rate(initialSync.rawInsertRowsPerSec) ?? 'n/a'}`,
-  initialSync.ratioToRaw && `${initialSync.ratioToRaw.toFixed(2)} of raw`, '>= 0.6 of raw', initialSync.ratioToRaw && initialSync.ratioToRaw >= 0.6);
-add('initial sync vs RxDB', rate(initialSync.rowsPerSec), `RxDB best (batchSize ${initialSync.rxdbBatchSize ?? '?'}) ${rate(rxdbBest) ?? 'n/a'} (default batch ${rate(initialSync.rxdbDefaultBatchRowsPerSec) ?? 'n/a'})`,
-  initialSync.ratioToRxdb && `${initialSync.ratioToRxdb.toFixed(1)}x RxDB`, '>= 3x RxDB', initialSync.ratioToRxdb && initialSync.ratioToRxdb >= 3);
+add(
+  'initial sync, 100k rows (Node)',
+  rate(initialSync.rowsPerSec),
+  `raw wa-sqlite ${rate(initialSync.rawInsertRowsPerSec) ?? 'n/a'}`,
+  initialSync.ratioToRaw && `${initialSync.ratioToRaw.toFixed(2)} of raw`,
+  '>= 0.6 of raw',
+  initialSync.ratioToRaw && initialSync.ratioToRaw >= 0.6,
+);
+add(
+  'initial sync vs RxDB',
+  rate(initialSync.rowsPerSec),
+  `RxDB best (batchSize ${initialSync.rxdbBatchSize ?? '?'}) ${rate(rxdbBest) ?? 'n/a'} (default batch ${rate(initialSync.rxdbDefaultBatchRowsPerSec) ?? 'n/a'})`,
+  initialSync.ratioToRxdb && `${initialSync.ratioToRxdb.toFixed(1)}x RxDB`,
+  '>= 3x RxDB',
+  initialSync.ratioToRxdb && initialSync.ratioToRxdb >= 3,
+);
 const live = latency.rxsync ?? {};
 const rxdbLive = latency.rxdb ?? {};
-add('live: server write -> applied, idle (p50 / p99)', p(live.idle?.applied), `RxDB ${p(rxdbLive.idle) ?? 'n/a'}`, '', 'p99 <= 5 ms', live.idle && live.idle.applied.p99 <= 5);
+add(
+  'live: server write -> applied, idle (p50 / p99)',
+  p(live.idle?.applied),
+  `RxDB ${p(rxdbLive.idle) ?? 'n/a'}`,
+  '',
+  'p99 <= 5 ms',
+  live.idle && live.idle.applied.p99 <= 5,
+);
 add('live: server write -> watch(), idle', p(live.idle?.watch), '', '', 'p99 <= 5 ms', live.idle && live.idle.watch.p99 <= 5);
-add('live: -> applied, 5,000 changes/s load', p(live.underLoad?.applied), `RxDB ${p(rxdbLive.underLoad) ?? 'n/a'}`, '', 'p99 <= 25 ms', live.underLoad && live.underLoad.applied.p99 <= 25);
+add(
+  'live: -> applied, 5,000 changes/s load',
+  p(live.underLoad?.applied),
+  `RxDB ${p(rxdbLive.underLoad) ?? 'n/a'}`,
+  '',
+  'p99 <= 25 ms',
+  live.underLoad && live.underLoad.applied.p99 <= 25,
+);
 add('live: -> watch(), 5,000 changes/s load', p(live.underLoad?.watch), '', '', 'p99 <= 25 ms', live.underLoad && live.underLoad.watch.p99 <= 25);
 add('client write -> push_result', p(live.roundTrip), `RxDB ${p(rxdbLive.roundTrip) ?? 'n/a'}`, '', '', undefined);
-add(`fan-out: ${fanout.sessions ?? '?'} sessions, ${fanout.changesPerSec ?? '?'} changes/s`, fanout.deliveryP99Ms === undefined ? undefined : `p50 ${ms(fanout.deliveryP50Ms)} / p99 ${ms(fanout.deliveryP99Ms)}`,
-  '', fanout.serverRssPerSessionKB === undefined ? '' : `${fanout.serverRssPerSessionKB} KB RSS per session`, 'p99 <= 100 ms', fanout.deliveryP99Ms !== undefined && fanout.deliveryP99Ms <= 100);
+add(
+  `fan-out: ${fanout.sessions ?? '?'} sessions, ${fanout.changesPerSec ?? '?'} changes/s`,
+  fanout.deliveryP99Ms === undefined ? undefined : `p50 ${ms(fanout.deliveryP50Ms)} / p99 ${ms(fanout.deliveryP99Ms)}`,
+  '',
+  fanout.serverRssPerSessionKB === undefined ? '' : `${fanout.serverRssPerSessionKB} KB RSS per session`,
+  'p99 <= 100 ms',
+  fanout.deliveryP99Ms !== undefined && fanout.deliveryP99Ms <= 100,
+);
 const heapGrowth = memory.rows100k && memory.rows1M ? memory.rows1M.peakHeapMB / memory.rows100k.peakHeapMB : undefined;
-add('client memory, 100k -> 1M rows', memory.rows1M && `heap ${memory.rows100k.peakHeapMB} -> ${memory.rows1M.peakHeapMB} MB, RSS ${memory.rows100k.peakRssMB} -> ${memory.rows1M.peakRssMB} MB`,
-  memory.rows1M && `database ${memory.rows100k.dbMB} -> ${memory.rows1M.dbMB} MB`, heapGrowth && `heap x${heapGrowth.toFixed(2)} for 10x rows`, 'heap flat (x < 1.5)', heapGrowth !== undefined && heapGrowth < 1.5);
-add(`initial sync in Chromium (${browser.vfs ?? 'IndexedDB VFS'})`, rate(browser.rowsPerSec), `direct inserts ${rate(browser.rawInsertRowsPerSec) ?? 'n/a'}`,
-  browser.ratioToRaw && `${browser.ratioToRaw.toFixed(2)} of direct`, '', undefined);
+add(
+  'client memory, 100k -> 1M rows',
+  memory.rows1M && `heap ${memory.rows100k.peakHeapMB} -> ${memory.rows1M.peakHeapMB} MB, RSS ${memory.rows100k.peakRssMB} -> ${memory.rows1M.peakRssMB} MB`,
+  memory.rows1M && `database ${memory.rows100k.dbMB} -> ${memory.rows1M.dbMB} MB`,
+  heapGrowth && `heap x${heapGrowth.toFixed(2)} for 10x rows`,
+  'heap flat (x < 1.5)',
+  heapGrowth !== undefined && heapGrowth < 1.5,
+);
+add(
+  `initial sync in Chromium (${browser.vfs ?? 'IndexedDB VFS'})`,
+  rate(browser.rowsPerSec),
+  `direct inserts ${rate(browser.rawInsertRowsPerSec) ?? 'n/a'}`,
+  browser.ratioToRaw && `${browser.ratioToRaw.toFixed(2)} of direct`,
+  '',
+  undefined,
+);
 
 console.log(table(rows));
-if (results.machine) console.log(`\nmachine: ${results.machine.cpu}, ${results.machine.cores} cores, ${results.machine.memoryGB} GB, node ${results.machine.node}`);
+if (results.machine)
+  console.log(`\nmachine: ${results.machine.cpu}, ${results.machine.cores} cores, ${results.machine.memoryGB} GB, node ${results.machine.node}`);
 
 // ---- the chart -------------------------------------------------------------------------------
 
@@ -72,7 +117,9 @@ if (!process.argv.includes('--no-chart')) {
     ['Node', 'RxDB, default batch', initialSync.rxdbDefaultBatchRowsPerSec],
     ['Chromium', 'direct insert (ceiling)', browser.rawInsertRowsPerSec],
     ['Chromium', 'rxsync', browser.rowsPerSec],
-  ].filter(([, , v]) => v !== undefined).map(([where, engine, value]) => ({ where, engine, value: Math.round(value) }));
+  ]
+    .filter(([, , v]) => v !== undefined)
+    .map(([where, engine, value]) => ({ where, engine, value: Math.round(value) }));
   const latencies = [];
   const pushLatency = (engine, scenario, pair) => {
     if (!pair) return;
@@ -85,10 +132,18 @@ if (!process.argv.includes('--no-chart')) {
   pushLatency('rxsync', 'client write round trip', live.roundTrip);
   pushLatency('RxDB', 'client write round trip', rxdbLive.roundTrip);
 
-  const engineColor = { scale: { domain: ['direct insert (ceiling)', 'rxsync', `RxDB, batchSize ${initialSync.rxdbBatchSize ?? '?'}`, 'RxDB, default batch'], range: ['#9e9e9e', '#1f77b4', '#d62728', '#ff9896'] } };
+  const engineColor = {
+    scale: {
+      domain: ['direct insert (ceiling)', 'rxsync', `RxDB, batchSize ${initialSync.rxdbBatchSize ?? '?'}`, 'RxDB, default batch'],
+      range: ['#9e9e9e', '#1f77b4', '#d62728', '#ff9896'],
+    },
+  };
   const spec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
-    title: { text: 'rxsync benchmarks', subtitle: `${results.machine?.cpu ?? ''}, ${results.machine?.cores ?? '?'} cores, node ${results.machine?.node ?? ''}` },
+    title: {
+      text: 'rxsync benchmarks',
+      subtitle: `${results.machine?.cpu ?? ''}, ${results.machine?.cores ?? '?'} cores, node ${results.machine?.node ?? ''}`,
+    },
     config: { font: 'sans-serif', view: { stroke: null } },
     resolve: { scale: { color: 'independent' } },
     hconcat: [
@@ -97,7 +152,13 @@ if (!process.argv.includes('--no-chart')) {
         data: { values: throughput },
         mark: { type: 'bar', tooltip: true },
         encoding: {
-          row: { field: 'where', type: 'nominal', title: null, sort: ['Node', 'Chromium'], header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } },
+          row: {
+            field: 'where',
+            type: 'nominal',
+            title: null,
+            sort: ['Node', 'Chromium'],
+            header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' },
+          },
           y: { field: 'engine', type: 'nominal', title: null, sort: null, axis: { labelLimit: 260 } },
           x: { field: 'value', type: 'quantitative', title: 'rows/s' },
           color: { field: 'engine', type: 'nominal', legend: null, ...engineColor },
@@ -109,7 +170,13 @@ if (!process.argv.includes('--no-chart')) {
         data: { values: latencies },
         mark: { type: 'bar', tooltip: true },
         encoding: {
-          row: { field: 'scenario', type: 'nominal', title: null, sort: ['server write, idle', 'server write, 5k/s load', 'client write round trip'], header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' } },
+          row: {
+            field: 'scenario',
+            type: 'nominal',
+            title: null,
+            sort: ['server write, idle', 'server write, 5k/s load', 'client write round trip'],
+            header: { labelAngle: 0, labelAlign: 'left', labelFontWeight: 'bold' },
+          },
           y: { field: 'engine', type: 'nominal', title: null },
           yOffset: { field: 'stat', type: 'nominal' },
           x: { field: 'ms', type: 'quantitative', title: 'ms', scale: { type: 'symlog' } },

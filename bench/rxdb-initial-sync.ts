@@ -171,7 +171,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < RUNS; i++) {
         const r = await clientRun(server, batchSize, validate);
         runs.push(r);
-        console.log(`${label} run ${i + 1}: ${fmtMs(r.ms)} (${fmtRate(rate(ROWS, r.ms))}), first row after ${fmtMs(r.firstRowMs)}, CPU client ${fmtMs(r.cpuMs)} server ${fmtMs(r.serverCpuMs)}`);
+        console.log(
+          `${label} run ${i + 1}: ${fmtMs(r.ms)} (${fmtRate(rate(ROWS, r.ms))}), first row after ${fmtMs(r.firstRowMs)}, CPU client ${fmtMs(r.cpuMs)} server ${fmtMs(r.serverCpuMs)}`,
+        );
       }
       const times = runs.map((r) => r.ms);
       out.push([
@@ -189,9 +191,7 @@ async function main(): Promise<void> {
     const rxdbRowsPerSec = await measure(`rxdb: replicate -> awaitInitialReplication, batchSize ${BATCH_SIZE}`, BATCH_SIZE);
     if (VALIDATE) await measure(`rxdb: same, batchSize ${BATCH_SIZE}, client storage wrapped in ajv validation`, BATCH_SIZE, true);
     if (!SWEEP && BATCH_SIZE !== ALSO_BATCH) await measure(`rxdb: same, batchSize ${ALSO_BATCH}`, ALSO_BATCH);
-    const rxdbDefaultBatchRowsPerSec = WITH_DEFAULT
-      ? await measure(`rxdb: same, default batchSize (${RXDB_DEFAULT_BATCH})`, undefined)
-      : undefined;
+    const rxdbDefaultBatchRowsPerSec = WITH_DEFAULT ? await measure(`rxdb: same, default batchSize (${RXDB_DEFAULT_BATCH})`, undefined) : undefined;
     if (SWEEP) {
       for (const size of [250, 500, 1000, 2000, 5000, 10000, 20000, 50000]) {
         if (size !== BATCH_SIZE) await measure(`rxdb: same, batchSize ${size}`, size);
@@ -217,7 +217,9 @@ async function main(): Promise<void> {
     console.log('');
     console.log(table(out));
     if (silenced.length) console.log(`\n(silenced ${silenced.length} RxDB websocket-client console lines: ${silenced.slice(0, 4).join(' | ')})`);
-    console.log(`\ntotal bench time ${((now() - started) / 1000).toFixed(1)} s, load average ${loadBefore.toFixed(2)} -> ${loadavg()[0].toFixed(2)} (other load on the machine skews every figure)\n`);
+    console.log(
+      `\ntotal bench time ${((now() - started) / 1000).toFixed(1)} s, load average ${loadBefore.toFixed(2)} -> ${loadavg()[0].toFixed(2)} (other load on the machine skews every figure)\n`,
+    );
 
     const recorded = { rxdbRowsPerSec, ...(rxdbDefaultBatchRowsPerSec !== undefined && { rxdbDefaultBatchRowsPerSec }), rxdbBatchSize: BATCH_SIZE };
     recordAndPrint('rxdb-initial-sync', 'initialSync', recorded, {

@@ -43,7 +43,16 @@ import { TABLE } from './fixtures.js';
 import { option } from './cli-options.js';
 import { recordAndPrint } from './record-and-print.js';
 import { runMain } from './run-main.js';
-import { createItemsDatabase, quietRxdb, RXDB_BATCH_SIZE, silenced, startRxdbServer, type ItemDoc, type ItemsDatabase, type RxdbServer } from './rxdb-common.js';
+import {
+  createItemsDatabase,
+  quietRxdb,
+  RXDB_BATCH_SIZE,
+  silenced,
+  startRxdbServer,
+  type ItemDoc,
+  type ItemsDatabase,
+  type RxdbServer,
+} from './rxdb-common.js';
 import { round2, stats, type Stats } from './stats.js';
 import { table } from './text-table.js';
 import { clockOffset, wallNow } from './wall-clock.js';
@@ -102,7 +111,11 @@ async function serverWrites(server: RxdbServer, probe: ClientProbe, from: number
 }
 
 /** Client insert → push (masterWrite) → server writes → answer → sent$, one write at a time. */
-async function roundTrips(db: ItemsDatabase, replication: RxReplicationState<ItemDoc, unknown>, server: RxdbServer): Promise<{ sent: Stats; local: Stats; server: Stats }> {
+async function roundTrips(
+  db: ItemsDatabase,
+  replication: RxReplicationState<ItemDoc, unknown>,
+  server: RxdbServer,
+): Promise<{ sent: Stats; local: Stats; server: Stats }> {
   const waiting = new Map<string, () => void>();
   const seenAt = new Map<string, number>();
   const sub = replication.sent$.subscribe((doc) => waiting.get(doc.id)?.());
@@ -143,14 +156,21 @@ const fmt = (x: number) => x.toFixed(2);
 async function main(): Promise<void> {
   quietRxdb();
   const started = performance.now();
-  const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
-  console.log(`rxdb latency bench: ${WRITES} writes per figure, background ${RATE.toLocaleString('en-US')} changes/s, batchSize ${BATCH_SIZE}, node ${process.version}, load average ${load()}`);
+  const load = () =>
+    loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ');
+  console.log(
+    `rxdb latency bench: ${WRITES} writes per figure, background ${RATE.toLocaleString('en-US')} changes/s, batchSize ${BATCH_SIZE}, node ${process.version}, load average ${load()}`,
+  );
   const server = await startRxdbServer(0, 'rxdb-latency');
   let db: ItemsDatabase | undefined;
   let replication: RxReplicationState<ItemDoc, unknown> | undefined;
   try {
     const clock = await clockOffset(async () => (await server.request<{ t: number }>({ type: 'clock' }, 'clock')).t);
-    console.log(`rxdb server ${server.url} (pid ${server.pid}); clock offset server - client ${clock.offsetMs.toFixed(3)} ms (IPC round trip ${clock.rttMs.toFixed(3)} ms)`);
+    console.log(
+      `rxdb server ${server.url} (pid ${server.pid}); clock offset server - client ${clock.offsetMs.toFixed(3)} ms (IPC round trip ${clock.rttMs.toFixed(3)} ms)`,
+    );
 
     db = await createItemsDatabase(`rxdblatencyclient${process.pid}`);
     replication = await replicateWithWebsocketServer<ItemDoc, unknown>({
@@ -177,7 +197,9 @@ async function main(): Promise<void> {
       await server.request({ type: 'stamped', count: 100, minGapMs: 1, maxGapMs: 3, prefix: 'lat-', from: 0 }, 'stamped_done');
       await probe.watch.shown(99, 30_000);
       idle = await serverWrites(server, probe, 100);
-      console.log(`idle: applied p50 ${fmt(idle.applied.p50)} p99 ${fmt(idle.applied.p99)} ms, watch p50 ${fmt(idle.watch.p50)} p99 ${fmt(idle.watch.p99)} ms, client event loop busy ${(100 * idle.clientBusy).toFixed(0)}%`);
+      console.log(
+        `idle: applied p50 ${fmt(idle.applied.p50)} p99 ${fmt(idle.applied.p99)} ms, watch p50 ${fmt(idle.watch.p50)} p99 ${fmt(idle.watch.p99)} ms, client event loop busy ${(100 * idle.clientBusy).toFixed(0)}%`,
+      );
     }
     if (!ONLY || ONLY === 'load') {
       server.send({ type: 'background', rate: RATE, tickMs: 10 });
@@ -189,11 +211,15 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await replication.awaitInSync();
       drainMs = performance.now() - t0;
-      console.log(`under load: applied p50 ${fmt(underLoad.applied.p50)} p99 ${fmt(underLoad.applied.p99)} ms, watch p50 ${fmt(underLoad.watch.p50)} p99 ${fmt(underLoad.watch.p99)} ms, client event loop busy ${(100 * underLoad.clientBusy).toFixed(0)}%, client CPU ${underLoad.clientCpuMs.toFixed(0)} ms; ${backgroundWritten.toLocaleString('en-US')} background changes (${Math.round(backgroundRate).toLocaleString('en-US')}/s reached), client in sync ${drainMs.toFixed(0)} ms after they stopped`);
+      console.log(
+        `under load: applied p50 ${fmt(underLoad.applied.p50)} p99 ${fmt(underLoad.applied.p99)} ms, watch p50 ${fmt(underLoad.watch.p50)} p99 ${fmt(underLoad.watch.p99)} ms, client event loop busy ${(100 * underLoad.clientBusy).toFixed(0)}%, client CPU ${underLoad.clientCpuMs.toFixed(0)} ms; ${backgroundWritten.toLocaleString('en-US')} background changes (${Math.round(backgroundRate).toLocaleString('en-US')}/s reached), client in sync ${drainMs.toFixed(0)} ms after they stopped`,
+      );
     }
     if (!ONLY || ONLY === 'roundtrip') {
       roundTrip = await roundTrips(db, replication, server);
-      console.log(`round trip: sent$ p50 ${fmt(roundTrip.sent.p50)} p99 ${fmt(roundTrip.sent.p99)} ms (server collection has it p50 ${fmt(roundTrip.server.p50)} ms, insert() resolved p50 ${fmt(roundTrip.local.p50)} ms)`);
+      console.log(
+        `round trip: sent$ p50 ${fmt(roundTrip.sent.p50)} p99 ${fmt(roundTrip.sent.p99)} ms (server collection has it p50 ${fmt(roundTrip.server.p50)} ms, insert() resolved p50 ${fmt(roundTrip.local.p50)} ms)`,
+      );
     }
     await replication.awaitInSync();
     if (errors.length) console.warn(`(the replication reported ${errors.length} error(s): ${String(errors[0])})`);
@@ -214,7 +240,9 @@ async function main(): Promise<void> {
     console.log(table(out));
     console.log(`\nclock offset ${clock.offsetMs.toFixed(3)} ms (not applied); client and server row counts agree (${count}).`);
     if (silenced.length) console.log(`(silenced ${silenced.length} RxDB websocket-client console lines: ${silenced.slice(0, 4).join(' | ')})`);
-    console.log(`total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`);
+    console.log(
+      `total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`,
+    );
 
     const pick = (s: Stats) => ({ p50: round2(s.p50), p99: round2(s.p99) });
     const rxdb = {
@@ -222,10 +250,15 @@ async function main(): Promise<void> {
       ...(underLoad && { underLoad: pick(underLoad.watch) }),
       ...(roundTrip && { roundTrip: pick(roundTrip.sent) }),
     };
-    recordAndPrint('rxdb-latency', 'latency', { rxdb }, {
-      record: !ONLY && WRITES === 1000 && RATE === 5000,
-      notRecordedNote: '(not recorded in bench/results.json: a partial run or not the default writes/rate)',
-    });
+    recordAndPrint(
+      'rxdb-latency',
+      'latency',
+      { rxdb },
+      {
+        record: !ONLY && WRITES === 1000 && RATE === 5000,
+        notRecordedNote: '(not recorded in bench/results.json: a partial run or not the default writes/rate)',
+      },
+    );
   } finally {
     await replication?.cancel().catch(() => undefined);
     await db?.close().catch(() => undefined);

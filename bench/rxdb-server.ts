@@ -115,7 +115,10 @@ class WriteDriver {
         return;
       }
       case 'count':
-        void this.db.items.count().exec().then((count) => process.send!({ type: 'count', count }));
+        void this.db.items
+          .count()
+          .exec()
+          .then((count) => process.send!({ type: 'count', count }));
         return;
     }
   }
@@ -132,7 +135,14 @@ class WriteDriver {
       if (gap > 0) await new Promise((resolve) => setTimeout(resolve, gap));
       const n = from + i;
       const t = wallNow();
-      await this.db.items.insert({ id: `${m.prefix}${String(n).padStart(7, '0')}`, title: 'stamped', body: '', n, x: t, updated_at: new Date(t).toISOString() });
+      await this.db.items.insert({
+        id: `${m.prefix}${String(n).padStart(7, '0')}`,
+        title: 'stamped',
+        body: '',
+        n,
+        x: t,
+        updated_at: new Date(t).toISOString(),
+      });
       writes.push({ n, t });
     }
     process.send!({ type: 'stamped_done', writes });
@@ -158,7 +168,14 @@ class WriteDriver {
       const t = wallNow();
       for (let i = 0; i < due; i++) {
         const seq = this.backgroundSeq++;
-        docs.push({ id: `bg-${String(seq % 10_000).padStart(7, '0')}`, title: 'background', body: LOREM_100, n: seq, x: t, updated_at: new Date(t).toISOString() });
+        docs.push({
+          id: `bg-${String(seq % 10_000).padStart(7, '0')}`,
+          title: 'background',
+          body: LOREM_100,
+          n: seq,
+          x: t,
+          updated_at: new Date(t).toISOString(),
+        });
       }
       written += due;
       this.backgroundWritten += due;

@@ -138,7 +138,10 @@ class WriteDriver {
         writes.push({ n: rows[0].n, lsn, t, writeMs: wallNow() - t });
       } else {
         // `batch` rows in one transaction (one commit, one changes frame per session).
-        const results = await this.server.store.applyClientWrites('bench-stamped', rows.map((row) => ({ id: `stamped-${row.id}-${t}`, table: TABLE, op: 'insert' as const, key: row.id, row })));
+        const results = await this.server.store.applyClientWrites(
+          'bench-stamped',
+          rows.map((row) => ({ id: `stamped-${row.id}-${t}`, table: TABLE, op: 'insert' as const, key: row.id, row })),
+        );
         const writeMs = wallNow() - t;
         results.forEach((result, k) => writes.push({ n: rows[k].n, lsn: 'lsn' in result && result.lsn ? result.lsn : '0/0', t, writeMs }));
       }
@@ -164,7 +167,13 @@ class WriteDriver {
       for (let i = 0; i < due; i++) {
         const seq = this.backgroundSeq++;
         const id = `bg-${String(seq % 10_000).padStart(7, '0')}`;
-        changes.push({ id: `bg-change-${seq}`, table: TABLE, op: 'insert', key: id, row: { id, title: 'background', body: LOREM_100, n: seq, x: t, updated_at: new Date(t).toISOString() } });
+        changes.push({
+          id: `bg-change-${seq}`,
+          table: TABLE,
+          op: 'insert',
+          key: id,
+          row: { id, title: 'background', body: LOREM_100, n: seq, x: t, updated_at: new Date(t).toISOString() },
+        });
       }
       written += due;
       this.backgroundWritten += due;

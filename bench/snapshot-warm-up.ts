@@ -10,7 +10,9 @@ export function warmUp(url: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.on('open', () =>
-      ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: `bench-warmup-${Math.random()}`, lsn: '0/0', schemaHash: benchSchema.hash })),
+      ws.send(
+        JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: `bench-warmup-${Math.random()}`, lsn: '0/0', schemaHash: benchSchema.hash }),
+      ),
     );
     ws.on('message', (data) => {
       const message = JSON.parse(data.toString()) as { type: string; seq?: number };

@@ -61,10 +61,9 @@ try {
   // connect() resolves true on the server's welcome and keeps reconnecting by itself after that.
   // The timeout is ours (cleared once settled) so nothing is left pending at exit.
   let timer;
-  const connected = await Promise.race([
-    client.connect(url),
-    new Promise((resolve) => (timer = setTimeout(() => resolve(false), CONNECT_TIMEOUT_MS))),
-  ]).finally(() => clearTimeout(timer));
+  const connected = await Promise.race([client.connect(url), new Promise((resolve) => (timer = setTimeout(() => resolve(false), CONNECT_TIMEOUT_MS)))]).finally(
+    () => clearTimeout(timer),
+  );
   if (!connected) throw new Error(`no welcome from ${url} within ${CONNECT_TIMEOUT_MS / 1000} s (is the server running? try: npm start)`);
   await client.whenSynced({ timeoutMs: CONNECT_TIMEOUT_MS });
 

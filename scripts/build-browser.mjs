@@ -56,7 +56,9 @@ for (const entry of entries) {
   // What a browser must never meet: a require() (esbuild's __require shim throws), or a static or
   // literal dynamic import of a node: module. (storage/node-wasm.ts names 'node:fs' as data, for a
   // computed import that only runs in Node: that is allowed.)
-  const bad = [/\brequire\(\s*["'`]/, /\bfrom\s*["'`]node:/, /\bimport\s*\(\s*["'`]node:/, /\bimport\s*["'`]node:/].flatMap((re) => (re.test(code) ? [re.source] : []));
+  const bad = [/\brequire\(\s*["'`]/, /\bfrom\s*["'`]node:/, /\bimport\s*\(\s*["'`]node:/, /\bimport\s*["'`]node:/].flatMap((re) =>
+    re.test(code) ? [re.source] : [],
+  );
   if (bad.length) throw new Error(`${entry.out} contains ${bad.join(' and ')}: a browser would hit Node-only code`);
   if (entry.out === 'rxsync.js' && inputs.some((input) => input.includes('wa-sqlite'))) {
     throw new Error('rxsync.js (the main-thread entry) must not bundle the engine: it pulled in wa-sqlite');

@@ -74,7 +74,8 @@ const result = await build({
 });
 const inputs = Object.keys(Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.inputs ?? {});
 if (!inputs.some((input) => resolve(root, input) === browserEntry)) throw new Error(`app.js did not take ${relative(root, browserEntry)}`);
-if (inputs.some((input) => input.includes('wa-sqlite'))) throw new Error('app.js must not bundle the engine (it pulled in wa-sqlite): the engine lives in the worker');
+if (inputs.some((input) => input.includes('wa-sqlite')))
+  throw new Error('app.js must not bundle the engine (it pulled in wa-sqlite): the engine lives in the worker');
 
 for (const file of ['index.html', 'style.css']) await copyFile(join(source, file), join(outdir, file));
 // The worker and its wasm files, served together (the worker finds the .wasm files next to itself).

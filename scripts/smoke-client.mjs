@@ -69,7 +69,10 @@ function runExample(args, { onStdout } = {}) {
 
 function within(ms, promise, what) {
   let timer;
-  return Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out (${ms} ms) waiting for ${what}`)), ms)))]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    promise,
+    new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out (${ms} ms) waiting for ${what}`)), ms))),
+  ]).finally(() => clearTimeout(timer));
 }
 
 const health = async (url) => (await fetch(url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '/healthz'))).json();
@@ -97,7 +100,11 @@ async function check(url) {
       if (text.includes(`+ ${id}`)) sawInsert();
     },
   });
-  await within(10_000, Promise.race([watchingNow, live.exited.then((r) => Promise.reject(new Error(`live client exited ${r.code}\n${r.stdout}${r.stderr}`)))]), 'the live client to sync');
+  await within(
+    10_000,
+    Promise.race([watchingNow, live.exited.then((r) => Promise.reject(new Error(`live client exited ${r.code}\n${r.stdout}${r.stderr}`)))]),
+    'the live client to sync',
+  );
 
   const { createSyncClient } = await import('../dist/index.js');
   const { demoSchema } = await import('../dist/server/index.js');
@@ -118,7 +125,9 @@ async function check(url) {
   // 3. the server's LSN moved.
   const after = await health(url);
   if (after.lsn === before.lsn) throw new Error(`/healthz LSN did not move after the insert (${after.lsn})`);
-  console.log(`smoke-client: node examples/node-client.mjs synced the 3 demo todos at ${lsn}, saw a live insert (server now at ${after.lsn}), exited on SIGINT`);
+  console.log(
+    `smoke-client: node examples/node-client.mjs synced the 3 demo todos at ${lsn}, saw a live insert (server now at ${after.lsn}), exited on SIGINT`,
+  );
 }
 
 let output = '';

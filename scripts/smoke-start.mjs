@@ -40,7 +40,8 @@ child.stdout.on('data', async (data) => {
     const body = await health.json();
     if (health.status !== 200 || body.ok !== true) throw new Error(`/healthz answered ${health.status} ${JSON.stringify(body)}`);
     const page = await fetch(url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '/'));
-    if (page.status !== 200 || !/text\/html/.test(page.headers.get('content-type') ?? '')) throw new Error(`GET / answered ${page.status} ${page.headers.get('content-type')}`);
+    if (page.status !== 200 || !/text\/html/.test(page.headers.get('content-type') ?? ''))
+      throw new Error(`GET / answered ${page.status} ${page.headers.get('content-type')}`);
     const { demoSchema } = await import('../dist/server/index.js');
     const welcome = await new Promise((resolve, reject) => {
       const ws = new WebSocket(url);

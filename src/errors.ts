@@ -9,13 +9,7 @@
  */
 
 /** Stable codes of the client's own errors. */
-export type ClientErrorCode =
-  | 'sync_error'
-  | 'connection_failed'
-  | 'heartbeat_timeout'
-  | 'apply_failed'
-  | 'cancelled'
-  | 'timeout';
+export type ClientErrorCode = 'sync_error' | 'connection_failed' | 'heartbeat_timeout' | 'apply_failed' | 'cancelled' | 'timeout';
 
 export interface SyncErrorOptions {
   /** Overrides the class default. */

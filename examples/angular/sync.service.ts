@@ -22,17 +22,7 @@
 // In an app the imports below are `from 'rxsync'` (Node, tests, or a main-thread client) or
 // `from 'rxsync/browser'` (the Web Worker client); this repo imports its sources so that the
 // example typechecks and runs without a build.
-import {
-  BehaviorSubject,
-  distinctUntilChanged,
-  filter,
-  map,
-  scan,
-  shareReplay,
-  startWith,
-  type Observable,
-  type Subscription,
-} from 'rxjs';
+import { BehaviorSubject, distinctUntilChanged, filter, map, scan, shareReplay, startWith, type Observable, type Subscription } from 'rxjs';
 import { createSyncClient, defineSchema, type ConnectionStatus, type SyncClient, type SyncClientOptions, type SyncEventMessage } from '../../src/index.js';
 
 /** The demo's table: the same definition as the server's (`rxsync serve --demo`), hence the same hash. */

@@ -156,7 +156,13 @@ function bindProgress(client: RemoteSyncClient): void {
       : `Initial sync: ${rowsDone.toLocaleString()} / ${rowsTotal.toLocaleString()} rows`;
     if (done) hideTimer = setTimeout(() => (box.hidden = true), 2000);
   };
-  client.on('initial_sync_started', ({ tables }: { tables: Array<{ rows: number }> }) => show(0, tables.reduce((n, t) => n + t.rows, 0), false));
+  client.on('initial_sync_started', ({ tables }: { tables: Array<{ rows: number }> }) =>
+    show(
+      0,
+      tables.reduce((n, t) => n + t.rows, 0),
+      false,
+    ),
+  );
   client.on('initial_sync_progress', ({ rowsDone, rowsTotal }: { rowsDone: number; rowsTotal: number }) => show(rowsDone, rowsTotal, false));
   client.on('initial_sync_complete', ({ rows }: { rows: number }) => show(rows, Math.max(rows, demo.progress.rowsTotal), true));
 }
@@ -228,13 +234,11 @@ function newId(): string {
 
 function bindCounters(client: RemoteSyncClient): void {
   const pending = $('pending');
-  client
-    .watch<{ n: number }>("SELECT count(*) AS n FROM local_changes WHERE source = 'local' AND status IN ('pending', 'sent')")
-    .subscribe(([row]) => {
-      const n = Number(row?.n ?? 0);
-      pending.dataset.pending = String(n);
-      pending.textContent = `${n} pending ${n === 1 ? 'change' : 'changes'}`;
-    });
+  client.watch<{ n: number }>("SELECT count(*) AS n FROM local_changes WHERE source = 'local' AND status IN ('pending', 'sent')").subscribe(([row]) => {
+    const n = Number(row?.n ?? 0);
+    pending.dataset.pending = String(n);
+    pending.textContent = `${n} pending ${n === 1 ? 'change' : 'changes'}`;
+  });
   client.lsn$.subscribe((lsn) => ($('lsn').textContent = `LSN ${lsn}`));
 }
 

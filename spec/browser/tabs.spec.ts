@@ -47,7 +47,10 @@ describeInBrowser('tabs of one browser (Chromium)', () => {
 
     await two.page.click('#online-toggle');
     await two.waitForPending(0);
-    expect(await demo.server.server.query('SELECT title FROM todos ORDER BY title')).toEqual([{ title: 'Shared' }, { title: 'Written in tab 1, then it closed' }]);
+    expect(await demo.server.server.query('SELECT title FROM todos ORDER BY title')).toEqual([
+      { title: 'Shared' },
+      { title: 'Written in tab 1, then it closed' },
+    ]);
     expect(demo.server.server.sessionCount).toBe(1);
     expect(two.errors).toEqual([]);
   });

@@ -32,10 +32,29 @@ describe('the outbox sender, on a real wa-sqlite database', () => {
     bus.events$.subscribe((e) => events.push(e));
     events.length = 0;
     const options = { batchSize: 3, maxAttempts: 5, ackTimeoutMs: 100, keepSettled: 10, stallAfterMs: 250 };
-    data = new SyncedData(db, new Checkpoint(bus, asyncScheduler, () => undefined), testSchema, bus, options, () => 'me', () => Date.now(), () => `c${++ids}`);
+    data = new SyncedData(
+      db,
+      new Checkpoint(bus, asyncScheduler, () => undefined),
+      testSchema,
+      bus,
+      options,
+      () => 'me',
+      () => Date.now(),
+      () => `c${++ids}`,
+    );
     await data.initialize();
     target = undefined;
-    sender = new OutboxSender(data, bus, () => target, () => 'live', options, asyncScheduler, (error) => { throw error; });
+    sender = new OutboxSender(
+      data,
+      bus,
+      () => target,
+      () => 'live',
+      options,
+      asyncScheduler,
+      (error) => {
+        throw error;
+      },
+    );
   });
   afterEach(async () => {
     sender.stop();

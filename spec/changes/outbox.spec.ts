@@ -9,7 +9,14 @@ describe('the outbox (local_changes) on a real wa-sqlite database', () => {
   let now: number;
   let ids: number;
   const options = { batchSize: 3, maxAttempts: 2, ackTimeoutMs: 100, keepSettled: 2 };
-  const outbox = () => new Outbox(db, testSchema, options, () => now, () => `c${++ids}`);
+  const outbox = () =>
+    new Outbox(
+      db,
+      testSchema,
+      options,
+      () => now,
+      () => `c${++ids}`,
+    );
 
   beforeEach(async () => {
     now = 1_000;
@@ -78,12 +85,20 @@ describe('the outbox (local_changes) on a real wa-sqlite database', () => {
     const box = outbox();
     for (let i = 0; i < 6; i++) await box.write('insert', 'todos', `k${i}`, { id: `k${i}` });
     const { changes } = await box.takeBatch(5);
-    await db.transaction((tx) => box.applyResults(tx, changes.map((c, i) => ({ id: c.id, status: 'duplicate' as const, lsn: `0/${i + 1}` }))));
+    await db.transaction((tx) =>
+      box.applyResults(
+        tx,
+        changes.map((c, i) => ({ id: c.id, status: 'duplicate' as const, lsn: `0/${i + 1}` })),
+      ),
+    );
     // duplicate answers without an echo stay unsettled until the checkpoint passes them
     expect(await box.entries({ status: 'applied' })).toHaveLength(5);
     await db.run('UPDATE local_changes SET settled = 1');
     await db.transaction((tx) => box.applyResults(tx, []));
     const left = await box.entries();
-    expect(left.map((e) => [e.key, e.status])).toEqual([['k4', 'applied'], ['k5', 'pending']]);
+    expect(left.map((e) => [e.key, e.status])).toEqual([
+      ['k4', 'applied'],
+      ['k5', 'pending'],
+    ]);
   });
 });

@@ -17,14 +17,29 @@ describe('the rebase of open local changes, on a real wa-sqlite database', () =>
   const row = async (id: string) => (await db.all('SELECT id, title, done FROM todos WHERE id = ?', [id]))[0];
   const batch = (lsn: string, changes: Changes['changes']): Changes => ({ type: 'changes', lsn, changes });
   const serverRow = (lsn: string, id: string, extra: Record<string, unknown>, origin?: { clientId: string; changeId: string }) => ({
-    lsn, table: 'todos', op: 'insert' as const, key: id, row: { ...todo(1), id, ...extra }, ...(origin && { origin }),
+    lsn,
+    table: 'todos',
+    op: 'insert' as const,
+    key: id,
+    row: { ...todo(1), id, ...extra },
+    ...(origin && { origin }),
   });
 
   beforeEach(async () => {
     db = await openDatabase();
     await createLocalSchema(db, testSchema);
-    outbox = new Outbox(db, testSchema, { batchSize: 10, maxAttempts: 3, ackTimeoutMs: 1000, keepSettled: 10 }, () => 1000, () => `c${++ids}`);
-    server = new ServerChanges(testSchema, () => 'me', () => 1000);
+    outbox = new Outbox(
+      db,
+      testSchema,
+      { batchSize: 10, maxAttempts: 3, ackTimeoutMs: 1000, keepSettled: 10 },
+      () => 1000,
+      () => `c${++ids}`,
+    );
+    server = new ServerChanges(
+      testSchema,
+      () => 'me',
+      () => 1000,
+    );
     await db.transaction((tx) => server.applyBatch(tx, batch('0/1', [serverRow('0/1', 'a', { title: 'server', done: 0 })])));
   });
   afterEach(() => db.close());
@@ -45,7 +60,17 @@ describe('the rebase of open local changes, on a real wa-sqlite database', () =>
   it('keeps a pending insert through a snapshot that does not have it yet', async () => {
     await outbox.write('insert', 'todos', 'b', { ...todo(2), id: 'b', title: 'new here' });
     await db.transaction((tx) => server.beginSnapshot(tx, '0/9'));
-    await db.transaction((tx) => server.applyChunk(tx, { type: 'snapshot_chunk', seq: 1, table: 'todos', chunk: 1, chunks: 1, columns: ['id', 'title', 'done'], rows: [['a', 'snapshot', 0]] }));
+    await db.transaction((tx) =>
+      server.applyChunk(tx, {
+        type: 'snapshot_chunk',
+        seq: 1,
+        table: 'todos',
+        chunk: 1,
+        chunks: 1,
+        columns: ['id', 'title', 'done'],
+        rows: [['a', 'snapshot', 0]],
+      }),
+    );
     await db.transaction((tx) => server.endSnapshot(tx, '0/9'));
     expect(await row('a')).toEqual({ id: 'a', title: 'snapshot', done: 0 });
     expect(await row('b')).toEqual({ id: 'b', title: 'new here', done: 0 });

@@ -15,13 +15,20 @@ describe('server batches applied on a real wa-sqlite database', () => {
   beforeEach(async () => {
     db = await openDatabase();
     await createLocalSchema(db, testSchema);
-    server = new ServerChanges(testSchema, () => 'me', () => 1_000);
+    server = new ServerChanges(
+      testSchema,
+      () => 'me',
+      () => 1_000,
+    );
   });
   afterEach(() => db.close());
 
   it('writes the rows and the batch LSN in the same transaction', async () => {
     expect(await apply(batch(insert('0/4', 'a', 'one'), insert('0/5', 'b', 'two')))).toMatchObject({ count: 2 });
-    expect(await db.all('SELECT id, title FROM todos ORDER BY id')).toEqual([{ id: 'a', title: 'one' }, { id: 'b', title: 'two' }]);
+    expect(await db.all('SELECT id, title FROM todos ORDER BY id')).toEqual([
+      { id: 'a', title: 'one' },
+      { id: 'b', title: 'two' },
+    ]);
     expect(await readLsn(db)).toBe('0/5');
   });
 
@@ -32,7 +39,10 @@ describe('server batches applied on a real wa-sqlite database', () => {
     await apply(batch(insert('0/5', 'a', 'current')));
     const result = await apply(batch(insert('0/4', 'a', 'old'), insert('0/5', 'a', 'older'), insert('0/7', 'b', 'new')));
     expect(result).toMatchObject({ count: 1 });
-    expect(await db.all('SELECT id, title FROM todos ORDER BY id')).toEqual([{ id: 'a', title: 'current' }, { id: 'b', title: 'new' }]);
+    expect(await db.all('SELECT id, title FROM todos ORDER BY id')).toEqual([
+      { id: 'a', title: 'current' },
+      { id: 'b', title: 'new' },
+    ]);
     expect(await readLsn(db)).toBe('0/7');
   });
 

@@ -55,7 +55,7 @@ describe('a client syncing with the reference server, in jsdom', () => {
     expect(events).not.toContain('error');
   });
 
-  it('syncs with the global WebSocket when no WebSocketCtor is given (jsdom\'s, as a page would)', async () => {
+  it("syncs with the global WebSocket when no WebSocketCtor is given (jsdom's, as a page would)", async () => {
     const client = testClient({ WebSocketCtor: undefined });
     expect(await client.connect(server.url)).toBe(true);
     await client.whenSynced({ timeoutMs: 5000 });

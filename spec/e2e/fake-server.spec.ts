@@ -22,7 +22,13 @@ describe('a client facing a misbehaving server', () => {
     const connecting = client.connect(fake.url);
     conn = await fake.welcomeNext(0);
     expect(await connecting).toBe(true);
-    const change = (lsn: string, id: string, extra: Record<string, unknown> = {}) => ({ lsn, table: 'todos', op: 'insert' as const, key: id, row: { ...todo(1), id, ...extra } });
+    const change = (lsn: string, id: string, extra: Record<string, unknown> = {}) => ({
+      lsn,
+      table: 'todos',
+      op: 'insert' as const,
+      key: id,
+      row: { ...todo(1), id, ...extra },
+    });
     conn.send({ type: 'changes', lsn: '0/5', changes: [change('0/5', 'good')] });
     await until(() => client.currentLsn === '0/5' || undefined, 5000, 'first batch');
     return { client, errors, change };
@@ -63,7 +69,13 @@ describe('a client facing a misbehaving server', () => {
     const batch = [change('0/6', 'fine-but-same-batch'), { ...make(change), lsn: '0/7' }];
     conn.send({ type: 'changes', lsn: '0/7', changes: batch });
     await until(() => paused.length > 0 || undefined, 5000, 'paused');
-    expect(errors.some((e) => e.code === 'apply_failed' && e.message.includes(code === 'unknown_table' ? 'unknown table' : code === 'invalid_value' ? 'expected integer' : 'unknown column'))).toBe(true);
+    expect(
+      errors.some(
+        (e) =>
+          e.code === 'apply_failed' &&
+          e.message.includes(code === 'unknown_table' ? 'unknown table' : code === 'invalid_value' ? 'expected integer' : 'unknown column'),
+      ),
+    ).toBe(true);
     expect(client.currentLsn).toBe('0/5');
     expect(await client.query(`SELECT id FROM todos ORDER BY id`)).toEqual([{ id: 'good' }]);
   });
@@ -123,7 +135,11 @@ describe('a client facing a misbehaving server', () => {
     expect(await client.query('SELECT title, done FROM todos WHERE id = ?', ['good'])).toEqual([{ title: 'local edit', done: 1 }]);
     // Then the server answers and streams our change back at its LSN, tagged with its id.
     conn.send({ type: 'push_result', results: [{ id: push.changes[0].id, status: 'applied', lsn: '0/7' }] });
-    conn.send({ type: 'changes', lsn: '0/7', changes: [{ ...change('0/7', 'good', { title: 'local edit', done: 1 }), origin: { clientId: client.clientId, changeId: push.changes[0].id } }] });
+    conn.send({
+      type: 'changes',
+      lsn: '0/7',
+      changes: [{ ...change('0/7', 'good', { title: 'local edit', done: 1 }), origin: { clientId: client.clientId, changeId: push.changes[0].id } }],
+    });
     await until(() => client.currentLsn === '0/7' || undefined, 5000, '0/7');
     // A later server change now wins: the local change is settled.
     conn.send({ type: 'changes', lsn: '0/8', changes: [change('0/8', 'good', { title: 'later server edit', done: 1 })] });

@@ -225,10 +225,7 @@ describe('the Nth IndexedDB write fails, then the client crashes', () => {
       await converge(second);
       expect(await server.query(ROWS)).toEqual(expectedRows(base, resolved));
       // Exactly once: one logged change per kept write, none for the rejected one.
-      const logged = await server.query<{ op: string; key: string }>(
-        'SELECT op, key FROM _rxsync_changes WHERE client_id = ? ORDER BY lsn',
-        [second.clientId],
-      );
+      const logged = await server.query<{ op: string; key: string }>('SELECT op, key FROM _rxsync_changes WHERE client_id = ? ORDER BY lsn', [second.clientId]);
       expect(logged.map((c) => [c.op, JSON.parse(c.key)])).toEqual(kept.map((w) => [w.op, w.key]));
       return 0;
     });

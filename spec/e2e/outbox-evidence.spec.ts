@@ -41,7 +41,11 @@ describe('outbox evidence', () => {
     await client.insert('todos', todo(1));
     await until(() => pushes().length > 0 || undefined, 5000, 'the push');
     const [change] = pushes()[0].changes;
-    conn.send({ type: 'changes', lsn: '0/1', changes: [{ lsn: '0/1', table: 'todos', op: 'insert', key: change.key, row: change.row, origin: { clientId: client.clientId, changeId: change.id } }] });
+    conn.send({
+      type: 'changes',
+      lsn: '0/1',
+      changes: [{ lsn: '0/1', table: 'todos', op: 'insert', key: change.key, row: change.row, origin: { clientId: client.clientId, changeId: change.id } }],
+    });
     await until(() => client.currentLsn === '0/1' || undefined, 5000, 'the echo');
     expect((await client.localChanges()).map((e) => [e.id, e.status, e.lsn])).toEqual([[change.id, 'applied', '0/1']]);
     expect(events).toEqual([`applied ${change.id}`]);
@@ -52,7 +56,7 @@ describe('outbox evidence', () => {
     expect(pushes().length).toBe(1); // and it was never resent
   });
 
-  it('does not give up on a write while only the server\'s messages get through (a one-way partition)', async () => {
+  it("does not give up on a write while only the server's messages get through (a one-way partition)", async () => {
     // The server keeps talking (its pings arrive) but reads nothing of ours: no pong, no answer.
     const serverPings = setInterval(() => conn.send({ type: 'ping' }), 10);
     try {
@@ -84,4 +88,3 @@ describe('outbox evidence', () => {
     }
   });
 });
-

@@ -10,7 +10,13 @@ import { cleanupClients, testClient } from '../support/test-client.js';
  * its data and checkpoint intact, and (where the stream can no longer be trusted) reconnect.
  */
 
-const change = (lsn: string, id: string, extra: Record<string, unknown> = {}) => ({ lsn, table: 'todos', op: 'insert' as const, key: id, row: { ...todo(1), id, ...extra } });
+const change = (lsn: string, id: string, extra: Record<string, unknown> = {}) => ({
+  lsn,
+  table: 'todos',
+  op: 'insert' as const,
+  key: id,
+  row: { ...todo(1), id, ...extra },
+});
 
 describe('a client that does not trust its server', () => {
   let fake: FakeServer;
@@ -73,11 +79,32 @@ describe('a client that does not trust its server', () => {
     ])('%s is refused: error, nothing checkpointed, the snapshot discarded, a reconnect', async (_name, endLsn) => {
       void client.connect(fake.url);
       const first = await fake.welcomeNext(0, { mode: 'initial', serverLsn: '0/10' });
-      first.send({ type: 'snapshot_begin', lsn: '0/10', chunks: 1, tables: [{ table: 'counters', rows: 0, chunks: 0 }, { table: 'todos', rows: 2, chunks: 1 }] });
-      first.send({ type: 'snapshot_chunk', seq: 1, table: 'todos', chunk: 1, chunks: 1, columns: ['id', 'title'], rows: [['a', 'one'], ['b', 'two']] });
+      first.send({
+        type: 'snapshot_begin',
+        lsn: '0/10',
+        chunks: 1,
+        tables: [
+          { table: 'counters', rows: 0, chunks: 0 },
+          { table: 'todos', rows: 2, chunks: 1 },
+        ],
+      });
+      first.send({
+        type: 'snapshot_chunk',
+        seq: 1,
+        table: 'todos',
+        chunk: 1,
+        chunks: 1,
+        columns: ['id', 'title'],
+        rows: [
+          ['a', 'one'],
+          ['b', 'two'],
+        ],
+      });
       first.send({ type: 'snapshot_end', lsn: endLsn });
       const second = await fake.nextHello(1);
-      expect(errors).toEqual([expect.objectContaining({ code: 'invalid_lsn', message: expect.stringContaining(`snapshot_end at ${endLsn} ends the snapshot begun at 0/10`) })]);
+      expect(errors).toEqual([
+        expect.objectContaining({ code: 'invalid_lsn', message: expect.stringContaining(`snapshot_end at ${endLsn} ends the snapshot begun at 0/10`) }),
+      ]);
       expect(second.hello.lsn).toBe('0/0');
       expect(client.currentLsn).toBe('0/0');
       expect(await client.query('SELECT * FROM todos')).toEqual([]);
@@ -86,7 +113,15 @@ describe('a client that does not trust its server', () => {
 
       // An honest snapshot on the next connection syncs as usual.
       second.welcome({ mode: 'initial', serverLsn: '0/10' });
-      second.send({ type: 'snapshot_begin', lsn: '0/10', chunks: 1, tables: [{ table: 'counters', rows: 0, chunks: 0 }, { table: 'todos', rows: 1, chunks: 1 }] });
+      second.send({
+        type: 'snapshot_begin',
+        lsn: '0/10',
+        chunks: 1,
+        tables: [
+          { table: 'counters', rows: 0, chunks: 0 },
+          { table: 'todos', rows: 1, chunks: 1 },
+        ],
+      });
       second.send({ type: 'snapshot_chunk', seq: 1, table: 'todos', chunk: 1, chunks: 1, columns: ['id', 'title'], rows: [['c', 'three']] });
       second.send({ type: 'snapshot_end', lsn: '0/10' });
       await until(() => client.currentLsn === '0/10' || undefined, 5000, 'the honest snapshot');
@@ -144,7 +179,13 @@ describe('a client that does not trust its server', () => {
       const push = await conn.waitFor('push');
       const before = await client.localChanges();
       conn.send({ type: 'push_result', results: [{ id: 'never-sent', status: 'rejected', reason: 'nope', serverRow: null }] });
-      conn.send({ type: 'push_result', results: [{ id: push.changes[0].id, status: 'applied', lsn: '0/6' }, { id: push.changes[0].id, status: 'applied', lsn: '0/6' }] });
+      conn.send({
+        type: 'push_result',
+        results: [
+          { id: push.changes[0].id, status: 'applied', lsn: '0/6' },
+          { id: push.changes[0].id, status: 'applied', lsn: '0/6' },
+        ],
+      });
       await until(() => errors.length >= 2 || undefined, 5000, 'two errors');
       expect(errors.map((e) => [e.code, e.message])).toEqual([
         ['invalid_message', expect.stringContaining('"never-sent", which was not pushed on this connection')],
@@ -180,7 +221,14 @@ describe('a client that does not trust its server', () => {
         },
       };
       await fake.welcomeNext(0, { mode: 'reset', reason: 'schema_mismatch', serverLsn: '0/3', schema: serverSchema as any });
-      const [mismatch] = await until(() => { const found = events.filter((e) => e.type === 'schema_mismatch'); return found.length ? found : undefined; }, 5000, 'schema_mismatch');
+      const [mismatch] = await until(
+        () => {
+          const found = events.filter((e) => e.type === 'schema_mismatch');
+          return found.length ? found : undefined;
+        },
+        5000,
+        'schema_mismatch',
+      );
       expect(mismatch.data).toEqual({
         clientHash: testSchema.hash,
         serverHash: expect.stringMatching(/^[0-9a-f]{16}$/),
@@ -200,7 +248,9 @@ describe('a client that does not trust its server', () => {
       const hostile = 'todos"; DROP TABLE todos; --';
       await fake.welcomeNext(0, { mode: 'reset', reason: 'schema_mismatch', schema: { tables: { [hostile]: { primaryKey: 'id', columns: { id: 'text' } } } } });
       await until(() => events.find((e) => e.type === 'schema_mismatch'), 5000, 'schema_mismatch');
-      expect(errors).toEqual([expect.objectContaining({ code: 'invalid_message', message: expect.stringContaining('the welcome carries a schema that is not valid') })]);
+      expect(errors).toEqual([
+        expect.objectContaining({ code: 'invalid_message', message: expect.stringContaining('the welcome carries a schema that is not valid') }),
+      ]);
       expect(events.find((e) => e.type === 'schema_mismatch')!.data).toEqual({ clientHash: testSchema.hash });
       expect(await client.query('SELECT count(*) AS n FROM todos')).toEqual([{ n: 0 }]);
     });

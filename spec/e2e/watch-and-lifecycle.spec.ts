@@ -73,7 +73,7 @@ describe('lifecycle', () => {
     await until(() => client.currentStatus === 'live' || undefined);
     proxy.cut();
     await until(() => states.includes('backoff') || undefined, 5000, 'backoff');
-    await until(() => client.currentStatus === 'live' && states.lastIndexOf('live') > states.indexOf('backoff') || undefined, 5000, 'live again');
+    await until(() => (client.currentStatus === 'live' && states.lastIndexOf('live') > states.indexOf('backoff')) || undefined, 5000, 'live again');
     expect(states.slice(0, 5)).toEqual(['idle', 'connecting', 'handshaking', 'syncing', 'live']);
   });
 

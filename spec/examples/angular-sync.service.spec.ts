@@ -9,7 +9,17 @@ export const browserClientFits: (client: RemoteSyncClient) => SyncEngine = (clie
 
 /** The first value of `source$` that passes `predicate`, or a clear failure after `ms`. */
 const when = <T>(source$: Observable<T>, predicate: (value: T) => boolean, what: string, ms = 5000): Promise<T> =>
-  firstValueFrom(source$.pipe(filter(predicate), timeout({ first: ms, with: () => { throw new Error(`timed out waiting for ${what}`); } })));
+  firstValueFrom(
+    source$.pipe(
+      filter(predicate),
+      timeout({
+        first: ms,
+        with: () => {
+          throw new Error(`timed out waiting for ${what}`);
+        },
+      }),
+    ),
+  );
 
 /**
  * Polls until `probe` holds. pending$ replays its last value to a new subscriber, so right after a
@@ -55,7 +65,12 @@ describe('examples/angular: TodoSyncService', () => {
     const todos = await when(service.todos$, (rows) => rows.length === 3, 'three todos');
     expect(todos.map((t) => t.id)).toEqual(['s3', 's2', 's1']);
     expect(todos[0]).toEqual({ id: 's3', title: 'server 3', done: 0, updated_at: '2024-01-03T00:00:00.000Z' });
-    expect(await when(service.progress$, (p) => !p.active && p.rowsDone === 3, 'initial sync complete')).toEqual({ rowsDone: 3, rowsTotal: 3, fraction: 1, active: false });
+    expect(await when(service.progress$, (p) => !p.active && p.rowsDone === 3, 'initial sync complete')).toEqual({
+      rowsDone: 3,
+      rowsTotal: 3,
+      fraction: 1,
+      active: false,
+    });
     await when(service.status$, (s) => s === 'live', 'live');
     statuses.unsubscribe();
     expect(seen).toEqual(expect.arrayContaining(['connecting', 'syncing', 'live']));

@@ -9,19 +9,7 @@ import { ClientModel } from './client-model.js';
 import { FakeServer, type FakeConnection } from '../support/fake-server.js';
 import { until } from '../support/until.js';
 import { testClient } from '../support/test-client.js';
-import {
-  encode,
-  FUZZ_SEED,
-  garbageFrame,
-  HOSTILE_STRINGS,
-  jsonValue,
-  mutate,
-  mutation,
-  preview,
-  raw,
-  type Mutation,
-  type RawFrame,
-} from './json-fuzz.js';
+import { encode, FUZZ_SEED, garbageFrame, HOSTILE_STRINGS, jsonValue, mutate, mutation, preview, raw, type Mutation, type RawFrame } from './json-fuzz.js';
 
 /**
  * Protocol fuzzing, server to client: a fake server sends real clients thousands of frames after a
@@ -49,8 +37,7 @@ type Template =
   | { t: 'control'; message: ServerMessage; mutations: Mutation[] }
   | { t: 'garbage'; frame: RawFrame };
 type ChunkTemplate =
-  | { t: 'chunk'; table: string; rows: Array<Record<string, unknown>>; semantic?: Semantic; mutations?: Mutation[] }
-  | { t: 'garbage'; frame: RawFrame };
+  { t: 'chunk'; table: string; rows: Array<Record<string, unknown>>; semantic?: Semantic; mutations?: Mutation[] } | { t: 'garbage'; frame: RawFrame };
 /**
  * How a session may end early: the server breaks the LSN order (a repeat, a step back, a batch
  * reaching back into what it sent, the same LSN with other content; for a snapshot, a
@@ -66,15 +53,50 @@ type Ending =
 type Session = { snapshot: boolean; first: ChangeSpec[]; chunks: ChunkTemplate[]; templates: Template[]; ending: Ending; sentinel: ChangeSpec[] };
 
 const SEMANTIC_OPS = [
-  'unknown_table', 'unknown_column', 'wrong_value', 'missing_key', 'key_mismatch', 'bad_key', 'missing_row', 'lsn_disorder',
-  'batch_lsn_mismatch', 'not_after_checkpoint', 'empty', 'lone_surrogate', 'nul_text', 'infinite_number', 'deep_json',
+  'unknown_table',
+  'unknown_column',
+  'wrong_value',
+  'missing_key',
+  'key_mismatch',
+  'bad_key',
+  'missing_row',
+  'lsn_disorder',
+  'batch_lsn_mismatch',
+  'not_after_checkpoint',
+  'empty',
+  'lone_surrogate',
+  'nul_text',
+  'infinite_number',
+  'deep_json',
 ] as const;
-const CHUNK_SEMANTIC_OPS = ['unknown_table', 'unknown_column', 'wrong_value', 'missing_key', 'bad_key', 'row_length', 'lone_surrogate', 'infinite_number', 'duplicate_column'] as const;
+const CHUNK_SEMANTIC_OPS = [
+  'unknown_table',
+  'unknown_column',
+  'wrong_value',
+  'missing_key',
+  'bad_key',
+  'row_length',
+  'lone_surrogate',
+  'infinite_number',
+  'duplicate_column',
+] as const;
 
 const step = fc.oneof({ weight: 12, arbitrary: fc.constantFrom(1n, 1n, 2n, 3n) }, { weight: 1, arbitrary: fc.constant(0x1_00000000n) });
 const changeSpec: fc.Arbitrary<ChangeSpec> = fc.oneof(
-  fc.record({ table: fc.constant('todos'), op: fc.constantFrom('insert' as const, 'update' as const, 'delete' as const), key: fc.constantFrom<string | number>(...TODO_KEYS), fields: todoFields as fc.Arbitrary<Record<string, unknown>>, step }),
-  fc.record({ table: fc.constant('counters'), op: fc.constantFrom('insert' as const, 'update' as const, 'delete' as const), key: fc.constantFrom<string | number>(...COUNTER_KEYS), fields: counterFields as fc.Arbitrary<Record<string, unknown>>, step }),
+  fc.record({
+    table: fc.constant('todos'),
+    op: fc.constantFrom('insert' as const, 'update' as const, 'delete' as const),
+    key: fc.constantFrom<string | number>(...TODO_KEYS),
+    fields: todoFields as fc.Arbitrary<Record<string, unknown>>,
+    step,
+  }),
+  fc.record({
+    table: fc.constant('counters'),
+    op: fc.constantFrom('insert' as const, 'update' as const, 'delete' as const),
+    key: fc.constantFrom<string | number>(...COUNTER_KEYS),
+    fields: counterFields as fc.Arbitrary<Record<string, unknown>>,
+    step,
+  }),
 );
 const specs = fc.array(changeSpec, { minLength: 1, maxLength: 4 });
 const badValue = fc.oneof(
@@ -82,25 +104,42 @@ const badValue = fc.oneof(
   jsonValue,
 );
 const semantic = (ops: readonly string[]) =>
-  fc.record({ op: fc.constantFrom(...ops), at: fc.nat(), name: fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.constantFrom('users', 'Todos', 'todos', 'counters', 'title', 'id')), value: badValue }) as fc.Arbitrary<Semantic>;
+  fc.record({
+    op: fc.constantFrom(...ops),
+    at: fc.nat(),
+    name: fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), fc.constantFrom('users', 'Todos', 'todos', 'counters', 'title', 'id')),
+    value: badValue,
+  }) as fc.Arbitrary<Semantic>;
 
 const baseControl: fc.Arbitrary<ServerMessage> = fc.oneof(
   fc.record({ type: fc.constant('ping' as const), id: fc.integer() }, { requiredKeys: ['type'] }),
   fc.record({ type: fc.constant('pong' as const), id: fc.integer() }, { requiredKeys: ['type'] }),
-  fc.record({
-    type: fc.constant('error' as const),
-    code: fc.constantFrom('invalid_message', 'unknown_table', 'rate_limited', 'internal', 'invalid_lsn', 'too_many_changes'),
-    message: fc.string({ maxLength: 30 }),
-    retryable: fc.boolean(),
-    ref: fc.constantFrom('push', 'ack', 'hello'),
-    retryAfterMs: fc.nat(1000),
-  }, { requiredKeys: ['type', 'code', 'message', 'retryable'] }) as fc.Arbitrary<ServerMessage>,
+  fc.record(
+    {
+      type: fc.constant('error' as const),
+      code: fc.constantFrom('invalid_message', 'unknown_table', 'rate_limited', 'internal', 'invalid_lsn', 'too_many_changes'),
+      message: fc.string({ maxLength: 30 }),
+      retryable: fc.boolean(),
+      ref: fc.constantFrom('push', 'ack', 'hello'),
+      retryAfterMs: fc.nat(1000),
+    },
+    { requiredKeys: ['type', 'code', 'message', 'retryable'] },
+  ) as fc.Arbitrary<ServerMessage>,
   fc.record({
     type: fc.constant('push_result' as const),
     results: fc.array(
       fc.oneof(
-        fc.record({ id: fc.string({ minLength: 1, maxLength: 12 }), status: fc.constant('applied' as const), lsn: fc.constantFrom('0/1', 'FFFFFFFF/FFFFFFFF') }),
-        fc.record({ id: fc.string({ minLength: 1, maxLength: 12 }), status: fc.constant('rejected' as const), reason: fc.string(), serverRow: fc.constantFrom(null, { id: 't1', title: 'server' }, { evil: 'x' }) }),
+        fc.record({
+          id: fc.string({ minLength: 1, maxLength: 12 }),
+          status: fc.constant('applied' as const),
+          lsn: fc.constantFrom('0/1', 'FFFFFFFF/FFFFFFFF'),
+        }),
+        fc.record({
+          id: fc.string({ minLength: 1, maxLength: 12 }),
+          status: fc.constant('rejected' as const),
+          reason: fc.string(),
+          serverRow: fc.constantFrom(null, { id: 't1', title: 'server' }, { evil: 'x' }),
+        }),
       ),
       { maxLength: 3 },
     ),
@@ -122,16 +161,40 @@ const template: fc.Arbitrary<Template> = fc.oneof(
   { weight: 5, arbitrary: fc.record({ t: fc.constant('garbage' as const), frame: garbageFrame(serverMessageText) }) },
 );
 const chunkRows = (table: string) =>
-  fc.array(
-    table === 'todos'
-      ? fc.record({ key: fc.constantFrom<string | number>(...TODO_KEYS), fields: todoFields as fc.Arbitrary<Record<string, unknown>> })
-      : fc.record({ key: fc.constantFrom<string | number>(...COUNTER_KEYS), fields: counterFields as fc.Arbitrary<Record<string, unknown>> }),
-    { minLength: 1, maxLength: 5 },
-  ).map((rows) => rows.map(({ key, fields }) => storable({ ...fields, [testSchema.tables[table].primaryKey]: key })));
+  fc
+    .array(
+      table === 'todos'
+        ? fc.record({ key: fc.constantFrom<string | number>(...TODO_KEYS), fields: todoFields as fc.Arbitrary<Record<string, unknown>> })
+        : fc.record({ key: fc.constantFrom<string | number>(...COUNTER_KEYS), fields: counterFields as fc.Arbitrary<Record<string, unknown>> }),
+      { minLength: 1, maxLength: 5 },
+    )
+    .map((rows) => rows.map(({ key, fields }) => storable({ ...fields, [testSchema.tables[table].primaryKey]: key })));
 const chunkTemplate: fc.Arbitrary<ChunkTemplate> = fc.oneof(
-  { weight: 14, arbitrary: fc.constantFrom('todos', 'counters').chain((table) => fc.record({ t: fc.constant('chunk' as const), table: fc.constant(table), rows: chunkRows(table) })) },
-  { weight: 1, arbitrary: fc.constantFrom('todos', 'counters').chain((table) => fc.record({ t: fc.constant('chunk' as const), table: fc.constant(table), rows: chunkRows(table), semantic: semantic(CHUNK_SEMANTIC_OPS) })) },
-  { weight: 1, arbitrary: fc.constantFrom('todos', 'counters').chain((table) => fc.record({ t: fc.constant('chunk' as const), table: fc.constant(table), rows: chunkRows(table), mutations: fc.array(mutation, { minLength: 1, maxLength: 2 }) })) },
+  {
+    weight: 14,
+    arbitrary: fc
+      .constantFrom('todos', 'counters')
+      .chain((table) => fc.record({ t: fc.constant('chunk' as const), table: fc.constant(table), rows: chunkRows(table) })),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom('todos', 'counters')
+      .chain((table) =>
+        fc.record({ t: fc.constant('chunk' as const), table: fc.constant(table), rows: chunkRows(table), semantic: semantic(CHUNK_SEMANTIC_OPS) }),
+      ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('todos', 'counters').chain((table) =>
+      fc.record({
+        t: fc.constant('chunk' as const),
+        table: fc.constant(table),
+        rows: chunkRows(table),
+        mutations: fc.array(mutation, { minLength: 1, maxLength: 2 }),
+      }),
+    ),
+  },
   { weight: 3, arbitrary: fc.record({ t: fc.constant('garbage' as const), frame: garbageFrame(serverMessageText) }) },
 );
 const ending: fc.Arbitrary<Ending> = fc.oneof(
@@ -140,7 +203,13 @@ const ending: fc.Arbitrary<Ending> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ t: fc.constant('reorder' as const), first: specs, second: specs }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('backwards' as const), specs, back: fc.bigInt({ min: 0n, max: 8n }) }) },
   { weight: 1, arbitrary: fc.record({ t: fc.constant('same_lsn' as const), specs }) },
-  { weight: 2, arbitrary: fc.record({ t: fc.constant('snapshot_end' as const), delta: fc.oneof(fc.bigInt({ min: -0x10n, max: 0x10n }), fc.constant(0xffffffff_ffffffffn)) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      t: fc.constant('snapshot_end' as const),
+      delta: fc.oneof(fc.bigInt({ min: -0x10n, max: 0x10n }), fc.constant(0xffffffff_ffffffffn)),
+    }),
+  },
 );
 const sessionArb: fc.Arbitrary<Session> = fc.record({
   snapshot: fc.oneof({ weight: 17, arbitrary: fc.constant(false) }, { weight: 3, arbitrary: fc.constant(true) }),
@@ -193,44 +262,108 @@ function applySemantic(batch: any, s: Semantic, checkpoint: bigint): void {
   const columns = Object.keys(testSchema.tables[change.table]?.columns ?? {});
   const otherKey = (key: unknown) => (typeof key === 'number' ? (key % 5) + 1 + (key === (key % 5) + 1 ? 1 : 0) : key === 't1' ? 't2' : 't1');
   switch (s.op) {
-    case 'unknown_table': change.table = s.name; break;
-    case 'unknown_column': Object.defineProperty((change.row ??= {}), s.name, { value: 1, enumerable: true, writable: true, configurable: true }); break;
-    case 'wrong_value': (change.row ??= { [pk]: change.key })[columns[s.at % columns.length]] = s.value; break;
-    case 'missing_key': if (change.row) delete change.row[pk]; else change.row = { title: 'no key' }; break;
-    case 'key_mismatch': (change.row ??= {})[pk] = otherKey(change.key); break;
-    case 'bad_key': change.key = s.value; if (change.row) change.row[pk] = s.value; break;
-    case 'missing_row': if (change.op === 'delete') change.op = 'insert'; delete change.row; break;
+    case 'unknown_table':
+      change.table = s.name;
+      break;
+    case 'unknown_column':
+      Object.defineProperty((change.row ??= {}), s.name, { value: 1, enumerable: true, writable: true, configurable: true });
+      break;
+    case 'wrong_value':
+      (change.row ??= { [pk]: change.key })[columns[s.at % columns.length]] = s.value;
+      break;
+    case 'missing_key':
+      if (change.row) delete change.row[pk];
+      else change.row = { title: 'no key' };
+      break;
+    case 'key_mismatch':
+      (change.row ??= {})[pk] = otherKey(change.key);
+      break;
+    case 'bad_key':
+      change.key = s.value;
+      if (change.row) change.row[pk] = s.value;
+      break;
+    case 'missing_row':
+      if (change.op === 'delete') change.op = 'insert';
+      delete change.row;
+      break;
     case 'lsn_disorder':
       if (changes.length > 1) [changes[0].lsn, changes[1].lsn] = [changes[1].lsn, changes[0].lsn];
       else changes.push({ ...changes[0], lsn: changes[0].lsn });
       break;
-    case 'batch_lsn_mismatch': batch.lsn = lsn(lsnToBigInt(batch.lsn) + 1n); break;
-    case 'not_after_checkpoint': changes[0].lsn = lsn(checkpoint > 0n ? checkpoint - (BigInt(s.at) % 2n) : 0n); break;
-    case 'empty': batch.changes = []; break;
-    case 'lone_surrogate': (change.row ??= { [pk]: change.key })[change.table === 'todos' ? 'title' : 'label'] = 'half \uDD1E of a pair'; break;
-    case 'nul_text': if (change.table === 'todos' && s.at % 2) { change.key = 't\u0000x'; if (change.row) change.row.id = change.key; } else (change.row ??= { [pk]: change.key })[change.table === 'todos' ? 'title' : 'label'] = 'cut\u0000here'; break;
-    case 'infinite_number': (change.row ??= { [pk]: change.key })[change.table === 'todos' ? 'score' : 'n'] = raw('1e400'); break;
-    case 'deep_json': (change.row ??= { [pk]: change.key })[change.table === 'todos' ? 'meta' : 'label'] = raw('deep-array:40000'); break;
+    case 'batch_lsn_mismatch':
+      batch.lsn = lsn(lsnToBigInt(batch.lsn) + 1n);
+      break;
+    case 'not_after_checkpoint':
+      changes[0].lsn = lsn(checkpoint > 0n ? checkpoint - (BigInt(s.at) % 2n) : 0n);
+      break;
+    case 'empty':
+      batch.changes = [];
+      break;
+    case 'lone_surrogate':
+      (change.row ??= { [pk]: change.key })[change.table === 'todos' ? 'title' : 'label'] = 'half \uDD1E of a pair';
+      break;
+    case 'nul_text':
+      if (change.table === 'todos' && s.at % 2) {
+        change.key = 't\u0000x';
+        if (change.row) change.row.id = change.key;
+      } else (change.row ??= { [pk]: change.key })[change.table === 'todos' ? 'title' : 'label'] = 'cut\u0000here';
+      break;
+    case 'infinite_number':
+      (change.row ??= { [pk]: change.key })[change.table === 'todos' ? 'score' : 'n'] = raw('1e400');
+      break;
+    case 'deep_json':
+      (change.row ??= { [pk]: change.key })[change.table === 'todos' ? 'meta' : 'label'] = raw('deep-array:40000');
+      break;
   }
 }
 
 function buildChunk(c: Extract<ChunkTemplate, { t: 'chunk' }>, seq: number): unknown {
   const columns = Object.keys(testSchema.tables[c.table].columns);
-  const chunk: any = { type: 'snapshot_chunk', seq, table: c.table, chunk: seq, chunks: seq, columns, rows: c.rows.map((row) => columns.map((col) => row[col] ?? null)) };
+  const chunk: any = {
+    type: 'snapshot_chunk',
+    seq,
+    table: c.table,
+    chunk: seq,
+    chunks: seq,
+    columns,
+    rows: c.rows.map((row) => columns.map((col) => row[col] ?? null)),
+  };
   const s = c.semantic;
   if (s) {
     const col = s.at % columns.length;
     const row = chunk.rows[s.at % chunk.rows.length];
     switch (s.op as (typeof CHUNK_SEMANTIC_OPS)[number]) {
-      case 'unknown_table': chunk.table = s.name; break;
-      case 'unknown_column': chunk.columns[col] = s.name; break;
-      case 'wrong_value': row[col] = s.value; break;
-      case 'missing_key': { const pk = columns.indexOf(testSchema.tables[c.table].primaryKey); chunk.columns.splice(pk, 1); chunk.rows.forEach((r: unknown[]) => r.splice(pk, 1)); break; }
-      case 'bad_key': row[columns.indexOf(testSchema.tables[c.table].primaryKey)] = s.value; break;
-      case 'row_length': row.push('extra'); break;
-      case 'lone_surrogate': row[columns.indexOf(c.table === 'todos' ? 'title' : 'label')] = '\uDBFF tail'; break;
-      case 'infinite_number': row[columns.indexOf(c.table === 'todos' ? 'done' : 'n')] = raw('-1e400'); break;
-      case 'duplicate_column': chunk.columns.push(columns[col]); chunk.rows.forEach((r: unknown[]) => r.push(s.value)); break;
+      case 'unknown_table':
+        chunk.table = s.name;
+        break;
+      case 'unknown_column':
+        chunk.columns[col] = s.name;
+        break;
+      case 'wrong_value':
+        row[col] = s.value;
+        break;
+      case 'missing_key': {
+        const pk = columns.indexOf(testSchema.tables[c.table].primaryKey);
+        chunk.columns.splice(pk, 1);
+        chunk.rows.forEach((r: unknown[]) => r.splice(pk, 1));
+        break;
+      }
+      case 'bad_key':
+        row[columns.indexOf(testSchema.tables[c.table].primaryKey)] = s.value;
+        break;
+      case 'row_length':
+        row.push('extra');
+        break;
+      case 'lone_surrogate':
+        row[columns.indexOf(c.table === 'todos' ? 'title' : 'label')] = '\uDBFF tail';
+        break;
+      case 'infinite_number':
+        row[columns.indexOf(c.table === 'todos' ? 'done' : 'n')] = raw('-1e400');
+        break;
+      case 'duplicate_column':
+        chunk.columns.push(columns[col]);
+        chunk.rows.forEach((r: unknown[]) => r.push(s.value));
+        break;
     }
   }
   return c.mutations ? mutate(chunk, c.mutations) : chunk;
@@ -263,7 +396,10 @@ class ClientUnderFuzz {
   expectedPauses = 0;
   expectedApplied: string[] = [];
 
-  constructor(readonly index: number, readonly stats: Stats) {}
+  constructor(
+    readonly index: number,
+    readonly stats: Stats,
+  ) {}
 
   async start(): Promise<void> {
     this.fake = await FakeServer.start();
@@ -309,7 +445,15 @@ class ClientUnderFuzz {
   private async session(conn: FakeConnection, session: Session, n: number, fresh: boolean, base: bigint, label: string): Promise<boolean> {
     // after: where the session's stream stands (docs/protocol.md: each changes message must start
     // after it); broken: the server broke the LSN order, the client ends the session.
-    const state = { paused: false, after: this.model.checkpoint, snapshotLsn: 0n, broken: false, cursor: this.model.checkpoint, pongs: 0, frames: [] as string[] };
+    const state = {
+      paused: false,
+      after: this.model.checkpoint,
+      snapshotLsn: 0n,
+      broken: false,
+      cursor: this.model.checkpoint,
+      pongs: 0,
+      frames: [] as string[],
+    };
     const errorsBefore = this.expectedErrors.length;
     this.trace = [`checkpoint ${this.model.lsn}`];
     const deliver = (frame: string | Buffer, kind: string, allowed: ReadonlyArray<ServerMessage['type']>): void => {
@@ -347,19 +491,37 @@ class ClientUnderFuzz {
           const first = message.changes.length ? lsnToBigInt(message.changes[0].lsn) : lsnValue;
           if (first <= state.after || lsnValue <= state.after) return this.breakSession(state, false);
           state.after = lsnValue;
-          return this.applyData(state, () => this.model.invalidBatch(message), () => {
-            if (this.model.applyBatch(message)) this.expectedApplied.push(message.lsn);
-          }, message.lsn);
+          return this.applyData(
+            state,
+            () => this.model.invalidBatch(message),
+            () => {
+              if (this.model.applyBatch(message)) this.expectedApplied.push(message.lsn);
+            },
+            message.lsn,
+          );
         }
         case 'snapshot_begin':
           state.snapshotLsn = lsnToBigInt(message.lsn);
-          return this.applyData(state, () => undefined, () => this.model.beginSnapshot());
+          return this.applyData(
+            state,
+            () => undefined,
+            () => this.model.beginSnapshot(),
+          );
         case 'snapshot_chunk':
-          return this.applyData(state, () => this.model.invalidChunk(message), () => this.model.applyChunk(message));
+          return this.applyData(
+            state,
+            () => this.model.invalidChunk(message),
+            () => this.model.applyChunk(message),
+          );
         case 'snapshot_end':
           if (lsnToBigInt(message.lsn) !== state.snapshotLsn) return this.breakSession(state, true);
           state.after = state.snapshotLsn;
-          return this.applyData(state, () => undefined, () => this.model.endSnapshot(message.lsn), message.lsn);
+          return this.applyData(
+            state,
+            () => undefined,
+            () => this.model.endSnapshot(message.lsn),
+            message.lsn,
+          );
         case 'push_result':
           // This client pushes nothing: an answer naming any change id answers no push of this connection.
           if (message.results.length === 0) return this.outcome('push_result (empty)');
@@ -373,14 +535,37 @@ class ClientUnderFuzz {
 
     if (fresh) {
       const snapshotLsn = base + 0x10n;
-      conn.welcome({ serverLsn: lsn(snapshotLsn), mode: this.model.checkpoint === 0n ? 'initial' : 'reset', ...(this.model.checkpoint !== 0n && { reason: 'lsn_ahead' as const }) });
-      deliver(encode({ type: 'snapshot_begin', lsn: lsn(snapshotLsn), chunks: session.chunks.length, tables: [{ table: 'counters', rows: 1, chunks: 1 }, { table: 'todos', rows: 1, chunks: 1 }] }), 'snapshot_begin', ['snapshot_begin']);
+      conn.welcome({
+        serverLsn: lsn(snapshotLsn),
+        mode: this.model.checkpoint === 0n ? 'initial' : 'reset',
+        ...(this.model.checkpoint !== 0n && { reason: 'lsn_ahead' as const }),
+      });
+      deliver(
+        encode({
+          type: 'snapshot_begin',
+          lsn: lsn(snapshotLsn),
+          chunks: session.chunks.length,
+          tables: [
+            { table: 'counters', rows: 1, chunks: 1 },
+            { table: 'todos', rows: 1, chunks: 1 },
+          ],
+        }),
+        'snapshot_begin',
+        ['snapshot_begin'],
+      );
       let seq = 0;
       for (const chunk of session.chunks) {
         if (chunk.t === 'garbage') this.garbage(chunk.frame, deliver, live);
-        else deliver(encode(buildChunk(chunk, ++seq)), chunk.semantic ? `chunk:${chunk.semantic.op}` : chunk.mutations ? 'chunk:mutated' : 'chunk:valid', ['snapshot_chunk', 'ping', 'pong', 'error']);
+        else
+          deliver(encode(buildChunk(chunk, ++seq)), chunk.semantic ? `chunk:${chunk.semantic.op}` : chunk.mutations ? 'chunk:mutated' : 'chunk:valid', [
+            'snapshot_chunk',
+            'ping',
+            'pong',
+            'error',
+          ]);
       }
-      const end = session.ending.t === 'snapshot_end' && session.ending.delta !== 0n ? (snapshotLsn + session.ending.delta) & 0xffffffff_ffffffffn : snapshotLsn;
+      const end =
+        session.ending.t === 'snapshot_end' && session.ending.delta !== 0n ? (snapshotLsn + session.ending.delta) & 0xffffffff_ffffffffn : snapshotLsn;
       deliver(encode({ type: 'snapshot_end', lsn: lsn(end) }), end === snapshotLsn ? 'snapshot_end' : 'snapshot_end:mismatch', ['snapshot_end']);
       state.cursor = snapshotLsn;
     } else {
@@ -478,7 +663,11 @@ class ClientUnderFuzz {
     return true;
   }
 
-  private garbage(frame: RawFrame, deliver: (frame: string | Buffer, kind: string, allowed: ReadonlyArray<ServerMessage['type']>) => void, allowed: ReadonlyArray<ServerMessage['type']>): void {
+  private garbage(
+    frame: RawFrame,
+    deliver: (frame: string | Buffer, kind: string, allowed: ReadonlyArray<ServerMessage['type']>) => void,
+    allowed: ReadonlyArray<ServerMessage['type']>,
+  ): void {
     deliver('bytes' in frame ? Buffer.from(frame.bytes) : frame.text, frame.kind, allowed);
   }
 
@@ -517,10 +706,20 @@ class ClientUnderFuzz {
 
   /** After a session settled: events, acks, the checkpoint and every local row against the model. */
   private async check(conn: FakeConnection, label: string, errorsBefore: number): Promise<void> {
-    const got = this.errors.slice(errorsBefore).map((e) => e.code).sort();
+    const got = this.errors
+      .slice(errorsBefore)
+      .map((e) => e.code)
+      .sort();
     const want = this.expectedErrors.slice(errorsBefore).sort();
     if (JSON.stringify(got) !== JSON.stringify(want)) {
-      this.anomaly(`${label}: error events ${JSON.stringify(got)} != expected ${JSON.stringify(want)}; ${JSON.stringify(this.errors.slice(errorsBefore).filter((e) => !want.includes(e.code)).slice(0, 2))}`);
+      this.anomaly(
+        `${label}: error events ${JSON.stringify(got)} != expected ${JSON.stringify(want)}; ${JSON.stringify(
+          this.errors
+            .slice(errorsBefore)
+            .filter((e) => !want.includes(e.code))
+            .slice(0, 2),
+        )}`,
+      );
     }
     if (this.pauses !== this.expectedPauses) this.anomaly(`${label}: ${this.pauses} pauses, expected ${this.expectedPauses}`);
     if (JSON.stringify(this.applied) !== JSON.stringify(this.expectedApplied)) {
@@ -528,17 +727,20 @@ class ClientUnderFuzz {
     }
     for (const sent of conn.received) {
       const decoded = decodeClientMessage(JSON.stringify(sent));
-      if (!decoded.ok) this.anomaly(`${label}: the client sent a frame the protocol does not allow: ${preview(JSON.stringify(sent))} (${decoded.error.message})`);
+      if (!decoded.ok)
+        this.anomaly(`${label}: the client sent a frame the protocol does not allow: ${preview(JSON.stringify(sent))} (${decoded.error.message})`);
     }
     let previous = -1n;
     for (const ack of conn.received.filter((m) => m.type === 'ack')) {
       const value = lsnToBigInt(ack.lsn);
-      if (value <= previous || !this.appliedLsns.has(ack.lsn)) this.anomaly(`${label}: ack ${ack.lsn} (after ${lsn(previous < 0n ? 0n : previous)}) is not of a batch applied in order`);
+      if (value <= previous || !this.appliedLsns.has(ack.lsn))
+        this.anomaly(`${label}: ack ${ack.lsn} (after ${lsn(previous < 0n ? 0n : previous)}) is not of a batch applied in order`);
       previous = value;
     }
     for (const [i, update] of this.lsnUpdates.entries()) {
       if (!this.appliedLsns.has(update)) this.anomaly(`${label}: lsn_updated ${update}, which no applied batch or snapshot had`);
-      if (i > 0 && lsnToBigInt(update) <= lsnToBigInt(this.lsnUpdates[i - 1])) this.anomaly(`${label}: the LSN went from ${this.lsnUpdates[i - 1]} back to ${update}`);
+      if (i > 0 && lsnToBigInt(update) <= lsnToBigInt(this.lsnUpdates[i - 1]))
+        this.anomaly(`${label}: the LSN went from ${this.lsnUpdates[i - 1]} back to ${update}`);
     }
     this.lsnUpdates.length = 0;
     for (const table of testSchema.tableNames) {
@@ -555,7 +757,9 @@ class ClientUnderFuzz {
         }),
       );
       const want = this.model.table(table);
-      for (const [key, row] of want) if (local.get(key) !== JSON.stringify(row)) this.anomaly(`${label}: ${table} ${key} is ${preview(local.get(key) ?? 'missing')}, model ${preview(JSON.stringify(row))}`);
+      for (const [key, row] of want)
+        if (local.get(key) !== JSON.stringify(row))
+          this.anomaly(`${label}: ${table} ${key} is ${preview(local.get(key) ?? 'missing')}, model ${preview(JSON.stringify(row))}`);
       for (const key of local.keys()) if (!want.has(key)) this.anomaly(`${label}: ${table} holds ${key}, which no applied batch or snapshot wrote`);
     }
   }
@@ -586,13 +790,12 @@ describe('client protocol fuzz', () => {
     const started = Date.now();
     fuzzed = Array.from({ length: CLIENTS }, (_, i) => new ClientUnderFuzz(i, stats));
     await Promise.all(fuzzed.map((f) => f.start()));
-    await Promise.all(
-      fuzzed.map((f, i) => f.run(fc.sample(sessionArb, { seed: FUZZ_SEED + i, numRuns: SESSIONS_PER_CLIENT }))),
-    );
+    await Promise.all(fuzzed.map((f, i) => f.run(fc.sample(sessionArb, { seed: FUZZ_SEED + i, numRuns: SESSIONS_PER_CLIENT }))));
     // Late events (a frame handled after its session's checks) would show up here.
     await new Promise((resolve) => setTimeout(resolve, 100));
     for (const f of fuzzed) {
-      if (f.errors.length !== f.expectedErrors.length) stats.anomalies.push(`client ${f.index}: ${f.errors.length} error events in all, expected ${f.expectedErrors.length}`);
+      if (f.errors.length !== f.expectedErrors.length)
+        stats.anomalies.push(`client ${f.index}: ${f.errors.length} error events in all, expected ${f.expectedErrors.length}`);
       if (f.pauses !== f.expectedPauses) stats.anomalies.push(`client ${f.index}: ${f.pauses} pauses in all, expected ${f.expectedPauses}`);
     }
     const inputs = [...stats.kinds.entries()].filter(([k]) => !k.startsWith('skipped')).reduce((n, [, v]) => n + v, 0);
@@ -618,11 +821,15 @@ describe('client protocol fuzz', () => {
       for (const client of [fresh, survivor]) {
         await client.whenSynced({ timeoutMs: 5000 });
         expect(client.currentLsn).toBe(server.currentLsn());
-        expect(await client.query('SELECT id, title FROM todos ORDER BY id')).toEqual((await server.query('SELECT id, title FROM todos ORDER BY id')));
+        expect(await client.query('SELECT id, title FROM todos ORDER BY id')).toEqual(await server.query('SELECT id, title FROM todos ORDER BY id'));
         expect(await client.query('SELECT n, label FROM counters ORDER BY n')).toEqual([{ n: 1, label: 'one' }]);
       }
       await fresh.insert('todos', { id: 'from-fresh', title: 'hello' });
-      await until(async () => (await survivor.query('SELECT id FROM todos WHERE id = ?', ['from-fresh'])).length > 0 || undefined, 5000, 'the write to reach the fuzzed client');
+      await until(
+        async () => (await survivor.query('SELECT id FROM todos WHERE id = ?', ['from-fresh'])).length > 0 || undefined,
+        5000,
+        'the write to reach the fuzzed client',
+      );
     } finally {
       await fresh.cleanup();
       await server.close();
@@ -631,5 +838,8 @@ describe('client protocol fuzz', () => {
   }, 30_000);
 });
 
-const format = (map: Map<string, number>) => [...map.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ');
-
+const format = (map: Map<string, number>) =>
+  [...map.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');

@@ -18,10 +18,7 @@ export const textValue = fc.oneof(
   { weight: 2, arbitrary: unicodeString(12) },
   { weight: 1, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
 );
-export const integerValue = fc.oneof(
-  fc.integer(),
-  fc.constantFrom(0, 1, -1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 32, -(2 ** 31)),
-);
+export const integerValue = fc.oneof(fc.integer(), fc.constantFrom(0, 1, -1, Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2 ** 32, -(2 ** 31)));
 export const realValue = fc.oneof(
   fc.double({ noNaN: true, noDefaultInfinity: true }),
   fc.constantFrom(0, -0, 0.1, 1e308, -1e308, 5e-324, 2, Number.MAX_SAFE_INTEGER + 2),
@@ -40,15 +37,31 @@ export const changeId = fc.oneof(
   { weight: 1, arbitrary: fc.string({ minLength: 1, maxLength: 128 }) },
 );
 
-export const validChange = fc.oneof(
-  fc.record({ id: changeId, table: fc.constant('todos'), op: fc.constantFrom('insert', 'update', 'delete'), key: fc.constantFrom(...TODO_KEYS), fields: todoFields, withKey: fc.boolean() }),
-  fc.record({ id: changeId, table: fc.constant('counters'), op: fc.constantFrom('insert', 'update', 'delete'), key: fc.constantFrom(...COUNTER_KEYS), fields: counterFields, withKey: fc.boolean() }),
-).map(({ id, table, op, key, fields, withKey }) => {
-  const pk = testSchema.tables[table].primaryKey;
-  if (op === 'delete') return { id, table, op, key };
-  const row = op === 'insert' || withKey ? { ...fields, [pk]: key } : fields;
-  return { id, table, op, key, row };
-});
+export const validChange = fc
+  .oneof(
+    fc.record({
+      id: changeId,
+      table: fc.constant('todos'),
+      op: fc.constantFrom('insert', 'update', 'delete'),
+      key: fc.constantFrom(...TODO_KEYS),
+      fields: todoFields,
+      withKey: fc.boolean(),
+    }),
+    fc.record({
+      id: changeId,
+      table: fc.constant('counters'),
+      op: fc.constantFrom('insert', 'update', 'delete'),
+      key: fc.constantFrom(...COUNTER_KEYS),
+      fields: counterFields,
+      withKey: fc.boolean(),
+    }),
+  )
+  .map(({ id, table, op, key, fields, withKey }) => {
+    const pk = testSchema.tables[table].primaryKey;
+    if (op === 'delete') return { id, table, op, key };
+    const row = op === 'insert' || withKey ? { ...fields, [pk]: key } : fields;
+    return { id, table, op, key, row };
+  });
 
 export const validHello = fc.record(
   {

@@ -32,7 +32,7 @@ export class ClientModel {
       const lsn = lsnToBigInt(change.lsn);
       if (lsn <= previous) return `change ${i} at ${change.lsn} is not after ${lsnFromBigInt(previous)}`;
       previous = lsn;
-      const problem = this.invalidChange(change.table, change.key, change.op === 'delete' ? undefined : change.row ?? null);
+      const problem = this.invalidChange(change.table, change.key, change.op === 'delete' ? undefined : (change.row ?? null));
       if (problem) return `change ${i}: ${problem}`;
       // A delete's row is not applied, but the client keeps it in its change records: one that
       // cannot be written back as JSON (nested too deep for JSON.stringify) fails the batch.

@@ -34,7 +34,11 @@ describe('fixed: a client facing out-of-place server messages', () => {
     await fake.close();
   });
 
-  const batch = (lsn: string, id: string) => ({ type: 'changes' as const, lsn, changes: [{ lsn, table: 'todos', op: 'insert' as const, key: id, row: { id } }] });
+  const batch = (lsn: string, id: string) => ({
+    type: 'changes' as const,
+    lsn,
+    changes: [{ lsn, table: 'todos', op: 'insert' as const, key: id, row: { id } }],
+  });
 
   // client.ts sends every snapshot_* message to the apply queue whatever the session's mode: a
   // snapshot_begin empties the synced tables and sets the checkpoint to 0/0, and the next batch then
@@ -83,7 +87,9 @@ describe('fixed: the server refusing values it cannot store', () => {
     try {
       const { peer } = await helloPeer(server, { lsn: server.currentLsn() });
       const depth = 20_000;
-      peer.send(`{"type":"push","changes":[{"id":"deep","table":"todos","op":"insert","key":"t1","row":{"id":"t1","meta":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`);
+      peer.send(
+        `{"type":"push","changes":[{"id":"deep","table":"todos","op":"insert","key":"t1","row":{"id":"t1","meta":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`,
+      );
       const error = await peer.next('error');
       expect(server.currentLsn()).toBe('0/0');
       expect(error).toMatchObject({ code: 'invalid_value', retryable: false });

@@ -38,28 +38,115 @@ export function encode(message: unknown): string {
 
 /** Numbers of every bad shape, as raw JSON text (some are not JSON at all: malformed_frame). */
 export const BAD_NUMBER_TOKENS = [
-  '-1', '-0', '1.5', '0.1', '1e308', '-1e308', '1e400', '-1e400', '1e-400', '5e-324', '9007199254740992', '9007199254740993',
-  '-9007199254740993', '123456789012345678901234567890', '1E+2', '2e0', 'NaN', 'Infinity', '-Infinity', '0x1F', '01', '.5', '1.',
-  '+1', '1e', '--1', '- 1',
+  '-1',
+  '-0',
+  '1.5',
+  '0.1',
+  '1e308',
+  '-1e308',
+  '1e400',
+  '-1e400',
+  '1e-400',
+  '5e-324',
+  '9007199254740992',
+  '9007199254740993',
+  '-9007199254740993',
+  '123456789012345678901234567890',
+  '1E+2',
+  '2e0',
+  'NaN',
+  'Infinity',
+  '-Infinity',
+  '0x1F',
+  '01',
+  '.5',
+  '1.',
+  '+1',
+  '1e',
+  '--1',
+  '- 1',
 ];
 /**
  * Nesting either well within what JSON.stringify manages (about 1,000 levels) or far beyond it
  * (20,000 and more): between the two, whether a value can be serialised depends on the stack depth
  * at the call, and a prediction could not be exact.
  */
-export const DEEP_TOKENS = ['deep-array:64', 'deep-array:1000', 'deep-array:20000', 'deep-array:100000', 'deep-object:1000', 'deep-object:40000', 'deep-mixed:400', 'deep-mixed:15000'];
+export const DEEP_TOKENS = [
+  'deep-array:64',
+  'deep-array:1000',
+  'deep-array:20000',
+  'deep-array:100000',
+  'deep-object:1000',
+  'deep-object:40000',
+  'deep-mixed:400',
+  'deep-mixed:15000',
+];
 
 // ---- strings and keys ---------------------------------------------------------------------------
 
 /** Names and values that have broken parsers, SQL builders and object lookups before. */
 export const HOSTILE_STRINGS = [
-  '', ' ', '__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'valueOf', '__defineGetter__',
-  'todos"; DROP TABLE todos; --', "todos'; DROP TABLE todos; --", 'todos`', 'todos]', '[todos]', 'todos\u0000', 'to\u0000dos',
-  '\u0000', 'Todos', 'TODOS', 'todos ', ' todos', 'todos\n', 'ṫodos', 'todоs' /* Cyrillic o */, '_rxsync_changes',
-  '_rxsync_client_changes', '_rxsync_meta', '_RXSYNC_META', 'sqlite_master', 'sqlite_schema', 'main.todos', 'temp.todos',
-  'rowid', 'oid', '_rowid_', '"', "'", '\\', '%s%s%n', '${process.exit()}', '{{7*7}}', '\uD800', '\uDFFF', 'a\uD83D', '\uFEFF',
-  '\u202Etodos', '😀', 'a'.repeat(63), 'a'.repeat(64), 'a'.repeat(1000), 'null', 'undefined', 'NaN', '0', '-1', 'true',
-  'id', 'n', 'title', 'counters', 'todos',
+  '',
+  ' ',
+  '__proto__',
+  'constructor',
+  'prototype',
+  'hasOwnProperty',
+  'toString',
+  'valueOf',
+  '__defineGetter__',
+  'todos"; DROP TABLE todos; --',
+  "todos'; DROP TABLE todos; --",
+  'todos`',
+  'todos]',
+  '[todos]',
+  'todos\u0000',
+  'to\u0000dos',
+  '\u0000',
+  'Todos',
+  'TODOS',
+  'todos ',
+  ' todos',
+  'todos\n',
+  'ṫodos',
+  'todоs' /* Cyrillic o */,
+  '_rxsync_changes',
+  '_rxsync_client_changes',
+  '_rxsync_meta',
+  '_RXSYNC_META',
+  'sqlite_master',
+  'sqlite_schema',
+  'main.todos',
+  'temp.todos',
+  'rowid',
+  'oid',
+  '_rowid_',
+  '"',
+  "'",
+  '\\',
+  '%s%s%n',
+  '${process.exit()}',
+  '{{7*7}}',
+  '\uD800',
+  '\uDFFF',
+  'a\uD83D',
+  '\uFEFF',
+  '\u202Etodos',
+  '😀',
+  'a'.repeat(63),
+  'a'.repeat(64),
+  'a'.repeat(1000),
+  'null',
+  'undefined',
+  'NaN',
+  '0',
+  '-1',
+  'true',
+  'id',
+  'n',
+  'title',
+  'counters',
+  'todos',
 ];
 
 const loneSurrogate = fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c));
@@ -88,7 +175,27 @@ export const anyString = fc.oneof(
 /** Field names to add or rename to: hostile, prototype-related, or names of real fields. */
 export const fieldName = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_STRINGS) },
-  { weight: 1, arbitrary: fc.constantFrom('type', 'lsn', 'changes', 'table', 'op', 'key', 'row', 'id', 'seq', 'protocol', 'clientId', 'schemaHash', 'token', 'origin', 'rows', 'columns') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(
+      'type',
+      'lsn',
+      'changes',
+      'table',
+      'op',
+      'key',
+      'row',
+      'id',
+      'seq',
+      'protocol',
+      'clientId',
+      'schemaHash',
+      'token',
+      'origin',
+      'rows',
+      'columns',
+    ),
+  },
   { weight: 2, arbitrary: fc.string({ maxLength: 12 }) },
 );
 
@@ -129,10 +236,56 @@ export const replacement: fc.Arbitrary<unknown> = fc.oneof(
 
 /** LSN-ish values that are not LSNs: wrong shape, too many digits, not strings at all. */
 export const BAD_LSNS: unknown[] = [
-  '', '0', '0/', '/0', '/', '0//0', '0/0/0', 'G/0', '0/G', '0/g', '000000001/0', '0/000000001', 'FFFFFFFFF/0', ' 0/0', '0/0 ',
-  '\t0/0', '0/0\n', '0x0/0', '0/0x1', '-1/0', '0/-1', '+0/0', '1e3/0', '０/０', '٠/٠', '0\\0', '0|0', '0 / 0', '0/0\u0000',
-  'lsn', 'null', '0.0', '1/2/3', '0/1.5', 'A/B/', 'ZZ/ZZ', 'ff/ff/ff', '\uD800/0',
-  null, 0, 1, -1, 1.5, true, false, [], {}, ['0/0'], { lsn: '0/0' }, { hi: 0, lo: 0 },
+  '',
+  '0',
+  '0/',
+  '/0',
+  '/',
+  '0//0',
+  '0/0/0',
+  'G/0',
+  '0/G',
+  '0/g',
+  '000000001/0',
+  '0/000000001',
+  'FFFFFFFFF/0',
+  ' 0/0',
+  '0/0 ',
+  '\t0/0',
+  '0/0\n',
+  '0x0/0',
+  '0/0x1',
+  '-1/0',
+  '0/-1',
+  '+0/0',
+  '1e3/0',
+  '０/０',
+  '٠/٠',
+  '0\\0',
+  '0|0',
+  '0 / 0',
+  '0/0\u0000',
+  'lsn',
+  'null',
+  '0.0',
+  '1/2/3',
+  '0/1.5',
+  'A/B/',
+  'ZZ/ZZ',
+  'ff/ff/ff',
+  '\uD800/0',
+  null,
+  0,
+  1,
+  -1,
+  1.5,
+  true,
+  false,
+  [],
+  {},
+  ['0/0'],
+  { lsn: '0/0' },
+  { hi: 0, lo: 0 },
 ];
 export const badLsn: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...BAD_LSNS) },
@@ -182,7 +335,16 @@ export function garbageFrame(validFrames: fc.Arbitrary<string>): fc.Arbitrary<Ra
       weight: 2,
       arbitrary: fc.tuple(fc.constantFrom(...BAD_NUMBER_TOKENS), fc.constantFrom('root', 'type', 'id', 'seq', 'protocol')).map(([token, where]) => ({
         kind: 'garbage:number',
-        text: where === 'root' ? token : encode(where === 'type' ? { type: raw(token) } : where === 'protocol' ? { type: 'hello', protocol: raw(token) } : { type: where === 'id' ? 'ping' : 'snapshot_ack', [where]: raw(token) }),
+        text:
+          where === 'root'
+            ? token
+            : encode(
+                where === 'type'
+                  ? { type: raw(token) }
+                  : where === 'protocol'
+                    ? { type: 'hello', protocol: raw(token) }
+                    : { type: where === 'id' ? 'ping' : 'snapshot_ack', [where]: raw(token) },
+              ),
       })),
     },
     {
@@ -202,8 +364,22 @@ export function garbageFrame(validFrames: fc.Arbitrary<string>): fc.Arbitrary<Ra
           '{"type":"push","changes":[{"__proto__":{"id":"x","table":"todos","op":"delete","key":"t1"}}]}',
           '{"type":"ping","type":"push","changes":[]}',
           '{"type":"push","type":"ping"}',
-          'null', 'true', '0', '""', '[]', '{}', '[{"type":"ping"}]', '"{\\"type\\":\\"ping\\"}"', ' ', '', '\uFEFF{"type":"ping"}',
-          '{"type":"ping"}{"type":"ping"}', '{"type":"ping"} x', '{"type":"ping",}', "{'type':'ping'}", '{type:"ping"}',
+          'null',
+          'true',
+          '0',
+          '""',
+          '[]',
+          '{}',
+          '[{"type":"ping"}]',
+          '"{\\"type\\":\\"ping\\"}"',
+          ' ',
+          '',
+          '\uFEFF{"type":"ping"}',
+          '{"type":"ping"}{"type":"ping"}',
+          '{"type":"ping"} x',
+          '{"type":"ping",}',
+          "{'type':'ping'}",
+          '{type:"ping"}',
         )
         .map((text) => ({ kind: 'garbage:proto', text })),
     },
@@ -237,7 +413,10 @@ export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('bad_lsn' as const), at: fc.nat(), value: badLsn }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('bad_number' as const), at: fc.nat(), token: fc.constantFrom(...BAD_NUMBER_TOKENS) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('huge_string' as const), at: fc.nat(), value: hugeString }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('hostile_table' as const), at: fc.nat(), value: fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), anyString) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('hostile_table' as const), at: fc.nat(), value: fc.oneof(fc.constantFrom(...HOSTILE_STRINGS), anyString) }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('duplicate_element' as const), at: fc.nat() }) },
 );
 
@@ -309,7 +488,11 @@ export function mutate(message: unknown, mutations: Mutation[]): unknown {
         break;
       }
       case 'null':
-        setAt(root, pick(paths, m.at, (p) => p.length > 0), null);
+        setAt(
+          root,
+          pick(paths, m.at, (p) => p.length > 0),
+          null,
+        );
         break;
       case 'add_field': {
         const path = pick(paths, m.at, (p) => isObject(getAt(root.value, p)));
@@ -327,16 +510,32 @@ export function mutate(message: unknown, mutations: Mutation[]): unknown {
         break;
       }
       case 'bad_lsn':
-        setAt(root, pick(paths, m.at, (p) => last(p) === 'lsn' || last(p) === 'serverLsn'), m.value);
+        setAt(
+          root,
+          pick(paths, m.at, (p) => last(p) === 'lsn' || last(p) === 'serverLsn'),
+          m.value,
+        );
         break;
       case 'bad_number':
-        setAt(root, pick(paths, m.at, (p) => typeof getAt(root.value, p) === 'number'), raw(m.token));
+        setAt(
+          root,
+          pick(paths, m.at, (p) => typeof getAt(root.value, p) === 'number'),
+          raw(m.token),
+        );
         break;
       case 'huge_string':
-        setAt(root, pick(paths, m.at, (p) => typeof getAt(root.value, p) === 'string'), m.value);
+        setAt(
+          root,
+          pick(paths, m.at, (p) => typeof getAt(root.value, p) === 'string'),
+          m.value,
+        );
         break;
       case 'hostile_table':
-        setAt(root, pick(paths, m.at, (p) => last(p) === 'table'), m.value);
+        setAt(
+          root,
+          pick(paths, m.at, (p) => last(p) === 'table'),
+          m.value,
+        );
         break;
       case 'duplicate_element': {
         const path = pick(paths, m.at, (p) => Array.isArray(getAt(root.value, p)) && (getAt(root.value, p) as unknown[]).length > 0);
@@ -355,4 +554,3 @@ export function preview(text: string | Uint8Array, max = 160): string {
   const json = JSON.stringify(text);
   return json.length > max ? `${json.slice(0, max)}... (${text.length} chars)` : json;
 }
-

@@ -103,8 +103,14 @@ describe('fixed: a client refuses a changes batch that', () => {
 
   it.each([
     ['carries no change (its LSN would become the checkpoint with nothing applied)', { type: 'changes', lsn: '0/9', changes: [] }],
-    ['stores a row under another key than the change says', { type: 'changes', lsn: '0/6', changes: [{ lsn: '0/6', table: 'todos', op: 'insert', key: 't2', row: { id: 't3' } }] }],
-    ['holds a U+0000 in a text value (the local database would cut it)', { type: 'changes', lsn: '0/6', changes: [{ lsn: '0/6', table: 'todos', op: 'insert', key: 't2', row: { id: 't2', title: 'a\u0000b' } }] }],
+    [
+      'stores a row under another key than the change says',
+      { type: 'changes', lsn: '0/6', changes: [{ lsn: '0/6', table: 'todos', op: 'insert', key: 't2', row: { id: 't3' } }] },
+    ],
+    [
+      'holds a U+0000 in a text value (the local database would cut it)',
+      { type: 'changes', lsn: '0/6', changes: [{ lsn: '0/6', table: 'todos', op: 'insert', key: 't2', row: { id: 't2', title: 'a\u0000b' } }] },
+    ],
   ])('%s: sync pauses, nothing written', async (_name, batch) => {
     conn.send(batch as never);
     await until(() => paused > 0 || undefined, 5000, 'sync_paused');

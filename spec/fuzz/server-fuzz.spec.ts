@@ -111,8 +111,7 @@ describe('server protocol fuzz', () => {
       if (message.protocol !== PROTOCOL_VERSION) return { ...refuse('unsupported_protocol'), close: CloseCode.protocolViolation };
       conn.helloAccepted = true;
       conn.clientId = message.clientId;
-      const snapshot =
-        message.schemaHash !== testSchema.hash || message.lsn === '0/0' || compareLsn(message.lsn, model.currentLsn) > 0;
+      const snapshot = message.schemaHash !== testSchema.hash || message.lsn === '0/0' || compareLsn(message.lsn, model.currentLsn) > 0;
       conn.chunksSent = snapshot ? model.nonEmptyTables() : 0;
       return { expect: [{ type: 'welcome' }] };
     }
@@ -145,7 +144,8 @@ describe('server protocol fuzz', () => {
     const mismatch = matchErrors(errors, wantErrors);
     if (mismatch) anomalies.push(`${label}: errors ${mismatch}`);
     for (const error of got('error') as Array<Extract<ServerMessage, { type: 'error' }>>) {
-      if (error.retryable !== (error.code === 'internal') || error.message.length < 5) anomalies.push(`${label}: error ${JSON.stringify(error)} has the wrong retryable flag or says nothing`);
+      if (error.retryable !== (error.code === 'internal') || error.message.length < 5)
+        anomalies.push(`${label}: error ${JSON.stringify(error)} has the wrong retryable flag or says nothing`);
     }
     const pongs = got('pong').map((m) => json((m as { id?: number }).id ?? null));
     const wantPongs = expected.filter((e) => e.type === 'pong').map((e) => json(e.id ?? null));
@@ -155,12 +155,15 @@ describe('server protocol fuzz', () => {
     if (!same(results, wantResults)) {
       const i = results.findIndex((r, n) => !same(r, wantResults[n]));
       const j = results[i]?.findIndex((r, n) => !same(r, wantResults[i]?.[n])) ?? 0;
-      anomalies.push(`${label}: push_result #${i}, result #${j}: ${JSON.stringify(results[i]?.[j])?.slice(0, 300)} != ${JSON.stringify(wantResults[i]?.[j])?.slice(0, 300)} (${results.length} vs ${wantResults.length} results)`);
+      anomalies.push(
+        `${label}: push_result #${i}, result #${j}: ${JSON.stringify(results[i]?.[j])?.slice(0, 300)} != ${JSON.stringify(wantResults[i]?.[j])?.slice(0, 300)} (${results.length} vs ${wantResults.length} results)`,
+      );
     }
     const welcomes = got('welcome').length;
     const wantWelcomes = expected.filter((e) => e.type === 'welcome').length + (label.startsWith('after-hello') ? 1 : 0);
     if (welcomes !== wantWelcomes) anomalies.push(`${label}: ${welcomes} welcomes, expected ${wantWelcomes}`);
-    if (peer.invalidFrames.length) anomalies.push(`${label}: the server sent frames the protocol does not allow: ${peer.invalidFrames.slice(0, 3).join(' | ')}`);
+    if (peer.invalidFrames.length)
+      anomalies.push(`${label}: the server sent frames the protocol does not allow: ${peer.invalidFrames.slice(0, 3).join(' | ')}`);
   }
 
   it('answers thousands of garbage and mutated messages as the protocol says, writing only valid pushes', async () => {
@@ -212,7 +215,9 @@ describe('server protocol fuzz', () => {
           `the answers to ${label}`,
         );
       } catch (error) {
-        anomalies.push(`${label}: ${(error as Error).message}; errors ${have('error')}/${want('error')}, pongs ${have('pong')}/${want('pong')}, push_results ${have('push_result')}/${want('push_result')}; frames it could not decode: ${peer.invalidFrames.slice(0, 2).join(' | ')}`);
+        anomalies.push(
+          `${label}: ${(error as Error).message}; errors ${have('error')}/${want('error')}, pongs ${have('pong')}/${want('pong')}, push_results ${have('push_result')}/${want('push_result')}; frames it could not decode: ${peer.invalidFrames.slice(0, 2).join(' | ')}`,
+        );
       }
       if (close !== undefined) {
         const code = await closedWithin(peer, 2000);
@@ -221,7 +226,13 @@ describe('server protocol fuzz', () => {
         // A frame over the limit (a mutant that grew too large, or one made so): close 1009, no error, nothing read.
         if (!oversized) count(kinds, 'oversize');
         const errorsBefore = have('error');
-        const made = n % 2 ? encode({ type: 'push', changes: [{ id: 'big', table: 'todos', op: 'insert', key: 'big', row: { id: 'big', title: 'x'.repeat(MAX_MESSAGE_BYTES) } }] }) : Buffer.alloc(MAX_MESSAGE_BYTES + 1);
+        const made =
+          n % 2
+            ? encode({
+                type: 'push',
+                changes: [{ id: 'big', table: 'todos', op: 'insert', key: 'big', row: { id: 'big', title: 'x'.repeat(MAX_MESSAGE_BYTES) } }],
+              })
+            : Buffer.alloc(MAX_MESSAGE_BYTES + 1);
         const big = oversized ? ('bytes' in oversized ? Buffer.from(oversized.bytes) : oversized.text) : made;
         peer.ws.send(big, { binary: typeof big !== 'string' });
         const code = await closedWithin(peer, 2000);
@@ -244,19 +255,26 @@ describe('server protocol fuzz', () => {
 
     // The server wrote exactly what the model wrote: LSN, rows, and the change stream.
     if (server.currentLsn() !== model.currentLsn) anomalies.push(`server LSN ${server.currentLsn()}, model ${model.currentLsn}`);
-    await honest.waitFor(() => compareLsn(lastChangesLsn(honest), model.currentLsn) >= 0 || model.lsn === seedLsn || undefined, 5000, 'the honest peer to catch up').catch((e) => anomalies.push(String(e)));
-    const streamed = honest.all('changes').flatMap((m) => m.changes).map(pickRecord);
+    await honest
+      .waitFor(() => compareLsn(lastChangesLsn(honest), model.currentLsn) >= 0 || model.lsn === seedLsn || undefined, 5000, 'the honest peer to catch up')
+      .catch((e) => anomalies.push(String(e)));
+    const streamed = honest
+      .all('changes')
+      .flatMap((m) => m.changes)
+      .map(pickRecord);
     const logged = model.records.filter((r) => compareLsn(r.lsn, `0/${seedLsn.toString(16)}`) > 0).map(pickRecord);
     if (!same(streamed, logged)) {
       const i = streamed.findIndex((r, n) => !same(r, logged[n]));
       anomalies.push(`honest peer's changes differ at #${i}: ${JSON.stringify(streamed[i])?.slice(0, 300)} != ${JSON.stringify(logged[i])?.slice(0, 300)}`);
     }
-    if (honest.closeCode !== undefined || honest.all('error').length) anomalies.push(`the honest peer was disturbed: close ${honest.closeCode}, errors ${JSON.stringify(honest.all('error'))}`);
+    if (honest.closeCode !== undefined || honest.all('error').length)
+      anomalies.push(`the honest peer was disturbed: close ${honest.closeCode}, errors ${JSON.stringify(honest.all('error'))}`);
     const snapshot = await snapshotRows(server);
     for (const table of testSchema.tableNames) {
       const rows = snapshot.get(table)!;
       const want = model.table(table);
-      for (const [key, row] of want) if (!same(rows.get(key), row)) anomalies.push(`snapshot ${table} ${key}: ${JSON.stringify(rows.get(key))} != model ${JSON.stringify(row)}`);
+      for (const [key, row] of want)
+        if (!same(rows.get(key), row)) anomalies.push(`snapshot ${table} ${key}: ${JSON.stringify(rows.get(key))} != model ${JSON.stringify(row)}`);
       for (const key of rows.keys()) if (!want.has(key)) anomalies.push(`snapshot ${table} has ${key}, which no valid push wrote`);
     }
 
@@ -351,4 +369,8 @@ function same(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
-const format = (map: Map<string, number>) => [...map.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${v}`).join(', ');
+const format = (map: Map<string, number>) =>
+  [...map.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(', ');

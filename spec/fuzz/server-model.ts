@@ -14,7 +14,10 @@ export class ServerModel {
   private readonly rows = new Map<string, Map<string, Row>>();
   private readonly answered = new Map<string, { status: 'applied'; lsn: number } | { status: 'rejected'; reason: string }>();
 
-  constructor(private readonly schema: SyncSchema, lsn = 0) {
+  constructor(
+    private readonly schema: SyncSchema,
+    lsn = 0,
+  ) {
     this.lsn = lsn;
     for (const table of schema.tableNames) this.rows.set(table, new Map());
   }
@@ -34,7 +37,12 @@ export class ServerModel {
    * transaction: this throws, and the model is left as it was.
    */
   push(clientId: string, changes: ClientChange[]): PushResultEntry[] {
-    const saved = { lsn: this.lsn, records: this.records.length, answered: new Map(this.answered), rows: new Map([...this.rows].map(([t, rows]) => [t, new Map(rows)])) };
+    const saved = {
+      lsn: this.lsn,
+      records: this.records.length,
+      answered: new Map(this.answered),
+      rows: new Map([...this.rows].map(([t, rows]) => [t, new Map(rows)])),
+    };
     try {
       return changes.map((change) => this.apply(clientId, change));
     } catch (error) {

@@ -16,15 +16,29 @@ abstract class Base implements Cmd {
 }
 
 class ClientInsert extends Base {
-  constructor(readonly c: number, readonly key: string, readonly title: string) { super(); }
+  constructor(
+    readonly c: number,
+    readonly key: string,
+    readonly title: string,
+  ) {
+    super();
+  }
   async run(_m: Model, w: World) {
     await w.clients[this.c].insert('todos', { id: this.key, title: this.title, done: 0 });
   }
-  toString() { return `insert(c${this.c}, ${this.key}, ${this.title})`; }
+  toString() {
+    return `insert(c${this.c}, ${this.key}, ${this.title})`;
+  }
 }
 
 class ClientUpdate extends Base {
-  constructor(readonly c: number, readonly key: string, readonly title: string) { super(); }
+  constructor(
+    readonly c: number,
+    readonly key: string,
+    readonly title: string,
+  ) {
+    super();
+  }
   async run(_m: Model, w: World) {
     const client = w.clients[this.c];
     if ((await client.query('SELECT 1 FROM todos WHERE id = ?', [this.key])).length === 0) return;
@@ -34,29 +48,48 @@ class ClientUpdate extends Base {
       if (!/no such row/.test((error as Error).message)) throw error;
     });
   }
-  toString() { return `update(c${this.c}, ${this.key}, ${this.title})`; }
+  toString() {
+    return `update(c${this.c}, ${this.key}, ${this.title})`;
+  }
 }
 
 class ClientDelete extends Base {
-  constructor(readonly c: number, readonly key: string) { super(); }
+  constructor(
+    readonly c: number,
+    readonly key: string,
+  ) {
+    super();
+  }
   async run(_m: Model, w: World) {
     await w.clients[this.c].delete('todos', this.key);
   }
-  toString() { return `delete(c${this.c}, ${this.key})`; }
+  toString() {
+    return `delete(c${this.c}, ${this.key})`;
+  }
 }
 
 class UniqueInsert extends Base {
-  constructor(readonly c: number) { super(); }
+  constructor(readonly c: number) {
+    super();
+  }
   async run(_m: Model, w: World) {
     const n = w.uniqueKey();
     await w.clients[this.c].insert('counters', { n, label: `c${this.c}` });
     w.confirmedUnique.push(n); // the API confirmed it: it must reach the server exactly once
   }
-  toString() { return `uniqueInsert(c${this.c})`; }
+  toString() {
+    return `uniqueInsert(c${this.c})`;
+  }
 }
 
 class ServerWrite extends Base {
-  constructor(readonly key: string, readonly title: string, readonly remove: boolean) { super(); }
+  constructor(
+    readonly key: string,
+    readonly title: string,
+    readonly remove: boolean,
+  ) {
+    super();
+  }
   async run(_m: Model, w: World) {
     const exists = (await w.server.query('SELECT 1 FROM todos WHERE id = ?', [this.key])).length > 0;
     if (this.remove) {
@@ -64,11 +97,15 @@ class ServerWrite extends Base {
     } else if (exists) await w.server.update('todos', this.key, { title: this.title });
     else await w.server.insert('todos', { id: this.key, title: this.title, done: 0 });
   }
-  toString() { return `server${this.remove ? 'Delete' : 'Write'}(${this.key}${this.remove ? '' : `, ${this.title}`})`; }
+  toString() {
+    return `server${this.remove ? 'Delete' : 'Write'}(${this.key}${this.remove ? '' : `, ${this.title}`})`;
+  }
 }
 
 class Fault extends Base {
-  constructor(readonly kind: 'cut' | 'down' | 'hold' | 'heal') { super(); }
+  constructor(readonly kind: 'cut' | 'down' | 'hold' | 'heal') {
+    super();
+  }
   async run(_m: Model, w: World) {
     if (this.kind !== 'heal') w.faults += 1;
     if (this.kind === 'cut') w.proxy.cut();
@@ -79,24 +116,34 @@ class Fault extends Base {
       w.proxy.release();
     }
   }
-  toString() { return this.kind; }
+  toString() {
+    return this.kind;
+  }
 }
 
 class Pause extends Base {
-  constructor(readonly ms: number) { super(); }
+  constructor(readonly ms: number) {
+    super();
+  }
   async run() {
     await new Promise((resolve) => setTimeout(resolve, this.ms));
   }
-  toString() { return `pause(${this.ms})`; }
+  toString() {
+    return `pause(${this.ms})`;
+  }
 }
 
 class RestartClient extends Base {
-  constructor(readonly c: number) { super(); }
+  constructor(readonly c: number) {
+    super();
+  }
   async run(_m: Model, w: World) {
     w.faults += 1;
     await w.restartClient(this.c);
   }
-  toString() { return `restartClient(c${this.c})`; }
+  toString() {
+    return `restartClient(c${this.c})`;
+  }
 }
 
 class RestartServer extends Base {
@@ -104,15 +151,21 @@ class RestartServer extends Base {
     w.faults += 1;
     await w.restartServer();
   }
-  toString() { return 'restartServer'; }
+  toString() {
+    return 'restartServer';
+  }
 }
 
 class ResetLsn extends Base {
-  constructor(readonly c: number) { super(); }
+  constructor(readonly c: number) {
+    super();
+  }
   async run(_m: Model, w: World) {
     await w.clients[this.c].resetLSN();
   }
-  toString() { return `resetLSN(c${this.c})`; }
+  toString() {
+    return `resetLSN(c${this.c})`;
+  }
 }
 
 export function commandArbitraries(clients: number): Array<fc.Arbitrary<Cmd>> {

@@ -51,7 +51,8 @@ export class World {
     client.lsn$.subscribe((lsn) => {
       const trail = this.lsnTrail[i];
       const last = trail[trail.length - 1];
-      if (lsn === '0/0') trail.length = 0; // a reset starts the trail again
+      if (lsn === '0/0')
+        trail.length = 0; // a reset starts the trail again
       else if (last !== undefined && compareLsn(lsn, last) < 0) this.problems.push(`client ${i}: LSN went back from ${last} to ${lsn}`);
       trail.push(lsn);
     });

@@ -22,7 +22,9 @@ async function checkInvariants(world: World): Promise<void> {
   const serverCounters = await world.server.query<{ n: number }>(ORDERED_COUNTERS);
   const log = await world.server.store.changesSince('0/0', 1_000_000);
   const perChange = new Map<string, number>();
-  for (const change of log) if (change.origin) perChange.set(`${change.origin.clientId}/${change.origin.changeId}`, (perChange.get(`${change.origin.clientId}/${change.origin.changeId}`) ?? 0) + 1);
+  for (const change of log)
+    if (change.origin)
+      perChange.set(`${change.origin.clientId}/${change.origin.changeId}`, (perChange.get(`${change.origin.clientId}/${change.origin.changeId}`) ?? 0) + 1);
 
   for (const [i, client] of world.clients.entries()) {
     // Convergence: every client equals the server, row for row.
@@ -30,7 +32,10 @@ async function checkInvariants(world: World): Promise<void> {
     expect({ client: i, counters: await client.query(ORDERED_COUNTERS) }).toEqual({ client: i, counters: serverCounters });
     const entries = await client.localChanges();
     // The outbox drains: nothing pending, sent or given up on.
-    expect({ client: i, open: entries.filter((e) => e.status !== 'applied' && e.status !== 'rejected').map((e) => `${e.op} ${e.key} ${e.status}`) }).toEqual({ client: i, open: [] });
+    expect({ client: i, open: entries.filter((e) => e.status !== 'applied' && e.status !== 'rejected').map((e) => `${e.op} ${e.key} ${e.status}`) }).toEqual({
+      client: i,
+      open: [],
+    });
     // Exactly once in effect: no change of this client is in the server's log twice; every
     // applied insert or update is there once.
     for (const entry of entries) {
@@ -59,7 +64,10 @@ async function describeWorld(world: World): Promise<string> {
       internals: (({ serverHead, sessionId, probes, flushing }) => ({ serverHead, sessionId, probes: probes.size, flushing }))(c as any),
       todos: await c.query(ORDERED_TODOS),
       counters: await c.query(ORDERED_COUNTERS),
-      changes: (await c.localChanges()).map((e) => `${e.id.slice(0, 8)} ${e.op} ${e.table} ${e.key} ${e.status} x${e.attempts} ${e.lsn ?? ''}${e.status === 'applied' ? '' : ` ${JSON.stringify([...new Set(e.errors.map((x) => x.message))].slice(-4))}`}`),
+      changes: (await c.localChanges()).map(
+        (e) =>
+          `${e.id.slice(0, 8)} ${e.op} ${e.table} ${e.key} ${e.status} x${e.attempts} ${e.lsn ?? ''}${e.status === 'applied' ? '' : ` ${JSON.stringify([...new Set(e.errors.map((x) => x.message))].slice(-4))}`}`,
+      ),
     })),
   );
   const server = { lsn: world.server.currentLsn(), todos: await world.server.query(ORDERED_TODOS), counters: await world.server.query(ORDERED_COUNTERS) };
@@ -67,30 +75,34 @@ async function describeWorld(world: World): Promise<string> {
 }
 
 describe('model-based fault injection', () => {
-  it(`keeps every invariant over ${runs} runs of up to ${maxCommands} commands (seed ${seed})`, async () => {
-    const totals = { runs: 0, commands: 0, faults: 0 };
-    await fc.assert(
-      fc.asyncProperty(fc.commands(commandArbitraries(CLIENTS), { maxCommands, size: 'max' }), async (commands) => {
-        const world = new World();
-        await world.start(CLIENTS);
-        try {
-          await fc.asyncModelRun(() => ({ model: { clients: CLIENTS } as Model, real: world }), commands);
-          await world
-            .settle()
-            .then(() => checkInvariants(world))
-            .catch(async (error) => {
-              console.log(`model: failing state\n${await describeWorld(world)}`);
-              throw error;
-            });
-        } finally {
-          totals.runs += 1;
-          totals.commands += [...commands].length;
-          totals.faults += world.faults;
-          await world.stop();
-        }
-      }),
-      { numRuns: runs, seed, path: process.env.MODEL_PATH, endOnFailure: !process.env.MODEL_SHRINK, verbose: 1 },
-    );
-    console.log(`model: ${totals.runs} runs, ${totals.commands} commands, ${totals.faults} faults injected, every invariant held`);
-  }, Math.max(120_000, runs * 15_000));
+  it(
+    `keeps every invariant over ${runs} runs of up to ${maxCommands} commands (seed ${seed})`,
+    async () => {
+      const totals = { runs: 0, commands: 0, faults: 0 };
+      await fc.assert(
+        fc.asyncProperty(fc.commands(commandArbitraries(CLIENTS), { maxCommands, size: 'max' }), async (commands) => {
+          const world = new World();
+          await world.start(CLIENTS);
+          try {
+            await fc.asyncModelRun(() => ({ model: { clients: CLIENTS } as Model, real: world }), commands);
+            await world
+              .settle()
+              .then(() => checkInvariants(world))
+              .catch(async (error) => {
+                console.log(`model: failing state\n${await describeWorld(world)}`);
+                throw error;
+              });
+          } finally {
+            totals.runs += 1;
+            totals.commands += [...commands].length;
+            totals.faults += world.faults;
+            await world.stop();
+          }
+        }),
+        { numRuns: runs, seed, path: process.env.MODEL_PATH, endOnFailure: !process.env.MODEL_SHRINK, verbose: 1 },
+      );
+      console.log(`model: ${totals.runs} runs, ${totals.commands} commands, ${totals.faults} faults injected, every invariant held`);
+    },
+    Math.max(120_000, runs * 15_000),
+  );
 });

@@ -147,7 +147,7 @@ describe('applyInOrder', () => {
     // Outside run(), only the explicitly passed scheduler is virtual. Pseudo-random failures.
     const scheduler = newScheduler();
     let seed = 42;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     const log: string[] = [];
     const done: number[] = [];
     const apply = (item: number) => {
@@ -192,9 +192,7 @@ describe('applyInOrder', () => {
     const source = new Subject<string>();
     let healthy = false;
     source
-      .pipe(
-        applyInOrder((item: string) => (healthy ? of(item) : throwError(() => fail)), { ...backoff, maxAttempts: 1, resume$, scheduler }),
-      )
+      .pipe(applyInOrder((item: string) => (healthy ? of(item) : throwError(() => fail)), { ...backoff, maxAttempts: 1, resume$, scheduler }))
       .subscribe((r) => results.push(r));
     source.next('a');
     source.next('b');
@@ -242,7 +240,9 @@ describe('applyInOrder', () => {
         const applies = { a: cold('--(A|)'), b: cold('--(B|)'), c: cold('--(C|)'), d: cold('--(D|)') };
         const source = cold('(abcd|)');
         // a 0..2, b 2..4, c 4..6; d starts after 6 >= 5 ms of applying: one tick (0 ms virtual) first.
-        expectObservable(source.pipe(applyInOrder((x: string) => applies[x as keyof typeof applies], { ...backoff, maxAttempts: 1, yieldAfterMs: 5 }))).toBe('--A-B-C-(D|)');
+        expectObservable(source.pipe(applyInOrder((x: string) => applies[x as keyof typeof applies], { ...backoff, maxAttempts: 1, yieldAfterMs: 5 }))).toBe(
+          '--A-B-C-(D|)',
+        );
         expectSubscriptions(applies.d.subscriptions).toBe('6ms ^-!');
       });
     });

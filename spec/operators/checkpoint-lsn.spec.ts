@@ -8,8 +8,7 @@ interface Batch {
   lsn: string;
 }
 const lsnOf = (b: Batch) => b.lsn;
-const batches = (lsns: Record<string, string>): Record<string, Batch> =>
-  Object.fromEntries(Object.entries(lsns).map(([k, lsn]) => [k, { lsn }]));
+const batches = (lsns: Record<string, string>): Record<string, Batch> => Object.fromEntries(Object.entries(lsns).map(([k, lsn]) => [k, { lsn }]));
 
 describe('checkpointLsn', () => {
   it('saves each LSN, emits the item after its save, skips one that is not past the last saved', () => {

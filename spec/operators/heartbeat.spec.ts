@@ -61,7 +61,14 @@ describe('heartbeat', () => {
   it('errors when sendPing throws', () => {
     const broken = new Error('socket not open');
     newScheduler().run(({ hot, expectObservable }) => {
-      const operator = heartbeat<string>({ intervalMs: 10, timeoutMs: 100, isPong, sendPing: () => { throw broken; } });
+      const operator = heartbeat<string>({
+        intervalMs: 10,
+        timeoutMs: 100,
+        isPong,
+        sendPing: () => {
+          throw broken;
+        },
+      });
       expectObservable(hot('-a').pipe(operator)).toBe('-a 8ms #', undefined, broken);
     });
   });
@@ -73,14 +80,12 @@ describe('heartbeat', () => {
     const pings: number[] = [];
     let failedAt = -1;
     let caught: unknown;
-    source
-      .pipe(heartbeat({ intervalMs: 30, timeoutMs: 100, sendPing: () => pings.push(scheduler.now()), isPong, scheduler }))
-      .subscribe({
-        error: (e) => {
-          failedAt = scheduler.now();
-          caught = e;
-        },
-      });
+    source.pipe(heartbeat({ intervalMs: 30, timeoutMs: 100, sendPing: () => pings.push(scheduler.now()), isPong, scheduler })).subscribe({
+      error: (e) => {
+        failedAt = scheduler.now();
+        caught = e;
+      },
+    });
     scheduler.schedule(() => source.next('x'), 70);
     scheduler.flush();
     expect(pings).toEqual([30, 60, 90, 120, 150]);

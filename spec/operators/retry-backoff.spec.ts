@@ -80,11 +80,7 @@ describe('retryBackoff', () => {
     newScheduler().run(({ cold, expectObservable }) => {
       const source = cold('-a#', undefined, boom);
       // waits 10 then 20: a at 1, 13, 35; the third error passes through
-      expectObservable(source.pipe(retryBackoff({ ...base, maxAttempts: 2, resetOnSuccess: false }))).toBe(
-        '-a 11ms a 21ms a#',
-        undefined,
-        boom,
-      );
+      expectObservable(source.pipe(retryBackoff({ ...base, maxAttempts: 2, resetOnSuccess: false }))).toBe('-a 11ms a 21ms a#', undefined, boom);
     });
   });
 
@@ -123,9 +119,7 @@ describe('retryBackoff', () => {
     newScheduler().run(({ cold, expectObservable, flush }) => {
       const source = cold('--#', undefined, boom);
       const onRetry = jest.fn();
-      const result = source.pipe(
-        retryBackoff({ initialDelayMs: 100, maxDelayMs: 1000, jitter: 0.5, random: () => 0.5, maxAttempts: 2, onRetry }),
-      );
+      const result = source.pipe(retryBackoff({ initialDelayMs: 100, maxDelayMs: 1000, jitter: 0.5, random: () => 0.5, maxAttempts: 2, onRetry }));
       // 75 then 150
       expectObservable(result).toBe('231ms #', undefined, boom);
       flush();

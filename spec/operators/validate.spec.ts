@@ -54,10 +54,22 @@ describe('validate', () => {
         return decodeNumber(frame);
       };
       expectObservable(cold('-a-b-|', { a: '1', b: 'boom' }).pipe(validate(throwing, () => undefined))).toBe('-a-#', { a: 1 }, bug);
-      expectObservable(cold('-x-|').pipe(validate(decodeNumber, () => { throw bug; }))).toBe('-#', undefined, bug);
+      expectObservable(
+        cold('-x-|').pipe(
+          validate(decodeNumber, () => {
+            throw bug;
+          }),
+        ),
+      ).toBe('-#', undefined, bug);
     });
     // a synchronous source is not decoded past the failure
-    of('x', '1', '2').pipe(validate(decode, () => { throw bug; })).subscribe({ error: () => undefined });
+    of('x', '1', '2')
+      .pipe(
+        validate(decode, () => {
+          throw bug;
+        }),
+      )
+      .subscribe({ error: () => undefined });
     expect(decode).toHaveBeenCalledTimes(1);
   });
 
@@ -82,8 +94,6 @@ describe('validate', () => {
     expect(subscriptions).toBe(2);
   });
 
-
-
   it('hands the event stream the decode error with its protocol code', () => {
     const events: unknown[] = [];
     of('{"type":"shout"}')
@@ -91,7 +101,11 @@ describe('validate', () => {
       .subscribe();
     expect(events).toEqual([{ name: 'SyncProtocolError', code: 'unknown_message', message: 'unknown message type "shout"', retryable: false, context: {} }]);
     expect(toErrorEvent(new SyncProtocolError('rate_limited', 'slow down', { ref: 'push' }))).toEqual({
-      name: 'SyncProtocolError', code: 'rate_limited', message: 'slow down', retryable: true, context: { ref: 'push' },
+      name: 'SyncProtocolError',
+      code: 'rate_limited',
+      message: 'slow down',
+      retryable: true,
+      context: { ref: 'push' },
     });
   });
 });

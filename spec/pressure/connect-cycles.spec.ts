@@ -40,8 +40,7 @@ describe('connect/disconnect cycles', () => {
   });
   afterAll(() => server.close());
 
-  const newClient = () =>
-    createSyncClient({ schema: testSchema, database: ':memory:', WebSocketCtor: wsWebSocket });
+  const newClient = () => createSyncClient({ schema: testSchema, database: ':memory:', WebSocketCtor: wsWebSocket });
 
   async function measure(label: string, cycle: (i: number) => Promise<void>): Promise<void> {
     for (let i = 0; i < 100; i++) await cycle(i);

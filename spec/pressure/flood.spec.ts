@@ -66,7 +66,9 @@ describe('a flood of messages', () => {
       clearInterval(timer);
     }
     const seconds = (performance.now() - started) / 1000;
-    console.log(`flood: ${COUNT} messages applied in ${seconds.toFixed(2)} s (${Math.round(COUNT / seconds)}/s); a 20 ms timer was held up at most ${worst.toFixed(0)} ms by this process (${worstWallClock.toFixed(0)} ms late by the clock)`);
+    console.log(
+      `flood: ${COUNT} messages applied in ${seconds.toFixed(2)} s (${Math.round(COUNT / seconds)}/s); a 20 ms timer was held up at most ${worst.toFixed(0)} ms by this process (${worstWallClock.toFixed(0)} ms late by the clock)`,
+    );
     expect(await client.query('SELECT count(*) AS n FROM counters')).toEqual([{ n: 100 }]);
     expect(worst).toBeLessThan(100);
   }, 90_000);

@@ -44,7 +44,11 @@ describe('a flood of pushes from one client', () => {
 
     // Pushes accepted before the close are still applied (a closed session finishes its queue).
     const accepted = BURST - 1;
-    await until(async () => (await server.query<{ n: number }>('SELECT count(*) AS n FROM counters'))[0].n >= accepted || undefined, 5000, 'the accepted pushes');
+    await until(
+      async () => (await server.query<{ n: number }>('SELECT count(*) AS n FROM counters'))[0].n >= accepted || undefined,
+      5000,
+      'the accepted pushes',
+    );
     const log = await server.store.changesSince('0/0', 10_000);
     const flooded = log.filter((c) => c.origin?.clientId === 'flooder').map((c) => c.origin!.changeId);
     expect(flooded).toEqual(Array.from({ length: accepted }, (_, i) => `flood-${i}`));

@@ -24,7 +24,13 @@ export function trackResources() {
       if (!recording || !TRACKED.has(type)) return;
       const stack = new Error().stack!.split('\n').slice(2);
       if (stack.some((frame) => RUNNER.test(frame))) return;
-      live.set(id, { type, createdAt: stack.filter((frame) => !frame.includes('node:internal')).slice(0, 6).join('\n') });
+      live.set(id, {
+        type,
+        createdAt: stack
+          .filter((frame) => !frame.includes('node:internal'))
+          .slice(0, 6)
+          .join('\n'),
+      });
     },
     destroy(id) {
       live.delete(id);

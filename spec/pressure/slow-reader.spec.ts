@@ -53,7 +53,9 @@ describe('a client that stops reading', () => {
     };
     // A commit of 500 rows goes out as one `changes` message: the largest message here.
     const commit = (n: number) => Array.from({ length: 500 }, (_, i) => big(10_000 + n * 500 + i));
-    const largestMessage = Buffer.byteLength(JSON.stringify({ changes: commit(0).map((row) => ({ lsn: '0/FFFFFF', table: 'todos', op: 'insert', key: row.id, row })) }));
+    const largestMessage = Buffer.byteLength(
+      JSON.stringify({ changes: commit(0).map((row) => ({ lsn: '0/FFFFFF', table: 'todos', op: 'insert', key: row.id, row })) }),
+    );
     for (let n = 0; n < 40; n++) {
       const rows = commit(n).map((row) => ({ id: `w-${row.id}`, table: 'todos', op: 'insert' as const, key: row.id, row }));
       await server.store.applyClientWrites('backend-writer', rows);

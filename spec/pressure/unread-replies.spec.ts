@@ -42,9 +42,18 @@ describe('a client that does not read its replies', () => {
         peakBuffered = Math.max(peakBuffered, stats.bufferedBytes);
       }
       // Received (the hello was frame 1) and handled, or the session is gone.
-      await until(() => { const s = deaf(); return !s || s.phase === 'closed' || (s.framesReceived > sent && s.queuedMessages === 0); }, 5000, 'the server to take the push');
+      await until(
+        () => {
+          const s = deaf();
+          return !s || s.phase === 'closed' || (s.framesReceived > sent && s.queuedMessages === 0);
+        },
+        5000,
+        'the server to take the push',
+      );
     }
-    console.log(`unread replies: closed after ${sent} pushes; peak unsent replies ${(peakReplies / 1024).toFixed(0)} KiB, all unsent ${(peakBuffered / 1024).toFixed(0)} KiB (limit ${MAX_BUFFERED / 1024} KiB + one reply ${(largestReply / 1024).toFixed(0)} KiB)`);
+    console.log(
+      `unread replies: closed after ${sent} pushes; peak unsent replies ${(peakReplies / 1024).toFixed(0)} KiB, all unsent ${(peakBuffered / 1024).toFixed(0)} KiB (limit ${MAX_BUFFERED / 1024} KiB + one reply ${(largestReply / 1024).toFixed(0)} KiB)`,
+    );
     expect(deaf()?.phase ?? 'closed').toBe('closed');
     expect(peakReplies).toBeLessThanOrEqual(MAX_BUFFERED + largestReply);
 
@@ -52,7 +61,12 @@ describe('a client that does not read its replies', () => {
     peer.ws.resume();
     expect(await peer.closed).toBe(CloseCode.slowConsumer);
     expect(peer.all('push_result')[0].results.every((r) => r.status === 'applied')).toBe(true);
-    expect(peer.all('push_result').slice(1).every((m) => m.results.every((r) => r.status === 'duplicate'))).toBe(true);
+    expect(
+      peer
+        .all('push_result')
+        .slice(1)
+        .every((m) => m.results.every((r) => r.status === 'duplicate')),
+    ).toBe(true);
     expect(await server.query('SELECT count(*) AS n FROM counters')).toEqual([{ n: CHANGES }]);
     await until(() => server.sessionCount === 0 || undefined, 5000, 'the session to go');
   });

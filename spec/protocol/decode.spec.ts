@@ -9,7 +9,13 @@ describe('decoding frames', () => {
       { ...hello, token: 't' },
       { type: 'ack', lsn: '0/1F' },
       { type: 'snapshot_ack', seq: 3 },
-      { type: 'push', changes: [{ id: 'x', table: 'todos', op: 'insert', key: 'a', row: { id: 'a' } }, { id: 'y', table: 'todos', op: 'delete', key: 'a' }] },
+      {
+        type: 'push',
+        changes: [
+          { id: 'x', table: 'todos', op: 'insert', key: 'a', row: { id: 'a' } },
+          { id: 'y', table: 'todos', op: 'delete', key: 'a' },
+        ],
+      },
       { type: 'ping' },
       { type: 'pong', id: 4 },
     ];
@@ -57,7 +63,11 @@ describe('decoding frames', () => {
   });
 
   it('decodes server messages with the server union', () => {
-    const changes = { type: 'changes', lsn: '0/2', changes: [{ lsn: '0/2', table: 'todos', op: 'update', key: 'a', row: { id: 'a' }, origin: { clientId: 'c', changeId: 'x' } }] };
+    const changes = {
+      type: 'changes',
+      lsn: '0/2',
+      changes: [{ lsn: '0/2', table: 'todos', op: 'update', key: 'a', row: { id: 'a' }, origin: { clientId: 'c', changeId: 'x' } }],
+    };
     expect(decodeServerMessage(JSON.stringify(changes))).toEqual({ ok: true, value: changes });
     const rejected = { type: 'push_result', results: [{ id: 'x', status: 'rejected', reason: 'not_found', serverRow: null }] };
     expect(decodeServerMessage(rejected)).toEqual({ ok: true, value: rejected });

@@ -76,7 +76,12 @@ const tableRows = (text: string): string[][] =>
   text
     .split('\n')
     .filter((line) => line.startsWith('|'))
-    .map((line) => line.split(/(?<!\\)\|/).slice(1, -1).map((cell) => cell.trim()));
+    .map((line) =>
+      line
+        .split(/(?<!\\)\|/)
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    );
 
 /** The table row whose first cell is `name` in backticks. */
 function rowFor(text: string, name: string): string[] | undefined {
@@ -114,7 +119,8 @@ function fieldPaths(codec: t.Mixed | t.Decoder<unknown, unknown>, prefix = ''): 
 const clientTypes = Object.keys(CLIENT_MESSAGE_CODECS);
 const serverTypes = Object.keys(SERVER_MESSAGE_CODECS);
 const messageTypes = [...new Set([...clientTypes, ...serverTypes])];
-const codecOf = (type: string) => (CLIENT_MESSAGE_CODECS as Record<string, t.Decoder<unknown, unknown>>)[type] ?? (SERVER_MESSAGE_CODECS as Record<string, t.Decoder<unknown, unknown>>)[type];
+const codecOf = (type: string) =>
+  (CLIENT_MESSAGE_CODECS as Record<string, t.Decoder<unknown, unknown>>)[type] ?? (SERVER_MESSAGE_CODECS as Record<string, t.Decoder<unknown, unknown>>)[type];
 const messageSection = (type: string) => sectionText(`\`${type}\``);
 
 describe('docs/protocol.md', () => {
@@ -127,9 +133,7 @@ describe('docs/protocol.md', () => {
       expect(fieldPaths(SERVER_MESSAGE_CODECS.welcome)).toEqual(expect.arrayContaining(['sessionId', 'limits.heartbeatTimeoutMs', 'reason', 'schema']));
       expect(fieldPaths(SERVER_MESSAGE_CODECS.welcome)).not.toContain('schema.tables');
       expect(fieldPaths(SERVER_MESSAGE_CODECS.changes)).toEqual(expect.arrayContaining(['lsn', 'changes[].row', 'changes[].origin.changeId']));
-      expect(fieldPaths(SERVER_MESSAGE_CODECS.push_result)).toEqual(
-        expect.arrayContaining(['results[].lsn', 'results[].reason', 'results[].serverRow']),
-      );
+      expect(fieldPaths(SERVER_MESSAGE_CODECS.push_result)).toEqual(expect.arrayContaining(['results[].lsn', 'results[].reason', 'results[].serverRow']));
       expect(fieldPaths(CLIENT_MESSAGE_CODECS.ping)).toEqual(['type', 'id']);
     });
   });
@@ -155,10 +159,7 @@ describe('docs/protocol.md', () => {
       for (const example of examples) {
         const frame = JSON.parse(example);
         expect(frame.type).toBe(type);
-        const decoders = [
-          ...(clientTypes.includes(type) ? [decodeClientMessage] : []),
-          ...(serverTypes.includes(type) ? [decodeServerMessage] : []),
-        ];
+        const decoders = [...(clientTypes.includes(type) ? [decodeClientMessage] : []), ...(serverTypes.includes(type) ? [decodeServerMessage] : [])];
         for (const decode of decoders) {
           const decoded = decode(example);
           if (!decoded.ok) throw new Error(`example ${type} frame does not decode: ${decoded.error.message}\n${example}`);

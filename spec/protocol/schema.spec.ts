@@ -6,7 +6,10 @@ describe('defineSchema', () => {
   it('gives the same hash whatever order tables and columns were written in', () => {
     const a = defineSchema({ tables: { todos, notes: { primaryKey: 'n', columns: { n: 'integer', body: 'json' } } } });
     const b = defineSchema({
-      tables: { notes: { primaryKey: 'n', columns: { body: 'json', n: 'integer' } }, todos: { primaryKey: 'id', columns: { done: 'integer', title: 'text', id: 'text' } } },
+      tables: {
+        notes: { primaryKey: 'n', columns: { body: 'json', n: 'integer' } },
+        todos: { primaryKey: 'id', columns: { done: 'integer', title: 'text', id: 'text' } },
+      },
     });
     expect(a.hash).toBe(b.hash);
     expect(a.hash).toMatch(/^[0-9a-f]{16}$/);

@@ -38,7 +38,6 @@ describe('bad input', () => {
     return { lsn: server.currentLsn(), rows: await server.query('SELECT * FROM todos ORDER BY id') };
   }
 
-
   const afterHello: Array<[string, unknown, string]> = [
     ['a frame that is not JSON', 'not json{', 'malformed_frame'],
     ['a JSON array', '[{"type":"push"}]', 'malformed_frame'],
@@ -168,7 +167,11 @@ describe('authentication', () => {
   });
 
   it('treats an authenticate hook that throws as a refusal', async () => {
-    const throwing = await startTestServer({ authenticate: () => { throw new Error('auth backend down'); } });
+    const throwing = await startTestServer({
+      authenticate: () => {
+        throw new Error('auth backend down');
+      },
+    });
     const peer = await TestPeer.connect(throwing.url);
     peer.hello(testSchema, { token: 'x' });
     expect(await peer.closed).toBe(CloseCode.unauthorized);

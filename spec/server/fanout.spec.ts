@@ -7,7 +7,7 @@ import { testSchema, todo } from '../support/test-schema.js';
 const endOfTurn = () => new Promise((resolve) => setImmediate(resolve));
 const caller = { principal: undefined };
 
-describe('Fanout (the store\'s changes as sessions receive them)', () => {
+describe("Fanout (the store's changes as sessions receive them)", () => {
   let store: SyncStore;
   let fanout: Fanout;
   const errors: unknown[] = [];
@@ -21,7 +21,7 @@ describe('Fanout (the store\'s changes as sessions receive them)', () => {
     await store.close();
   });
 
-  it('hands each turn\'s commits to every subscriber as one batch', async () => {
+  it("hands each turn's commits to every subscriber as one batch", async () => {
     const batches: ChangeRecord[][] = [];
     fanout.subscribe((changes) => batches.push(changes), caller);
     await store.write({ op: 'insert', table: 'todos', row: todo(3) });

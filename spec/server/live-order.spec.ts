@@ -38,7 +38,11 @@ describe('live streaming', () => {
     const pushed = seen(a.peer).filter((c) => c.table === 'counters');
     expect(pushed).toHaveLength(30);
     expect(pushed.every((c) => c.origin?.clientId === 'writer' && c.origin.changeId === `push-${c.key}`)).toBe(true);
-    expect(seen(a.peer).filter((c) => c.table === 'todos').every((c) => c.origin === undefined)).toBe(true);
+    expect(
+      seen(a.peer)
+        .filter((c) => c.table === 'todos')
+        .every((c) => c.origin === undefined),
+    ).toBe(true);
     // The writer sees its own changes come back at their LSN too: its pending writes stay unsettled
     // until then (docs/architecture.md, Invariant 5).
     expect(seen(writer.peer)).toEqual(seen(a.peer));

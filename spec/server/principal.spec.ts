@@ -56,7 +56,11 @@ describe('the principal authenticate returns', () => {
 
     const made = (method: string) => seen.filter((call) => call.method === method);
     expect(made('openSnapshot').map((call) => call.principal)).toEqual([alice]);
-    expect(made('changesSince').filter((call) => call.first === '0/1').map((call) => call.principal)).toEqual([bob]);
+    expect(
+      made('changesSince')
+        .filter((call) => call.first === '0/1')
+        .map((call) => call.principal),
+    ).toEqual([bob]);
     expect(made('applyClientWrites').map((call) => [call.first, call.principal])).toEqual([['client-a', alice]]);
     // The hook's own objects, kept as they are, and nothing made for a session without them.
     expect(seen.every((call) => call.principal === alice || call.principal === bob)).toBe(true);

@@ -25,7 +25,12 @@ describe('push', () => {
       ],
     });
     const { results } = await peer.next('push_result');
-    expect(results.map((r) => [r.id, r.status])).toEqual([['c1', 'applied'], ['c2', 'applied'], ['c3', 'rejected'], ['c4', 'applied']]);
+    expect(results.map((r) => [r.id, r.status])).toEqual([
+      ['c1', 'applied'],
+      ['c2', 'applied'],
+      ['c3', 'rejected'],
+      ['c4', 'applied'],
+    ]);
     expect(results[2]).toEqual({ id: 'c3', status: 'rejected', reason: 'not_found', serverRow: null });
     expect(await server.query('SELECT id, done FROM todos ORDER BY id')).toEqual([{ id: todo(1).id, done: 1 }]);
     const changes = await peer.waitFor(() => {

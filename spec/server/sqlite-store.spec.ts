@@ -219,7 +219,10 @@ describe('SQLite store', () => {
 
   it('snapshots while writes go on, each row at most once', async () => {
     const store = open();
-    await store.applyClientWrites('c', Array.from({ length: 30 }, (_, n) => ({ id: `s${n}`, table: 'items', op: 'insert' as const, key: n * 2, row: { n: n * 2 } })));
+    await store.applyClientWrites(
+      'c',
+      Array.from({ length: 30 }, (_, n) => ({ id: `s${n}`, table: 'items', op: 'insert' as const, key: n * 2, row: { n: n * 2 } })),
+    );
     const reader = await store.openSnapshot({ chunkRows: 7 });
     const seen: number[] = [];
     for (let chunk = await reader.nextChunk(); chunk; chunk = await reader.nextChunk()) {

@@ -230,7 +230,12 @@ export function describeStoreContract(name: string, open: OpenStore): void {
     });
 
     it('applies the others when one change of a batch is rejected', async () => {
-      const results = await store.applyClientWrites('c', [insert('m1', 'a'), update('m2', 'ghost', { title: 'x' }), insert('m3', 'b'), update('m4', 'a', { done: 1 })]);
+      const results = await store.applyClientWrites('c', [
+        insert('m1', 'a'),
+        update('m2', 'ghost', { title: 'x' }),
+        insert('m3', 'b'),
+        update('m4', 'a', { done: 1 }),
+      ]);
       expect(results.map((r) => r.status)).toEqual(['applied', 'rejected', 'applied', 'applied']);
       const lsns = results.flatMap((r) => (r.status === 'applied' ? [r.lsn] : []));
       expect(compareLsn(lsns[1], lsns[0])).toBe(1);

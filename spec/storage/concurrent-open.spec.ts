@@ -8,10 +8,12 @@ describe('several in-memory databases in one process', () => {
       const writes: Promise<unknown>[] = [];
       for (let i = 0; i < 10; i++) {
         for (const [n, db] of [a, b, c].entries()) {
-          writes.push(db.transaction(async (tx) => {
-            await tx.run('INSERT INTO t VALUES (?)', [i * 10 + n]);
-            await tx.run('INSERT INTO t VALUES (?)', [-(i * 10 + n)]);
-          }));
+          writes.push(
+            db.transaction(async (tx) => {
+              await tx.run('INSERT INTO t VALUES (?)', [i * 10 + n]);
+              await tx.run('INSERT INTO t VALUES (?)', [-(i * 10 + n)]);
+            }),
+          );
         }
       }
       await Promise.all(writes);

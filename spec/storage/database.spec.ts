@@ -35,7 +35,10 @@ describe('openDatabase(:memory:)', () => {
     await db.exec('CREATE TABLE v (x)');
     const blob = new Uint8Array([1, 2, 3, 255]);
     const values: unknown[] = ['text', 42, -7, 2 ** 40, 9007199254740993n, 1.25, true, false, null, undefined, blob];
-    await db.runMany('INSERT INTO v VALUES (?)', values.map((value) => [value]));
+    await db.runMany(
+      'INSERT INTO v VALUES (?)',
+      values.map((value) => [value]),
+    );
     const rows = await db.all<{ x: unknown; t: string }>('SELECT x, typeof(x) AS t FROM v ORDER BY rowid');
     expect(rows).toEqual([
       { x: 'text', t: 'text' },

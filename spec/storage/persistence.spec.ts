@@ -9,7 +9,14 @@ describe('persistent databases (IDBBatchAtomicVFS over an injected IndexedDB)', 
     expect(db.name).toBe('todos');
     await db.exec('CREATE TABLE todos (id TEXT PRIMARY KEY, title TEXT, score REAL)');
     await db.transaction((tx) =>
-      tx.runMany('INSERT INTO todos VALUES (?, ?, ?)', [['a', 'one', 1], ['b', 'two', 2.5]], { realColumns: [2] }),
+      tx.runMany(
+        'INSERT INTO todos VALUES (?, ?, ?)',
+        [
+          ['a', 'one', 1],
+          ['b', 'two', 2.5],
+        ],
+        { realColumns: [2] },
+      ),
     );
     await db.run('UPDATE todos SET title = ? WHERE id = ?', ['ONE', 'a']);
     await db.close();

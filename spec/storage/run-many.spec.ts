@@ -23,8 +23,16 @@ describe('SqliteDatabase.runMany', () => {
 
   it('counts changes of an upsert and accepts no rows', async () => {
     const upsert = 'INSERT INTO items (id, n) VALUES (?, ?) ON CONFLICT (id) DO UPDATE SET n = excluded.n';
-    await db.runMany(upsert, [['a', 1], ['b', 2]]);
-    expect(await db.runMany(upsert, [['a', 10], ['c', 3]])).toEqual({ changes: 2 });
+    await db.runMany(upsert, [
+      ['a', 1],
+      ['b', 2],
+    ]);
+    expect(
+      await db.runMany(upsert, [
+        ['a', 10],
+        ['c', 3],
+      ]),
+    ).toEqual({ changes: 2 });
     expect(await db.runMany(upsert, [])).toEqual({ changes: 0 });
     expect(await db.all('SELECT id, n FROM items ORDER BY id')).toEqual([
       { id: 'a', n: 10 },
@@ -34,10 +42,12 @@ describe('SqliteDatabase.runMany', () => {
   });
 
   it('names the failing row, and inside a transaction leaves nothing', async () => {
-    const rows = [['x', 1], ['y', 2], ['x', 3]];
-    const error = await db
-      .transaction((tx) => tx.runMany('INSERT INTO items (id, n) VALUES (?, ?)', rows))
-      .catch((e: unknown) => e);
+    const rows = [
+      ['x', 1],
+      ['y', 2],
+      ['x', 3],
+    ];
+    const error = await db.transaction((tx) => tx.runMany('INSERT INTO items (id, n) VALUES (?, ?)', rows)).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'SqliteError', code: 19, sql: 'INSERT INTO items (id, n) VALUES (?, ?)' });
     expect((error as Error).message).toMatch(/row 2: UNIQUE constraint failed/);
     expect(await db.all('SELECT * FROM items')).toEqual([]);

@@ -27,7 +27,14 @@ describe('InboundFlow', () => {
 
   it('finds pause and resume on a socket that has them (the ws package), and nothing on one that has not', () => {
     const calls: string[] = [];
-    const socket = { pause() { calls.push(`pause ${this === socket}`); }, resume() { calls.push(`resume ${this === socket}`); } };
+    const socket = {
+      pause() {
+        calls.push(`pause ${this === socket}`);
+      },
+      resume() {
+        calls.push(`resume ${this === socket}`);
+      },
+    };
     const control = readControlOf(socket)!;
     control.pause();
     control.resume();

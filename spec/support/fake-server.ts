@@ -92,7 +92,12 @@ export class FakeConnection {
 export function welcomeMessage(overrides: Partial<Welcome> = {}): Welcome {
   const { maxMessageBytes, maxChangesPerPush, snapshotWindow, changesWindow, heartbeatIntervalMs, heartbeatTimeoutMs } = DEFAULT_LIMITS;
   return {
-    type: 'welcome', protocol: PROTOCOL_VERSION, sessionId: 's1', serverLsn: '0/0', mode: 'live', clientKnown: true,
+    type: 'welcome',
+    protocol: PROTOCOL_VERSION,
+    sessionId: 's1',
+    serverLsn: '0/0',
+    mode: 'live',
+    clientKnown: true,
     limits: { maxMessageBytes, maxChangesPerPush, snapshotWindow, changesWindow, heartbeatIntervalMs, heartbeatTimeoutMs },
     ...overrides,
   };

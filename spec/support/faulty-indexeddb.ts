@@ -214,7 +214,10 @@ export class FaultyIndexedDB {
           };
           const db = await request(open);
           if (read.shapes.length > 0) {
-            const tx = db.transaction(read.shapes.map((s) => s.name), 'readwrite');
+            const tx = db.transaction(
+              read.shapes.map((s) => s.name),
+              'readwrite',
+            );
             read.shapes.forEach((shape, i) => {
               const [keys, values] = contents[i]!;
               const store = tx.objectStore(shape.name);

@@ -13,7 +13,9 @@ process.once('message', ({ welcome, count }) => {
       ws.send(JSON.stringify(welcome));
       for (let i = 1; i <= count; i++) {
         const lsn = `0/${i.toString(16).toUpperCase()}`;
-        ws.send(JSON.stringify({ type: 'changes', lsn, changes: [{ lsn, table: 'counters', op: 'insert', key: i % 100, row: { n: i % 100, label: `flood ${i}` } }] }));
+        ws.send(
+          JSON.stringify({ type: 'changes', lsn, changes: [{ lsn, table: 'counters', op: 'insert', key: i % 100, row: { n: i % 100, label: `flood ${i}` } }] }),
+        );
       }
     });
   });

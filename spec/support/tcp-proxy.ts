@@ -57,7 +57,11 @@ export class TcpProxy {
   private pendingCut: { options: CutMidFrameOptions; done: (forwarded: number) => void } | undefined;
   connections = 0;
 
-  private constructor(private readonly server: Server, readonly port: number, private targetPort: number) {}
+  private constructor(
+    private readonly server: Server,
+    readonly port: number,
+    private targetPort: number,
+  ) {}
 
   static async start(targetPort: number): Promise<TcpProxy> {
     let proxy!: TcpProxy;

@@ -62,15 +62,20 @@ export class TestPeer {
 
   /** The next message of this type after those already taken (messages of other types are skipped). */
   async next<K extends ServerMessage['type']>(type: K, timeoutMs = 3000): Promise<ByType<K>> {
-    const found = await this.waitFor(() => {
-      for (let i = this.cursor; i < this.messages.length; i++) {
-        if (this.messages[i].type === type) {
-          this.cursor = i + 1;
-          return this.messages[i] as ByType<K>;
+    const found = await this.waitFor(
+      () => {
+        for (let i = this.cursor; i < this.messages.length; i++) {
+          if (this.messages[i].type === type) {
+            this.cursor = i + 1;
+            return this.messages[i] as ByType<K>;
+          }
         }
-      }
-      return undefined;
-    }, timeoutMs, `a ${type} message`, true);
+        return undefined;
+      },
+      timeoutMs,
+      `a ${type} message`,
+      true,
+    );
     return found;
   }
 

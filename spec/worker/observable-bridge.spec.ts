@@ -72,7 +72,7 @@ describe('observables across a MessageChannel', () => {
     close();
   });
 
-  it('reports a value that cannot be cloned as the stream\'s error', async () => {
+  it("reports a value that cannot be cloned as the stream's error", async () => {
     const source = new Subject<unknown>();
     const { observable, live, close } = bridge(source);
     const result = lastValueFrom(observable).catch((e: unknown) => e);

@@ -54,7 +54,11 @@ describe('the worker boundary (comlink over a MessageChannel)', () => {
     const events: string[] = [];
     const statuses: string[] = [];
     const lsns: string[] = [];
-    const subscriptions = [tab.events$.subscribe((e) => events.push(e.type)), tab.status$.subscribe((s) => statuses.push(s)), tab.lsn$.subscribe((l) => lsns.push(l))];
+    const subscriptions = [
+      tab.events$.subscribe((e) => events.push(e.type)),
+      tab.status$.subscribe((s) => statuses.push(s)),
+      tab.lsn$.subscribe((l) => lsns.push(l)),
+    ];
     const named: unknown[] = [];
     const onLsn = (data: unknown) => named.push(data);
     tab.on('lsn_updated', onLsn);
@@ -72,7 +76,9 @@ describe('the worker boundary (comlink over a MessageChannel)', () => {
     expect(await tab.localChanges({ status: 'applied' })).toEqual([expect.objectContaining({ table: 'todos', key: 'from-tab', status: 'applied' })]);
 
     await until(() => events.includes('client_change_applied') && lsns.at(-1) === server.currentLsn(), 5000, 'events and lsn');
-    expect(events).toEqual(expect.arrayContaining(['status_changed', 'connected', 'initial_sync_complete', 'changes_applied', 'client_change_sent', 'lsn_updated']));
+    expect(events).toEqual(
+      expect.arrayContaining(['status_changed', 'connected', 'initial_sync_complete', 'changes_applied', 'client_change_sent', 'lsn_updated']),
+    );
     expect(statuses[0]).toBe('idle');
     expect(statuses).toEqual(expect.arrayContaining(['connecting', 'live']));
     expect(await tab.currentLsn).toBe(server.currentLsn());
@@ -111,7 +117,7 @@ describe('the worker boundary (comlink over a MessageChannel)', () => {
     await until(async () => (await tab.debug()).subscriptions === 0 && core.debugInfo().subscriptions === 0, 2000, 'early unsubscribes to reach the worker');
   });
 
-  it('gives the worker\'s errors back with their name and code', async () => {
+  it("gives the worker's errors back with their name and code", async () => {
     const tab = await openTab();
     const error = await tab.insert('todos', { id: 'x', nope: 1 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SyncProtocolError);
@@ -128,14 +134,16 @@ describe('the worker boundary (comlink over a MessageChannel)', () => {
     expect((watchError as Error).message).toMatch(/no_such_table/);
     await until(() => core.debugInfo().subscriptions === 0, 2000, 'the failed subscription to be released');
 
-    const mismatch = await openTab({ schema: { ...testSchema, tables: { only: { primaryKey: 'id', columns: { id: 'text' } } } } as unknown as typeof testSchema }).catch((e: unknown) => e);
+    const mismatch = await openTab({
+      schema: { ...testSchema, tables: { only: { primaryKey: 'id', columns: { id: 'text' } } } } as unknown as typeof testSchema,
+    }).catch((e: unknown) => e);
     expect(mismatch).toMatchObject({ name: 'EngineMismatchError', code: 'engine_mismatch' });
 
     await tab.cleanup();
     await expect(tab.query('SELECT 1')).rejects.toMatchObject({ code: 'cancelled' });
   });
 
-  it('shares one engine and one server session between two tabs; each sees the other\'s writes; cleanup detaches one tab', async () => {
+  it("shares one engine and one server session between two tabs; each sees the other's writes; cleanup detaches one tab", async () => {
     await server.insert('todos', todo(1));
     const a = await openTab();
     const b = await openTab();
@@ -150,9 +158,9 @@ describe('the worker boundary (comlink over a MessageChannel)', () => {
     a.watch<Todo>('SELECT id, title FROM todos ORDER BY id').subscribe((rows) => inA.push(rows));
     b.watch<Todo>('SELECT id, title FROM todos ORDER BY id').subscribe((rows) => inB.push(rows));
     await a.insert('todos', { id: 'from-a', title: 'A', done: 0, score: 0, meta: null });
-    await until(() => inB.at(-1)?.some((row) => row.id === 'from-a'), 2000, 'A\'s write in B');
+    await until(() => inB.at(-1)?.some((row) => row.id === 'from-a'), 2000, "A's write in B");
     await b.insert('todos', { id: 'from-b', title: 'B', done: 0, score: 0, meta: null });
-    await until(() => inA.at(-1)?.some((row) => row.id === 'from-b'), 2000, 'B\'s write in A');
+    await until(() => inA.at(-1)?.some((row) => row.id === 'from-b'), 2000, "B's write in A");
     await a.whenSynced({ timeoutMs: 5000 });
     expect(await server.query('SELECT id FROM todos ORDER BY id')).toEqual([{ id: 'from-a' }, { id: 'from-b' }, { id: todo(1).id }]);
 
@@ -178,7 +186,13 @@ describe('the worker boundary (comlink over a MessageChannel)', () => {
     const a = await openTab();
     const b = await openTab();
     expect(await a.connect(server.url)).toBe(true);
-    const statusesB = firstValueFrom(b.status$.pipe(filter((s) => s === 'disconnected'), take(1), toArray()));
+    const statusesB = firstValueFrom(
+      b.status$.pipe(
+        filter((s) => s === 'disconnected'),
+        take(1),
+        toArray(),
+      ),
+    );
     await a.disconnect('bye');
     expect(await statusesB).toEqual(['disconnected']);
     expect(await b.currentStatus).toBe('disconnected');

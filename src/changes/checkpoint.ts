@@ -57,10 +57,12 @@ export class Checkpoint {
   publish(lsn: Lsn, extra: Record<string, unknown> = {}): void {
     this.published.next(lsn);
     this.events.emit('lsn_updated', { lsn, ...extra });
-    this.mirrorTimer ??= this.meta && this.scheduler.schedule(() => {
-      this.mirrorTimer = undefined;
-      void this.writeMirror();
-    }, MIRROR_DELAY_MS);
+    this.mirrorTimer ??=
+      this.meta &&
+      this.scheduler.schedule(() => {
+        this.mirrorTimer = undefined;
+        void this.writeMirror();
+      }, MIRROR_DELAY_MS);
   }
 
   /** Writes the mirror now if it lags (the client is closing). */

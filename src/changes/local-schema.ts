@@ -75,8 +75,5 @@ export const writeLsn = (db: SqliteExecutor, lsn: Lsn): Promise<void> => writeSt
  * sent and failed entries are never pruned.
  */
 export async function pruneSettledChanges(db: SqliteExecutor, keep: number): Promise<void> {
-  await db.run(
-    `DELETE FROM local_changes WHERE settled = 1 AND status IN ('applied', 'rejected') AND seq <= (SELECT max(seq) FROM local_changes) - ?`,
-    [keep],
-  );
+  await db.run(`DELETE FROM local_changes WHERE settled = 1 AND status IN ('applied', 'rejected') AND seq <= (SELECT max(seq) FROM local_changes) - ?`, [keep]);
 }

@@ -113,10 +113,10 @@ export class Outbox {
     const now = this.now();
     const due = now - this.options.ackTimeoutMs;
     return this.db.transaction(async (tx) => {
-      const rows = await tx.all<EntryRow>(
-        `SELECT * FROM local_changes WHERE status = 'pending' OR (status = 'sent' AND sent_at <= ?) ORDER BY seq LIMIT ?`,
-        [due, limit],
-      );
+      const rows = await tx.all<EntryRow>(`SELECT * FROM local_changes WHERE status = 'pending' OR (status = 'sent' AND sent_at <= ?) ORDER BY seq LIMIT ?`, [
+        due,
+        limit,
+      ]);
       const changes: ClientChange[] = [];
       const failed: LocalChangeEntry[] = [];
       for (const row of rows) {
@@ -124,14 +124,20 @@ export class Outbox {
         if (row.status === 'sent') errors.push({ at: now, message: `no answer within ${this.options.ackTimeoutMs} ms` });
         if (row.attempts >= this.options.maxAttempts && row.sent_at !== null && answeredUpTo > row.sent_at) {
           errors.push({ at: now, message: `gave up after ${row.attempts} attempts` });
-          await tx.run(`UPDATE local_changes SET status = 'failed', settled = 1, errors = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(errors), now, row.id]);
+          await tx.run(`UPDATE local_changes SET status = 'failed', settled = 1, errors = ?, updated_at = ? WHERE id = ?`, [
+            JSON.stringify(errors),
+            now,
+            row.id,
+          ]);
           failed.push(toEntry({ ...row, status: 'failed', errors: JSON.stringify(errors) }));
           continue;
         }
-        await tx.run(
-          `UPDATE local_changes SET status = 'sent', attempts = attempts + 1, sent_at = ?, errors = ?, updated_at = ? WHERE id = ?`,
-          [now, JSON.stringify(errors), now, row.id],
-        );
+        await tx.run(`UPDATE local_changes SET status = 'sent', attempts = attempts + 1, sent_at = ?, errors = ?, updated_at = ? WHERE id = ?`, [
+          now,
+          JSON.stringify(errors),
+          now,
+          row.id,
+        ]);
         const key = keyFromJson(row.row_key);
         changes.push({ id: row.id, table: row.table_name, op: row.op, key, ...(row.row !== null && { row: JSON.parse(row.row) }) });
       }
@@ -154,7 +160,11 @@ export class Outbox {
       const ref: [string, string] = [row.table_name, row.row_key];
       if (result.status === 'rejected') {
         const errors = [...JSON.parse(row.errors), { at: now, message: `rejected: ${result.reason}` }];
-        await tx.run(`UPDATE local_changes SET status = 'rejected', settled = 1, errors = ?, updated_at = ? WHERE id = ?`, [JSON.stringify(errors), now, row.id]);
+        await tx.run(`UPDATE local_changes SET status = 'rejected', settled = 1, errors = ?, updated_at = ? WHERE id = ?`, [
+          JSON.stringify(errors),
+          now,
+          row.id,
+        ]);
         // Undo it: the row is rebuilt from the server's version we hold, without this change. The
         // result's serverRow is not used for that: it may be older than rows the stream already
         // brought (the echo of a later change can arrive before this answer), and the stream
@@ -167,7 +177,12 @@ export class Outbox {
         // checkpoint is already past it, the rows we hold include it: settle it now.
         const lsn = result.lsn ?? null;
         const covered = lsn === null || compareLsn(lsn, checkpoint) <= 0;
-        await tx.run(`UPDATE local_changes SET status = 'applied', lsn = ?, settled = ?, updated_at = ? WHERE id = ?`, [lsn, covered || row.settled ? 1 : 0, now, row.id]);
+        await tx.run(`UPDATE local_changes SET status = 'applied', lsn = ?, settled = ?, updated_at = ? WHERE id = ?`, [
+          lsn,
+          covered || row.settled ? 1 : 0,
+          now,
+          row.id,
+        ]);
         if (covered) await this.rebase.rebuild(tx, ref);
         outcomes.push({ type: 'applied', id: row.id, table: row.table_name, key, ...(lsn && { lsn }) });
       }

@@ -1,6 +1,16 @@
 import type { SqliteExecutor } from '../storage/index.js';
 import { quoteIdentifier } from '../sql/index.js';
-import { checkKey, checkRow, checkValue, compareLsn, SyncProtocolError, type Changes, type Lsn, type SnapshotChunk, type SyncSchema } from '../protocol/index.js';
+import {
+  checkKey,
+  checkRow,
+  checkValue,
+  compareLsn,
+  SyncProtocolError,
+  type Changes,
+  type Lsn,
+  type SnapshotChunk,
+  type SyncSchema,
+} from '../protocol/index.js';
 import type { OutboxOutcome } from './outbox.js';
 import { readLsn, writeLsn } from './local-schema.js';
 import { keyFromJson, keyToJson, tableCodecs, type TableCodec } from './table-codec.js';
@@ -133,7 +143,8 @@ export class ServerChanges {
     const positions = codec.columns.map((column) => chunk.columns.indexOf(column));
     const pk = codec.columns.indexOf(codec.primaryKey);
     const unknown = chunk.columns.find((column) => !codec.columns.includes(column));
-    if (unknown !== undefined) throw new SyncProtocolError('unknown_column', `the server sent unknown column ${chunk.table}.${JSON.stringify(unknown.slice(0, 64))}`);
+    if (unknown !== undefined)
+      throw new SyncProtocolError('unknown_column', `the server sent unknown column ${chunk.table}.${JSON.stringify(unknown.slice(0, 64))}`);
     if (positions[pk] === -1) {
       throw new SyncProtocolError('invalid_message', `snapshot chunk of ${chunk.table} lacks its primary key`);
     }
@@ -142,7 +153,8 @@ export class ServerChanges {
     const types = codec.columns.map((column) => spec.columns[column]);
     const labels = codec.columns.map((column) => `${chunk.table}.${column}`);
     const params = chunk.rows.map((values) => {
-      if (values.length !== chunk.columns.length) throw new SyncProtocolError('invalid_message', `a ${chunk.table} row has ${values.length} values for ${chunk.columns.length} columns`);
+      if (values.length !== chunk.columns.length)
+        throw new SyncProtocolError('invalid_message', `a ${chunk.table} row has ${values.length} values for ${chunk.columns.length} columns`);
       const ordered = inOrder ? values : positions.map((p) => (p === -1 ? null : values[p]));
       // The same checks as any row, done on the arrays to stay on the fast path.
       checkKey(this.schema, chunk.table, ordered[pk]);

@@ -62,9 +62,7 @@ export class SyncedData {
       case 'snapshot_begin': {
         await this.db.transaction((tx) => this.server.beginSnapshot(tx, message.lsn));
         this.checkpoint.committed('0/0');
-        this.progress = new Map(
-          message.tables.map((t) => [t.table, { table: t.table, rowsDone: 0, rowsTotal: t.rows, chunksDone: 0, chunksTotal: t.chunks }]),
-        );
+        this.progress = new Map(message.tables.map((t) => [t.table, { table: t.table, rowsDone: 0, rowsTotal: t.rows, chunksDone: 0, chunksTotal: t.chunks }]));
         this.events.emit('initial_sync_started', { lsn: message.lsn, tables: message.tables });
         this.notify([...this.schema.tableNames]);
         return {};

@@ -17,7 +17,10 @@ export class TableCodec {
   readonly realPositions: number[];
   private readonly jsonPositions: number[];
 
-  constructor(readonly table: string, spec: TableSchema) {
+  constructor(
+    readonly table: string,
+    spec: TableSchema,
+  ) {
     this.columns = Object.keys(spec.columns);
     this.primaryKey = spec.primaryKey;
     this.realPositions = this.columns.flatMap((c, i) => (spec.columns[c] === 'real' ? [i] : []));
@@ -44,7 +47,7 @@ export class TableCodec {
     for (let i = 0; i < this.columns.length; i++) {
       const column = this.columns[i];
       const value = row[column];
-      out[column] = this.jsonPositions.includes(i) && typeof value === 'string' ? JSON.parse(value) : value ?? null;
+      out[column] = this.jsonPositions.includes(i) && typeof value === 'string' ? JSON.parse(value) : (value ?? null);
     }
     return out;
   }

@@ -30,7 +30,17 @@ export interface SyncClientCalls {
 
 /** Every call's name, checked against the interface both ways (missing or extra is a compile error). */
 export const SYNC_CLIENT_CALLS = [
-  'initialize', 'connect', 'disconnect', 'resetLSN', 'insert', 'update', 'delete', 'query', 'whenSynced', 'localChanges', 'resumeSync',
+  'initialize',
+  'connect',
+  'disconnect',
+  'resetLSN',
+  'insert',
+  'update',
+  'delete',
+  'query',
+  'whenSynced',
+  'localChanges',
+  'resumeSync',
 ] as const satisfies ReadonlyArray<keyof SyncClientCalls>;
 type Unlisted = Exclude<keyof SyncClientCalls, (typeof SYNC_CLIENT_CALLS)[number]>;
 const everyCallListed: [Unlisted] extends [never] ? true : never = true;

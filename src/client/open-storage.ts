@@ -17,16 +17,24 @@ const FORMAT = 1;
  * small IndexedDB store (the client id, where the database lives, the checkpoint's copy). A named
  * database opened before on another backend is refused: its data is there, not here.
  */
-export async function openStorage(config: Pick<SyncClientOptions, 'database' | 'storage' | 'indexedDB' | 'wasm'>): Promise<{ db: SqliteDatabase; meta: MetaStore | undefined }> {
+export async function openStorage(
+  config: Pick<SyncClientOptions, 'database' | 'storage' | 'indexedDB' | 'wasm'>,
+): Promise<{ db: SqliteDatabase; meta: MetaStore | undefined }> {
   const indexedDB = config.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   const name = config.database ?? ':memory:';
   const storage: StorageBackendKind = config.storage ?? (name === ':memory:' ? 'memory' : 'indexeddb');
   // A memory database keeps nothing, its client id included: each such client is a new client.
-  const meta = storage !== 'memory' && indexedDB && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function' ? await openMetaStore(indexedDB, `rxsync-meta:${name}`) : undefined;
+  const meta =
+    storage !== 'memory' && indexedDB && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function'
+      ? await openMetaStore(indexedDB, `rxsync-meta:${name}`)
+      : undefined;
   try {
     const stored = await meta?.get<StorageRecord>('storage');
     if (stored && stored.backend !== storage) {
-      throw new SqliteError(`database '${name}' lives in ${stored.backend} storage, not ${storage}: open it with storage: '${stored.backend}'`, SQLITE_CANTOPEN);
+      throw new SqliteError(
+        `database '${name}' lives in ${stored.backend} storage, not ${storage}: open it with storage: '${stored.backend}'`,
+        SQLITE_CANTOPEN,
+      );
     }
     const db = await openDatabase({ name, storage, indexedDB, ...config.wasm });
     if (meta && !stored) await meta.set('storage', { backend: storage, format: FORMAT } satisfies StorageRecord);

@@ -127,7 +127,14 @@ export class SocketSession implements PushTarget {
     const token = await this.ctx.authToken();
     const lsn = this.ctx.data.checkpoint.current;
     this.guard.helloSent(lsn);
-    this.send({ type: 'hello', protocol: PROTOCOL_VERSION, clientId: this.ctx.clientId(), lsn, schemaHash: this.ctx.schema.hash, ...(token !== undefined && { token }) });
+    this.send({
+      type: 'hello',
+      protocol: PROTOCOL_VERSION,
+      clientId: this.ctx.clientId(),
+      lsn,
+      schemaHash: this.ctx.schema.hash,
+      ...(token !== undefined && { token }),
+    });
   }
 
   /**
@@ -148,7 +155,10 @@ export class SocketSession implements PushTarget {
       filter((message): message is ServerMessage | SessionBroken => message !== null),
       share(),
     );
-    const control$ = shared$.pipe(tap((message) => this.onControl(message)), ignoreElements());
+    const control$ = shared$.pipe(
+      tap((message) => this.onControl(message)),
+      ignoreElements(),
+    );
     const welcome$ = shared$.pipe(first((message): message is Welcome => message.type === 'welcome'));
     const data$ = welcome$.pipe(switchMap((welcome) => this.dataPipeline(shared$, welcome)));
     return merge(control$, data$, welcome$.pipe(map(() => undefined)), NEVER);
@@ -171,7 +181,13 @@ export class SocketSession implements PushTarget {
         onFailed: (error, message) => {
           const lsn = lsnOf(message);
           const reason = (error as Error).message;
-          this.ctx.emitError(new ApplyError(lsn ?? this.ctx.data.checkpoint.current, `could not apply ${message.type}${lsn ? ` at ${lsn}` : ''}: ${reason}; sync is paused (resumeSync() retries)`, { cause: error }));
+          this.ctx.emitError(
+            new ApplyError(
+              lsn ?? this.ctx.data.checkpoint.current,
+              `could not apply ${message.type}${lsn ? ` at ${lsn}` : ''}: ${reason}; sync is paused (resumeSync() retries)`,
+              { cause: error },
+            ),
+          );
           this.ctx.bus.emit('sync_paused', { message: message.type, lsn, reason });
         },
       }),
@@ -181,7 +197,11 @@ export class SocketSession implements PushTarget {
         if ('broken' in outcome) throw outcome.broken;
       }),
       filter((outcome): outcome is Required<Pick<ApplyOutcome, 'lsn'>> & ApplyOutcome => 'lsn' in outcome && outcome.lsn !== undefined),
-      checkpointLsn((lsn) => of(checkpoint.publish(lsn)), (outcome) => outcome.lsn, { initialLsn: startLsn }),
+      checkpointLsn(
+        (lsn) => of(checkpoint.publish(lsn)),
+        (outcome) => outcome.lsn,
+        { initialLsn: startLsn },
+      ),
       tap((outcome) => {
         if (outcome.ack) this.send({ type: 'ack', lsn: outcome.lsn });
         this.checkCaughtUp();
@@ -218,7 +238,9 @@ export class SocketSession implements PushTarget {
         }
         return;
       case 'error':
-        return this.ctx.emitError(Object.assign(new Error(message.message), { code: message.code, retryable: message.retryable, context: { ref: message.ref, fromServer: true } }));
+        return this.ctx.emitError(
+          Object.assign(new Error(message.message), { code: message.code, retryable: message.retryable, context: { ref: message.ref, fromServer: true } }),
+        );
       case 'changes':
         this.serverHead = maxLsn(this.serverHead, message.lsn);
         return;
@@ -252,7 +274,11 @@ export class SocketSession implements PushTarget {
         const theirs = defineSchema(welcome.schema);
         server = { serverHash: theirs.hash, differences: schemaDifferences(this.ctx.schema, theirs) };
       } catch (error) {
-        this.ctx.emitError(new SyncProtocolError('invalid_message', `the welcome carries a schema that is not valid: ${(error as Error).message.slice(0, 200)}`, { ref: 'welcome' }));
+        this.ctx.emitError(
+          new SyncProtocolError('invalid_message', `the welcome carries a schema that is not valid: ${(error as Error).message.slice(0, 200)}`, {
+            ref: 'welcome',
+          }),
+        );
       }
     }
     this.ctx.bus.emit('schema_mismatch', { clientHash: this.ctx.schema.hash, ...server });

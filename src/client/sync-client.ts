@@ -92,7 +92,15 @@ export class SyncClient implements SyncClientCalls {
     await data.initialize(meta);
     this.id = this.config.clientId ?? (await loadClientId(db, meta));
     this.registered = (await readState(db, 'registered')) === '1';
-    const sender = new OutboxSender(data, this.bus, () => this.connection.session, () => this.connection.currentStatus, this.options.changes, this.scheduler, (error) => this.emitError(error));
+    const sender = new OutboxSender(
+      data,
+      this.bus,
+      () => this.connection.session,
+      () => this.connection.currentStatus,
+      this.options.changes,
+      this.scheduler,
+      (error) => this.emitError(error),
+    );
     this.parts = { db, meta, data, sender };
     if (!this.cleanedUp) sender.start();
   }

@@ -30,5 +30,15 @@ export function whenSynced(parts: { data: SyncedData; connection: Connection; sc
     map(() => undefined),
   );
   if (timeoutMs === undefined) return firstValueFrom(synced$);
-  return firstValueFrom(synced$.pipe(timeout({ first: timeoutMs, scheduler, with: () => { throw new TimeoutError('whenSynced', timeoutMs); } })));
+  return firstValueFrom(
+    synced$.pipe(
+      timeout({
+        first: timeoutMs,
+        scheduler,
+        with: () => {
+          throw new TimeoutError('whenSynced', timeoutMs);
+        },
+      }),
+    ),
+  );
 }

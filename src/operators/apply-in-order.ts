@@ -73,10 +73,7 @@ export interface ApplyInOrderConfig<T> {
  *
  * @param config attempts, backoff, yielding and hooks; see {@link ApplyInOrderConfig}.
  */
-export function applyInOrder<T, R>(
-  apply: (item: T) => ObservableInput<R>,
-  config: ApplyInOrderConfig<T>,
-): OperatorFunction<T, R> {
+export function applyInOrder<T, R>(apply: (item: T) => ObservableInput<R>, config: ApplyInOrderConfig<T>): OperatorFunction<T, R> {
   const { maxAttempts, scheduler = asyncScheduler, onRetry, onFailed, resume$, yieldAfterMs = Infinity } = config;
   const backoff = { initialDelayMs: config.initialDelayMs, maxDelayMs: config.maxDelayMs, factor: config.factor };
   assertBackoffConfig(backoff);
@@ -112,7 +109,12 @@ export function applyInOrder<T, R>(
       let queued = 0;
       let sliceStart = 0;
       const breather = defer(() =>
-        scheduler.now() - sliceStart >= yieldAfterMs ? timer(0, scheduler).pipe(tap(() => (sliceStart = scheduler.now())), ignoreElements()) : EMPTY,
+        scheduler.now() - sliceStart >= yieldAfterMs
+          ? timer(0, scheduler).pipe(
+              tap(() => (sliceStart = scheduler.now())),
+              ignoreElements(),
+            )
+          : EMPTY,
       );
       return source.pipe(
         tap(() => {

@@ -96,15 +96,7 @@ export interface RetryBackoffConfig extends BackoffConfig {
  */
 export function retryBackoff<T>(config: RetryBackoffConfig): MonoTypeOperatorFunction<T> {
   assertBackoffConfig(config);
-  const {
-    maxAttempts = Infinity,
-    resetOnSuccess = true,
-    shouldRetry,
-    skipWait$,
-    onRetry,
-    random = Math.random,
-    scheduler = asyncScheduler,
-  } = config;
+  const { maxAttempts = Infinity, resetOnSuccess = true, shouldRetry, skipWait$, onRetry, random = Math.random, scheduler = asyncScheduler } = config;
   if (!(maxAttempts >= 0)) throw new RangeError(`maxAttempts must be >= 0, got ${maxAttempts}`);
   return retry<T>({
     count: maxAttempts,

@@ -24,10 +24,7 @@ export type DecodeResult<T, E> = { ok: true; value: T } | { ok: false; error: E 
  * @param decode turns one frame into `{ ok: true, value }` or `{ ok: false, error }`.
  * @param onInvalid called once per dropped frame, with the decode error and the frame itself.
  */
-export function validate<T, E>(
-  decode: (frame: unknown) => DecodeResult<T, E>,
-  onInvalid: (error: E, frame: unknown) => void,
-): OperatorFunction<unknown, T> {
+export function validate<T, E>(decode: (frame: unknown) => DecodeResult<T, E>, onInvalid: (error: E, frame: unknown) => void): OperatorFunction<unknown, T> {
   return (source) =>
     new Observable<T>((subscriber) =>
       source.subscribe({

@@ -43,9 +43,7 @@ function fail(code: SyncProtocolError['code'], message: string, context: Record<
 }
 
 /** What the server does with every inbound frame. */
-export const decodeClientMessage = (frame: unknown): Decoded<ClientMessage> =>
-  decodeFrame(frame, CLIENT_MESSAGE_CODECS);
+export const decodeClientMessage = (frame: unknown): Decoded<ClientMessage> => decodeFrame(frame, CLIENT_MESSAGE_CODECS);
 
 /** What the client does with every inbound frame. */
-export const decodeServerMessage = (frame: unknown): Decoded<ServerMessage> =>
-  decodeFrame(frame, SERVER_MESSAGE_CODECS);
+export const decodeServerMessage = (frame: unknown): Decoded<ServerMessage> => decodeFrame(frame, SERVER_MESSAGE_CODECS);

@@ -6,8 +6,7 @@ import { ErrorCodeCodec } from './errors.js';
 /** The protocol version this code speaks; `hello.protocol` must equal it. */
 export const PROTOCOL_VERSION = 1;
 
-const NonEmptyString = (name: string, max: number) =>
-  t.refinement(t.string, (s) => s.length > 0 && s.length <= max, `${name} (1..${max} chars)`);
+const NonEmptyString = (name: string, max: number) => t.refinement(t.string, (s) => s.length > 0 && s.length <= max, `${name} (1..${max} chars)`);
 const Count = t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'non-negative integer');
 
 export const ClientIdCodec = NonEmptyString('ClientId', 128);

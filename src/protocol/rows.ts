@@ -43,10 +43,13 @@ function jsonDepthWithin(value: unknown, limit: number): boolean {
 export function checkValue(type: ColumnType, value: unknown, where: string): void {
   if (value === null) return;
   const ok =
-    type === 'text' ? isText(value)
-    : type === 'integer' ? typeof value === 'number' && Number.isSafeInteger(value)
-    : type === 'real' ? typeof value === 'number' && Number.isFinite(value)
-    : value !== undefined && jsonDepthWithin(value, MAX_JSON_DEPTH); // json: any JSON value not nested too deep
+    type === 'text'
+      ? isText(value)
+      : type === 'integer'
+        ? typeof value === 'number' && Number.isSafeInteger(value)
+        : type === 'real'
+          ? typeof value === 'number' && Number.isFinite(value)
+          : value !== undefined && jsonDepthWithin(value, MAX_JSON_DEPTH); // json: any JSON value not nested too deep
   if (!ok) {
     if (type === 'json' && value !== undefined) {
       throw new SyncProtocolError('invalid_value', `${where}: json nested deeper than ${MAX_JSON_DEPTH} levels`);

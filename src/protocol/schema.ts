@@ -86,7 +86,9 @@ export function schemaHash(definition: SchemaDefinition): string {
   const names = Object.keys(definition.tables).sort();
   const canonical = names.map((name) => {
     const table = definition.tables[name];
-    const columns = Object.keys(table.columns).sort().map((c) => [c, table.columns[c]]);
+    const columns = Object.keys(table.columns)
+      .sort()
+      .map((c) => [c, table.columns[c]]);
     return [name, table.primaryKey, columns];
   });
   return fnv1a64Hex(JSON.stringify(canonical));

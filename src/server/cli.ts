@@ -122,7 +122,10 @@ export async function main(argv: string[]): Promise<number> {
   const httpUrl = server.url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '');
   process.stdout.write(`rxsync server listening: ${server.url} (health: ${httpUrl}/healthz, db: ${options.database})\n`);
   const stop = (): void => {
-    server.close().then(() => process.exit(0), () => process.exit(1));
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
   };
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

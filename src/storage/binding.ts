@@ -81,13 +81,7 @@ export function bindValue(api: SQLiteAPI, stmt: number, index: number, value: un
  * Binds one row of positional parameters. `realFlags[i]` true binds position i as REAL.
  * The row must have exactly as many values as the statement has parameters.
  */
-export function bindRow(
-  api: SQLiteAPI,
-  stmt: number,
-  params: readonly unknown[],
-  parameterCount: number,
-  realFlags?: readonly boolean[],
-): void {
+export function bindRow(api: SQLiteAPI, stmt: number, params: readonly unknown[], parameterCount: number, realFlags?: readonly boolean[]): void {
   if (params.length !== parameterCount) {
     throw new SqliteError(`expected ${parameterCount} parameter(s), got ${params.length}`, SQLITE_MISUSE);
   }

@@ -19,14 +19,7 @@
 import { SQLITE_IOERR, SQLITE_MISUSE, SqliteError } from './errors.js';
 import type { IdbVfsHandle } from './idb-vfs.js';
 import { Lane } from './lane.js';
-import {
-  execScript,
-  queryRows,
-  runManyRows,
-  runStatement,
-  type RunManyOptions,
-  type RunResult,
-} from './statements.js';
+import { execScript, queryRows, runManyRows, runStatement, type RunManyOptions, type RunResult } from './statements.js';
 import type { LoadedSqlite } from './wasm.js';
 
 /** The statements a database and a transaction handle both offer. */

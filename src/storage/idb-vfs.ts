@@ -180,7 +180,7 @@ export async function registerIdbVfs(api: SQLiteAPI, factory: IDBFactory, name: 
   if (typeof (globalThis as { IDBKeyRange?: unknown }).IDBKeyRange !== 'function') {
     throw new SqliteError(
       'a persistent database needs the global IDBKeyRange of the injected IndexedDB implementation, ' +
-        'and this environment has none (in Node/jsdom: install fake-indexeddb\'s FDBKeyRange as globalThis.IDBKeyRange)',
+        "and this environment has none (in Node/jsdom: install fake-indexeddb's FDBKeyRange as globalThis.IDBKeyRange)",
       SQLITE_CANTOPEN,
     );
   }

@@ -89,11 +89,7 @@ export class LocalLockManager implements LockManagerSubset {
     return () => this.#release(name, state, lock);
   }
 
-  async request<T>(
-    name: string,
-    options: LocalLockOptions,
-    callback: (lock: LocalLockInfo | null) => T | PromiseLike<T>,
-  ): Promise<T> {
+  async request<T>(name: string, options: LocalLockOptions, callback: (lock: LocalLockInfo | null) => T | PromiseLike<T>): Promise<T> {
     const mode: LocalLockMode = options.mode ?? 'exclusive';
     const { signal } = options;
     if (signal?.aborted) throw abortError();

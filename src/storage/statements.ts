@@ -100,13 +100,7 @@ export function queryRows<T>(api: SQLiteAPI, db: number, sql: string, params: re
  * The bulk path: ONE prepared statement, then bind/step/reset for each parameter row. The only
  * awaits per row are wa-sqlite's own (`step` and `reset` return promises even in the sync build).
  */
-export function runManyRows(
-  api: SQLiteAPI,
-  db: number,
-  sql: string,
-  rows: readonly (readonly unknown[])[],
-  options: RunManyOptions = {},
-): Promise<RunResult> {
+export function runManyRows(api: SQLiteAPI, db: number, sql: string, rows: readonly (readonly unknown[])[], options: RunManyOptions = {}): Promise<RunResult> {
   return withStatement(api, db, sql, async (stmt) => {
     const count = api.bind_parameter_count(stmt);
     const realFlags = realFlagsFor(options.realColumns, count);

@@ -35,8 +35,7 @@ const WASM_FILE: Record<WaSqliteBuild, string> = { sync: 'wa-sqlite.wasm', async
 const loaded: Partial<Record<WaSqliteBuild, Promise<LoadedSqlite>>> = {};
 
 async function importFactory(build: WaSqliteBuild): Promise<(config?: object) => Promise<unknown>> {
-  const mod =
-    build === 'sync' ? await import('wa-sqlite/dist/wa-sqlite.mjs') : await import('wa-sqlite/dist/wa-sqlite-async.mjs');
+  const mod = build === 'sync' ? await import('wa-sqlite/dist/wa-sqlite.mjs') : await import('wa-sqlite/dist/wa-sqlite-async.mjs');
   return mod.default;
 }
 

@@ -58,10 +58,24 @@ export type ConnectionEventType = ConnectionEvent['type'];
 // Records keyed by the unions: adding a status or an event type without listing it here is a
 // compile error, so these lists (and the table-driven spec built on them) stay complete.
 const statusSet: Record<ConnectionStatus, true> = {
-  idle: true, connecting: true, handshaking: true, syncing: true, live: true, backoff: true, disconnected: true, closed: true,
+  idle: true,
+  connecting: true,
+  handshaking: true,
+  syncing: true,
+  live: true,
+  backoff: true,
+  disconnected: true,
+  closed: true,
 };
 const eventTypeSet: Record<ConnectionEventType, true> = {
-  connect: true, socket_open: true, welcome: true, caught_up: true, connection_lost: true, retry: true, disconnect: true, cleanup: true,
+  connect: true,
+  socket_open: true,
+  welcome: true,
+  caught_up: true,
+  connection_lost: true,
+  retry: true,
+  disconnect: true,
+  cleanup: true,
 };
 export const CONNECTION_STATUSES = Object.keys(statusSet) as readonly ConnectionStatus[];
 export const CONNECTION_EVENT_TYPES = Object.keys(eventTypeSet) as readonly ConnectionEventType[];
@@ -76,7 +90,11 @@ const disconnect = (_: unknown, event: EventOf<'disconnect'>): ConnectionState =
   event.reason === undefined ? { status: 'disconnected' } : { status: 'disconnected', reason: event.reason };
 const cleanup = (): ConnectionState => ({ status: 'closed' });
 const connectionLost = (state: { url: string }, event: EventOf<'connection_lost'>): ConnectionState => ({
-  status: 'backoff', url: state.url, attempt: event.attempt, delayMs: event.delayMs, cause: event.cause,
+  status: 'backoff',
+  url: state.url,
+  attempt: event.attempt,
+  delayMs: event.delayMs,
+  cause: event.cause,
 });
 
 /**

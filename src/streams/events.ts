@@ -46,16 +46,19 @@ export class EventListeners {
     const forType = this.callbacks.get(type) ?? new Map<(data: any) => void, Subscription>();
     this.callbacks.set(type, forType);
     if (forType.has(callback)) return;
-    forType.set(callback, this.events$.pipe(filter((event) => event.type === type)).subscribe({
-      next: (event) => {
-        try {
-          callback(event.data);
-        } catch (error) {
-          console.error(`[rxsync] a '${type}' listener threw:`, error);
-        }
-      },
-      error: () => undefined,
-    }));
+    forType.set(
+      callback,
+      this.events$.pipe(filter((event) => event.type === type)).subscribe({
+        next: (event) => {
+          try {
+            callback(event.data);
+          } catch (error) {
+            console.error(`[rxsync] a '${type}' listener threw:`, error);
+          }
+        },
+        error: () => undefined,
+      }),
+    );
   }
 
   off(type: SyncEvent, callback: (data: any) => void): void {

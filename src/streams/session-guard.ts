@@ -68,7 +68,14 @@ export class SessionGuard {
       case 'snapshot_end':
         if (this.phase !== 'snapshot_open') return refuse('outside a snapshot');
         if (compareLsn(message.lsn, this.snapshotLsn!) !== 0) {
-          return this.broken(new SyncProtocolError('invalid_lsn', `snapshot_end at ${message.lsn} ends the snapshot begun at ${this.snapshotLsn}; the snapshot is discarded and the client reconnects`, { ref: 'snapshot_end', lsn: message.lsn, snapshotLsn: this.snapshotLsn }), true);
+          return this.broken(
+            new SyncProtocolError(
+              'invalid_lsn',
+              `snapshot_end at ${message.lsn} ends the snapshot begun at ${this.snapshotLsn}; the snapshot is discarded and the client reconnects`,
+              { ref: 'snapshot_end', lsn: message.lsn, snapshotLsn: this.snapshotLsn },
+            ),
+            true,
+          );
         }
         this.phase = 'streaming';
         this.after = message.lsn;
@@ -77,7 +84,14 @@ export class SessionGuard {
         if (this.phase !== 'streaming') return refuse(this.phase === 'awaiting_welcome' ? 'before the welcome' : 'before the snapshot ended');
         const first = message.changes[0]?.lsn ?? message.lsn;
         if (compareLsn(first, this.after) <= 0 || compareLsn(message.lsn, this.after) <= 0) {
-          return this.broken(new SyncProtocolError('invalid_lsn', `changes at ${first === message.lsn ? first : `${first}..${message.lsn}`} do not come after ${this.after}, where this session's stream stood; the client reconnects`, { ref: 'changes', lsn: message.lsn, after: this.after }), false);
+          return this.broken(
+            new SyncProtocolError(
+              'invalid_lsn',
+              `changes at ${first === message.lsn ? first : `${first}..${message.lsn}`} do not come after ${this.after}, where this session's stream stood; the client reconnects`,
+              { ref: 'changes', lsn: message.lsn, after: this.after },
+            ),
+            false,
+          );
         }
         this.after = message.lsn;
         return null;
@@ -87,7 +101,8 @@ export class SessionGuard {
         const answers = new Map<string, number>();
         for (const { id } of message.results) answers.set(id, (answers.get(id) ?? 0) + 1);
         for (const [id, count] of answers) {
-          if (count > (this.unanswered.get(id) ?? 0)) return refuse(`for change ${JSON.stringify(id.slice(0, 64))}, which was not pushed on this connection (or not that often)`);
+          if (count > (this.unanswered.get(id) ?? 0))
+            return refuse(`for change ${JSON.stringify(id.slice(0, 64))}, which was not pushed on this connection (or not that often)`);
         }
         for (const [id, count] of answers) {
           const left = this.unanswered.get(id)! - count;

@@ -23,7 +23,12 @@ export interface SerializedError {
 }
 
 const CLIENT_CODES: ReadonlySet<string> = new Set<ClientErrorCode>([
-  'sync_error', 'connection_failed', 'heartbeat_timeout', 'apply_failed', 'cancelled', 'timeout',
+  'sync_error',
+  'connection_failed',
+  'heartbeat_timeout',
+  'apply_failed',
+  'cancelled',
+  'timeout',
 ]);
 
 /** An engine of the worker already serves this database with other options that must agree. */
@@ -31,7 +36,10 @@ export class EngineMismatchError extends Error {
   override readonly name = 'EngineMismatchError';
   readonly code = 'engine_mismatch';
   readonly retryable = false;
-  constructor(message: string, readonly context: Record<string, unknown> = {}) {
+  constructor(
+    message: string,
+    readonly context: Record<string, unknown> = {},
+  ) {
     super(message);
   }
 }

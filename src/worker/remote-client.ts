@@ -55,7 +55,8 @@ function withCalls(client: WorkerSyncClient): RemoteSyncClient {
   const calls = {} as Promisified<Pick<SyncClientCalls, GeneratedCall>>;
   for (const name of SYNC_CLIENT_CALLS) {
     if (name === 'query') continue;
-    (calls as Record<string, unknown>)[name] = (...args: unknown[]) => client.call((remote) => (remote[name] as unknown as (...a: unknown[]) => Promise<Outcome<unknown>>)(...args));
+    (calls as Record<string, unknown>)[name] = (...args: unknown[]) =>
+      client.call((remote) => (remote[name] as unknown as (...a: unknown[]) => Promise<Outcome<unknown>>)(...args));
   }
   return Object.assign(client, calls);
 }

@@ -39,10 +39,12 @@ export async function holdTabLock(tabId: string, locks: LockManagerSubset | unde
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   await new Promise<void>((held, failed) => {
-    locks.request(PREFIX + tabId, { mode: 'exclusive' }, () => {
-      held();
-      return released;
-    }).catch(failed);
+    locks
+      .request(PREFIX + tabId, { mode: 'exclusive' }, () => {
+        held();
+        return released;
+      })
+      .catch(failed);
   });
   return release;
 }

@@ -138,7 +138,9 @@ export class WorkerCore {
     let host = this.engines.get(name);
     if (host) {
       if (host.schema.hash !== schema.hash) {
-        throw new EngineMismatchError(`database '${name}' is open in this worker with another schema (hash ${host.schema.hash}, this tab's ${schema.hash})`, { database: name });
+        throw new EngineMismatchError(`database '${name}' is open in this worker with another schema (hash ${host.schema.hash}, this tab's ${schema.hash})`, {
+          database: name,
+        });
       }
       if (options.clientId !== undefined && options.clientId !== (host.clientIdOption ?? host.client.clientId)) {
         throw new EngineMismatchError(`database '${name}' is open in this worker with another clientId`, { database: name });
@@ -146,20 +148,25 @@ export class WorkerCore {
     } else {
       const { defaults = {} } = this.options;
       const wasm = options.wasmUrl ? { locateFile: (file: string) => new URL(file, options.wasmUrl).href } : defaults.wasm;
-      const created: EngineHost = new EngineHost(name, schema, options.clientId, this.createClient({
-        ...defaults,
+      const created: EngineHost = new EngineHost(
+        name,
         schema,
-        database: name,
-        ...(options.storage && { storage: options.storage }),
-        ...(options.clientId !== undefined && { clientId: options.clientId }),
-        ...(options.heartbeat && { heartbeat: options.heartbeat }),
-        ...(options.reconnect && { reconnect: options.reconnect }),
-        ...(options.changes && { changes: options.changes }),
-        ...(options.apply && { apply: options.apply }),
-        ...(wasm && { wasm }),
-        // Read at every hello, so a later tab's (or setAuthToken's) token is used at the next connect.
-        authToken: (() => created.token) as () => string,
-      }));
+        options.clientId,
+        this.createClient({
+          ...defaults,
+          schema,
+          database: name,
+          ...(options.storage && { storage: options.storage }),
+          ...(options.clientId !== undefined && { clientId: options.clientId }),
+          ...(options.heartbeat && { heartbeat: options.heartbeat }),
+          ...(options.reconnect && { reconnect: options.reconnect }),
+          ...(options.changes && { changes: options.changes }),
+          ...(options.apply && { apply: options.apply }),
+          ...(wasm && { wasm }),
+          // Read at every hello, so a later tab's (or setAuthToken's) token is used at the next connect.
+          authToken: (() => created.token) as () => string,
+        }),
+      );
       host = created;
       this.engines.set(name, host);
     }
@@ -253,13 +260,17 @@ export class TabSession {
     try {
       const engine = this.engine();
       source$ =
-        stream === 'events' ? engine.events$
-        : stream === 'status' ? engine.status$
-        : stream === 'lsn' ? engine.lsn$
-        : stream === 'watch' ? engine.watch(String(args[0]), (args[1] as unknown[] | undefined) ?? [])
-        : (() => {
-          throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
-        })();
+        stream === 'events'
+          ? engine.events$
+          : stream === 'status'
+            ? engine.status$
+            : stream === 'lsn'
+              ? engine.lsn$
+              : stream === 'watch'
+                ? engine.watch(String(args[0]), (args[1] as unknown[] | undefined) ?? [])
+                : (() => {
+                    throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
+                  })();
     } catch (error) {
       // The observer's port was transferred to us: close it, or it would stay open on both sides.
       observer[releaseProxy]();
@@ -287,31 +298,36 @@ export class TabSession {
     ) as unknown as TabCalls;
     return {
       ...calls,
-      connect: (url, options = {}) => run(() => {
-        this.engine();
-        return this.host!.connect(url, options);
-      }),
-      disconnect: (reason) => run(() => {
-        this.engine().disconnect(reason);
-        this.host!.url = undefined;
-      }),
+      connect: (url, options = {}) =>
+        run(() => {
+          this.engine();
+          return this.host!.connect(url, options);
+        }),
+      disconnect: (reason) =>
+        run(() => {
+          this.engine().disconnect(reason);
+          this.host!.url = undefined;
+        }),
       attach: (options, tabId) => run(() => this.attach(options, tabId)),
-      clientId: () => run(async () => {
-        const engine = this.engine();
-        await engine.initialize();
-        return engine.clientId;
-      }),
+      clientId: () =>
+        run(async () => {
+          const engine = this.engine();
+          await engine.initialize();
+          return engine.clientId;
+        }),
       currentStatus: () => run(() => this.engine().currentStatus),
       currentLsn: () => run(() => this.engine().currentLsn),
       cleanup: () => run(() => this.detach()),
-      setAuthToken: (token) => run(() => {
-        this.engine();
-        this.host!.token = token;
-      }),
+      setAuthToken: (token) =>
+        run(() => {
+          this.engine();
+          this.host!.token = token;
+        }),
       subscribe: (stream, args, observer) => run(() => this.subscribe(stream, args, observer as unknown as Remote<RemoteObserver<unknown>>)),
-      unsubscribe: (id) => run(() => {
-        this.subscriptions.get(id)?.stop();
-      }),
+      unsubscribe: (id) =>
+        run(() => {
+          this.subscriptions.get(id)?.stop();
+        }),
       debug: () => run(() => this.core.debugInfo(this)),
       // comlink calls this when the tab releases its proxy (or it is garbage-collected there).
       [finalizer]: () => void this.detach(),

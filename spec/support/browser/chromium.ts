@@ -20,7 +20,6 @@ export const CHROMIUM_ARGS = [
   '--no-first-run',
 ];
 
-
 /**
  * `describe` for specs that need Chromium. Without one the specs fail with what to do, rather
  * than being skipped: a green run must mean the browser specs ran. `npm test -- --selectProjects

@@ -38,8 +38,14 @@ export function useDemoInBrowser(options: { limits?: Partial<ServerLimits>; seed
     await server?.close();
   });
   return {
-    get browser() { return browser; },
-    get server() { return server; },
-    get context() { return context; },
+    get browser() {
+      return browser;
+    },
+    get server() {
+      return server;
+    },
+    get context() {
+      return context;
+    },
   };
 }

@@ -172,7 +172,10 @@ export async function openDemo(context: BrowserContext, url: string, label = 'pa
           { timeout: timeoutMs, polling: 50 },
         );
       } catch (error) {
-        throw new Error(`${label}: expected titles ${JSON.stringify(want)}, the list shows ${JSON.stringify((await demo.titles()).sort())} (${(error as Error).message.split('\n')[0]})`, { cause: error });
+        throw new Error(
+          `${label}: expected titles ${JSON.stringify(want)}, the list shows ${JSON.stringify((await demo.titles()).sort())} (${(error as Error).message.split('\n')[0]})`,
+          { cause: error },
+        );
       }
     },
     async waitForStatus(status, timeoutMs = 10_000) {

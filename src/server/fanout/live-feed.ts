@@ -50,5 +50,4 @@ export class LiveFeed {
 }
 
 /** After this turn's I/O (setImmediate); where that is missing (jsdom), a zero timeout. */
-const endOfTurn: (flush: () => void) => void =
-  typeof setImmediate === 'function' ? (flush) => setImmediate(flush) : (flush) => setTimeout(flush, 0);
+const endOfTurn: (flush: () => void) => void = typeof setImmediate === 'function' ? (flush) => setImmediate(flush) : (flush) => setTimeout(flush, 0);

@@ -37,15 +37,18 @@ export class SnapshotPump {
       progress.sent += 1;
       // Rows added while the snapshot is read can make a table one chunk longer than announced.
       progress.chunks = Math.max(progress.chunks, progress.sent);
-      out.send({
-        type: 'snapshot_chunk',
-        seq: window.next(),
-        table: chunk.table,
-        chunk: progress.sent,
-        chunks: progress.chunks,
-        columns: [...chunk.columns],
-        rows: chunk.rows,
-      }, 'data');
+      out.send(
+        {
+          type: 'snapshot_chunk',
+          seq: window.next(),
+          table: chunk.table,
+          chunk: progress.sent,
+          chunks: progress.chunks,
+          columns: [...chunk.columns],
+          rows: chunk.rows,
+        },
+        'data',
+      );
     }
     return undefined;
   }

@@ -7,17 +7,13 @@ import { compareLsn, ZERO_LSN, type Lsn, type ResetReason, type SyncMode } from 
  * - `initial` for a client that never synced (`0/0`);
  * - `live` when it is already at the server's LSN, `catchup` otherwise.
  */
-export function chooseSyncMode(input: {
-  clientLsn: Lsn;
-  clientSchemaHash: string;
-  schemaHash: string;
-  serverLsn: Lsn;
-  oldestResumableLsn: Lsn;
-}): { mode: SyncMode; reason?: ResetReason } {
+export function chooseSyncMode(input: { clientLsn: Lsn; clientSchemaHash: string; schemaHash: string; serverLsn: Lsn; oldestResumableLsn: Lsn }): {
+  mode: SyncMode;
+  reason?: ResetReason;
+} {
   if (input.clientSchemaHash !== input.schemaHash) return { mode: 'reset', reason: 'schema_mismatch' };
   if (compareLsn(input.clientLsn, ZERO_LSN) === 0) return { mode: 'initial' };
   if (compareLsn(input.clientLsn, input.serverLsn) > 0) return { mode: 'reset', reason: 'lsn_ahead' };
   if (compareLsn(input.clientLsn, input.oldestResumableLsn) < 0) return { mode: 'reset', reason: 'lsn_too_old' };
   return { mode: compareLsn(input.clientLsn, input.serverLsn) === 0 ? 'live' : 'catchup' };
 }
-

@@ -85,9 +85,7 @@ export interface SnapshotReader {
 }
 
 export type BackendWrite =
-  | { op: 'insert'; table: string; row: Row }
-  | { op: 'update'; table: string; key: Key; patch: Row }
-  | { op: 'delete'; table: string; key: Key };
+  { op: 'insert'; table: string; row: Row } | { op: 'update'; table: string; key: Key; patch: Row } | { op: 'delete'; table: string; key: Key };
 
 export type WriteResult =
   | { id: string; status: 'applied'; lsn: Lsn }

@@ -10,7 +10,6 @@ import { quoteIdentifier, SQL_COLUMN_TYPE } from '../../../sql/index.js';
  * identifiers; they are still double-quoted everywhere. Values are always bound parameters.
  */
 
-
 const INTERNAL_DDL = `
   -- Every committed change, in LSN order. row: the whole row after the change as JSON (NULL for a
   -- delete); client_id/change_id: the client change that caused it (NULL for a backend write).
@@ -66,9 +65,7 @@ export function ensureSchema(db: Database.Database, schema: SyncSchema): void {
   for (const name of schema.tableNames) {
     const table = schema.tables[name];
     db.exec(createTableSql(name, table));
-    const existing = new Set(
-      (db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(name) as string[]),
-    );
+    const existing = new Set(db.prepare(`SELECT name FROM pragma_table_info(?)`).pluck().all(name) as string[]);
     for (const column of Object.keys(table.columns)) {
       if (!existing.has(column)) {
         db.exec(`ALTER TABLE ${quoteIdentifier(name)} ADD COLUMN ${quoteIdentifier(column)} ${SQL_COLUMN_TYPE[table.columns[column]]}`);

@@ -22,9 +22,7 @@ export function parseLsn(lsn: Lsn): number {
   return value > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(value);
 }
 
-type ClientChangeRecord =
-  | { status: 'applied'; lsn: number; reason: null }
-  | { status: 'rejected'; lsn: number; reason: string };
+type ClientChangeRecord = { status: 'applied'; lsn: number; reason: null } | { status: 'rejected'; lsn: number; reason: string };
 
 type LogRow = [lsn: number, table: string, op: ChangeOp, key: string, row: string | null, clientId: string | null, changeId: string | null];
 
@@ -42,18 +40,12 @@ export class StoreLog {
   private readonly upsertClient: Database.Statement;
 
   constructor(db: Database.Database) {
-    this.append = db.prepare(
-      'INSERT INTO _rxsync_changes (lsn, tbl, op, key, row, client_id, change_id) VALUES (?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.since = db
-      .prepare('SELECT lsn, tbl, op, key, row, client_id, change_id FROM _rxsync_changes WHERE lsn > ? ORDER BY lsn LIMIT ?')
-      .raw(true);
+    this.append = db.prepare('INSERT INTO _rxsync_changes (lsn, tbl, op, key, row, client_id, change_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
+    this.since = db.prepare('SELECT lsn, tbl, op, key, row, client_id, change_id FROM _rxsync_changes WHERE lsn > ? ORDER BY lsn LIMIT ?').raw(true);
     this.pruneChanges = db.prepare('DELETE FROM _rxsync_changes WHERE lsn <= ?');
     this.pruneClientChanges = db.prepare('DELETE FROM _rxsync_client_changes WHERE lsn <= ?');
     this.findClientChangeStmt = db.prepare('SELECT status, lsn, reason FROM _rxsync_client_changes WHERE client_id = ? AND change_id = ?');
-    this.recordClientChange = db.prepare(
-      'INSERT INTO _rxsync_client_changes (change_id, client_id, status, lsn, reason) VALUES (?, ?, ?, ?, ?)',
-    );
+    this.recordClientChange = db.prepare('INSERT INTO _rxsync_client_changes (change_id, client_id, status, lsn, reason) VALUES (?, ?, ?, ?, ?)');
     this.getMeta = db.prepare('SELECT value FROM _rxsync_meta WHERE key = ?').pluck();
     this.setMeta = db.prepare('UPDATE _rxsync_meta SET value = ? WHERE key = ?');
     this.maxLogLsn = db.prepare('SELECT COALESCE(MAX(lsn), 0) FROM _rxsync_changes').pluck();

@@ -12,12 +12,7 @@ import type { SyncedTable } from './tables.js';
  * `changesSince(lsn)` afterwards, which converges either way. Keyset pagination never returns a
  * row twice nor skips one that existed throughout.
  */
-export function openSqliteSnapshot(
-  lsn: Lsn,
-  tables: readonly SyncedTable[],
-  chunkRows: number,
-  assertOpen: () => void,
-): SnapshotReader {
+export function openSqliteSnapshot(lsn: Lsn, tables: readonly SyncedTable[], chunkRows: number, assertOpen: () => void): SnapshotReader {
   if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
   const summary = tables.map((table) => ({ table: table.name, rows: table.count(), columns: table.columns }));
   let index = 0;

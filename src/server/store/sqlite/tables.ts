@@ -22,7 +22,11 @@ export class SyncedTable {
   private readonly firstChunk: Database.Statement;
   private readonly nextChunk: Database.Statement;
 
-  constructor(db: Database.Database, readonly name: string, spec: TableSchema) {
+  constructor(
+    db: Database.Database,
+    readonly name: string,
+    spec: TableSchema,
+  ) {
     this.columns = Object.freeze(Object.keys(spec.columns));
     this.primaryKey = spec.primaryKey;
     this.keyIndex = this.columns.indexOf(spec.primaryKey);
