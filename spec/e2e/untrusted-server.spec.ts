@@ -1,5 +1,5 @@
 import type { SyncClient } from '../../src/index.js';
-import { FakeServer, type FakeConnection } from '../support/fake-server.js';
+import { FakeServer, welcomeMessage, type FakeConnection } from '../support/fake-server.js';
 import { until } from '../support/until.js';
 import { testSchema, todo } from '../support/test-schema.js';
 import { cleanupClients, testClient } from '../support/test-client.js';
@@ -208,6 +208,22 @@ describe('a client that does not trust its server', () => {
       conn.send({ type: 'ping' });
       await until(() => conn.sent('pong').length >= 2 || undefined, 5000, 'two pongs');
       expect(conn.sent('pong')).toEqual([{ type: 'pong', id: 42 }, { type: 'pong' }]);
+    });
+  });
+
+  describe('heartbeat', () => {
+    it("takes the server's heartbeatTimeoutMs as its own silence timeout, unless one was given", async () => {
+      client = testClient({ heartbeat: { intervalMs: 100 } }); // pings often; no timeoutMs of its own
+      client.events$.subscribe((e) => events.push(e));
+      void client.connect(fake.url);
+      const { limits } = welcomeMessage();
+      const silent = await fake.welcomeNext(0, { limits: { ...limits, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 300 } });
+      const started = Date.now();
+      // The fake answers no ping and says nothing more: ~300 ms later the client gives up on it (not 45 s).
+      await fake.nextHello(1, 5000);
+      expect(Date.now() - started).toBeLessThan(2000);
+      expect(silent.closed || silent.ws.readyState !== silent.ws.OPEN).toBe(true);
+      expect(events.find((e) => e.type === 'disconnected')?.data.reason).toBe('no message from the server for 300 ms');
     });
   });
 

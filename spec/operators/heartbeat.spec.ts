@@ -106,4 +106,16 @@ describe('heartbeat', () => {
     expect(() => heartbeat({ intervalMs: 0, timeoutMs: 10, sendPing, isPong })).toThrow(RangeError);
     expect(() => heartbeat({ intervalMs: 10, timeoutMs: -1, sendPing, isPong })).toThrow(RangeError);
   });
+
+  it('reads a timeoutMs function at every check, so the timeout can grow while connected', () => {
+    const scheduler = newScheduler();
+    scheduler.run(({ hot, expectObservable }) => {
+      let timeoutMs = 100;
+      const source = hot('--a 47ms b', { a: 'a', b: 'b' });
+      scheduler.schedule(() => (timeoutMs = 300), 60); // the peer said it waits longer
+      const operator = heartbeat<string>({ intervalMs: 1000, timeoutMs: () => timeoutMs, sendPing: () => undefined, isPong });
+      // b at 50; the check at 100 finds a 300 ms timeout: the error comes at 350
+      expectObservable(source.pipe(operator)).toBe('--a 47ms b 299ms #', undefined, new HeartbeatTimeoutError(300));
+    });
+  });
 });

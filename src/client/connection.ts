@@ -119,7 +119,7 @@ export class Connection {
         validate(decodeServerMessage, (error) => this.deps.emitError(error)),
         heartbeat<ServerMessage>({
           intervalMs: beat.intervalMs,
-          timeoutMs: beat.timeoutMs,
+          timeoutMs: () => (beat.timeoutFromServer && session.serverHeartbeatTimeoutMs) || beat.timeoutMs,
           sendPing: () => session.ping(),
           isPong: (message) => message.type === 'pong',
           passPongs: true, // a pong carries the server's head LSN (whenSynced needs it)

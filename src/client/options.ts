@@ -20,6 +20,11 @@ export interface SyncClientOptions {
   /** Default: generated once and persisted (IndexedDB when there is one, else the database). */
   clientId?: string;
   authToken?: string | (() => string | Promise<string>);
+  /**
+   * The client pings every `intervalMs` (default 15 s) and takes a connection on which it heard
+   * nothing for `timeoutMs` as dead. Without `timeoutMs`, that is the server's own
+   * (`welcome.limits.heartbeatTimeoutMs`, as the protocol advises), 45 s before the welcome.
+   */
   heartbeat?: { intervalMs?: number; timeoutMs?: number };
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number; factor?: number; jitter?: number };
   changes?: {
@@ -50,7 +55,8 @@ export interface SyncClientOptions {
 }
 
 export interface ResolvedOptions {
-  heartbeat: { intervalMs: number; timeoutMs: number };
+  /** `timeoutFromServer`: no timeoutMs was given, so the server's applies once it welcomed us. */
+  heartbeat: { intervalMs: number; timeoutMs: number; timeoutFromServer: boolean };
   reconnect: { initialDelayMs: number; maxDelayMs: number; factor: number; jitter: number };
   changes: { batchSize: number; maxAttempts: number; ackTimeoutMs: number; stallAfterMs: number; keepSettled: number };
   apply: { maxAttempts: number; initialDelayMs: number; maxDelayMs: number; yieldAfterMs: number };
@@ -59,7 +65,7 @@ export interface ResolvedOptions {
 export function resolveOptions(options: SyncClientOptions): ResolvedOptions {
   const ackTimeoutMs = options.changes?.ackTimeoutMs ?? 10_000;
   return {
-    heartbeat: { intervalMs: 15_000, timeoutMs: 45_000, ...options.heartbeat },
+    heartbeat: { intervalMs: 15_000, timeoutMs: 45_000, ...options.heartbeat, timeoutFromServer: options.heartbeat?.timeoutMs === undefined },
     reconnect: { initialDelayMs: 500, maxDelayMs: 30_000, factor: 2, jitter: 0.3, ...options.reconnect },
     changes: { batchSize: 100, maxAttempts: 10, ackTimeoutMs, stallAfterMs: 3 * ackTimeoutMs, keepSettled: 1000, ...options.changes },
     apply: { maxAttempts: 5, initialDelayMs: 100, maxDelayMs: 5_000, yieldAfterMs: 25, ...options.apply },

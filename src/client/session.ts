@@ -83,6 +83,10 @@ export class SocketSession implements PushTarget {
   get maxChangesPerPush(): number {
     return this.welcome?.limits.maxChangesPerPush ?? 0;
   }
+  /** How long the server waits on a silent client before closing it (once welcomed). */
+  get serverHeartbeatTimeoutMs(): number | undefined {
+    return this.welcome?.limits.heartbeatTimeoutMs;
+  }
 
   /** The socket opened: say hello. */
   opened(send: (message: ClientMessage) => void, reads: ReadControl | undefined): void {

@@ -5,8 +5,13 @@ import { HeartbeatTimeoutError } from '../errors.js';
 export interface HeartbeatConfig<T> {
   /** Time between pings, in ms. The first ping goes `intervalMs` after subscribing. */
   intervalMs: number;
-  /** Silence, in ms, after which the connection is presumed dead. */
-  timeoutMs: number;
+  /**
+   * Silence, in ms, after which the connection is presumed dead. A function is read at every
+   * check, so the timeout can change while the connection lives (when the peer says how long it
+   * waits itself, say): a longer one takes effect at the pending check, a shorter one at the next
+   * ping at the latest.
+   */
+  timeoutMs: number | (() => number);
   /** Sends one ping (e.g. `socket.send('{"type":"ping"}')`). A throw errors the stream. */
   sendPing: () => void;
   /** Whether an inbound message is a pong. */
@@ -46,9 +51,10 @@ export interface HeartbeatConfig<T> {
  * @param config intervals, the ping sender and the pong test; see {@link HeartbeatConfig}.
  */
 export function heartbeat<T>(config: HeartbeatConfig<T>): MonoTypeOperatorFunction<T> {
-  const { intervalMs, timeoutMs, sendPing, isPong, passPongs = false, scheduler = asyncScheduler } = config;
+  const { intervalMs, sendPing, isPong, passPongs = false, scheduler = asyncScheduler } = config;
+  const timeoutOf = typeof config.timeoutMs === 'function' ? config.timeoutMs : () => config.timeoutMs as number;
   if (!(intervalMs > 0)) throw new RangeError(`intervalMs must be > 0, got ${intervalMs}`);
-  if (!(timeoutMs > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutMs}`);
+  if (!(timeoutOf() > 0)) throw new RangeError(`timeoutMs must be > 0, got ${timeoutOf()}`);
   return (source) =>
     new Observable<T>((subscriber) => {
       let lastSeen = scheduler.now();
@@ -58,16 +64,23 @@ export function heartbeat<T>(config: HeartbeatConfig<T>): MonoTypeOperatorFuncti
       subscriber.add(
         scheduler.schedule(function () {
           const silentFor = scheduler.now() - lastSeen;
+          const timeoutMs = timeoutOf();
           if (silentFor >= timeoutMs) {
             subscriber.error(new HeartbeatTimeoutError(timeoutMs, { context: { intervalMs } }));
           } else {
             this.schedule(undefined, timeoutMs - silentFor);
           }
-        }, timeoutMs),
+        }, timeoutOf()),
       );
 
       subscriber.add(
         interval(intervalMs, scheduler).subscribe(() => {
+          // A timeout that shrank since the pending check was scheduled is caught here, at the latest.
+          const timeoutMs = timeoutOf();
+          if (scheduler.now() - lastSeen >= timeoutMs) {
+            subscriber.error(new HeartbeatTimeoutError(timeoutMs, { context: { intervalMs } }));
+            return;
+          }
           try {
             sendPing();
           } catch (err) {
