@@ -1,7 +1,7 @@
 import { fromEvent, NEVER, Observable } from 'rxjs';
 import { webSocket, type WebSocketSubject } from 'rxjs/webSocket';
 import { ConnectionError } from '../errors.js';
-import type { ClientMessage } from '../protocol/index.js';
+import { CloseCode, type ClientMessage } from '../protocol/index.js';
 import { readControlOf, type ReadControl } from './inbound-flow.js';
 
 export interface SocketHooks {
@@ -15,7 +15,10 @@ export interface SocketHooks {
 }
 
 /** Close codes after which reconnecting cannot help: the server refused this client as it is. */
-export const FATAL_CLOSE_CODES = new Set([4400, 4401, 4409]);
+export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.protocolViolation, CloseCode.unauthorized, CloseCode.replaced]);
+
+/** The standard code of a socket that closed without a close frame (never sent, only reported). */
+const NO_CLOSE_FRAME = 1006;
 
 /**
  * One WebSocket connection as an Observable of raw inbound frames (rxjs `webSocket`, with the
@@ -25,7 +28,7 @@ export const FATAL_CLOSE_CODES = new Set([4400, 4401, 4409]);
  */
 export function socketFrames(url: string, WebSocketCtor: typeof WebSocket, hooks: SocketHooks): Observable<unknown> {
   return new Observable<unknown>((subscriber) => {
-    let closeCode = 1006;
+    let closeCode = NO_CLOSE_FRAME;
     let closeReason = '';
     const subject: WebSocketSubject<unknown> = webSocket<unknown>({
       url,
