@@ -101,4 +101,20 @@ describe('the outbox (local_changes) on a real wa-sqlite database', () => {
       ['k5', 'pending'],
     ]);
   });
+
+  it('does not give up on a change sent on an earlier connection before sending it on this one', async () => {
+    const box = outbox();
+    await box.write('insert', 'todos', 'a', { id: 'a' });
+    await box.takeBatch();
+    now += 101;
+    await box.takeBatch(3, 0); // attempt 2 (maxAttempts), on the same connection, no evidence yet
+    await box.requeueSent(); // the connection dropped; a new one was welcomed
+    now += 101;
+    const onNewConnection = await box.takeBatch(3, now - 1); // a ping on the new connection was answered
+    expect(onNewConnection.failed).toEqual([]);
+    expect(onNewConnection.changes.map((c) => c.key)).toEqual(['a']); // sent once more, here
+    now += 101;
+    const after = await box.takeBatch(3, now - 1); // still no answer to it on this connection: give up
+    expect(after.failed.map((e) => e.key)).toEqual(['a']);
+  });
 });

@@ -61,7 +61,7 @@ async function describeWorld(world: World): Promise<string> {
       id: c.clientId,
       lsn: c.currentLsn,
       status: c.currentStatus,
-      internals: (({ serverHead, sessionId, probes, flushing }) => ({ serverHead, sessionId, probes: probes.size, flushing }))(c as any),
+      session: (({ connection }) => connection.session && { id: connection.session.id, serverHead: connection.session.serverHead })(c as any),
       todos: await c.query(ORDERED_TODOS),
       counters: await c.query(ORDERED_COUNTERS),
       changes: (await c.localChanges()).map(

@@ -104,10 +104,10 @@ export class Outbox {
   /**
    * The next batch to push, in local order: pending entries, and sent ones whose answer is
    * overdue. An entry past maxAttempts is marked failed (with the reason in its history) instead,
-   * but only if the server has answered a message sent after it (`answeredUpTo`, a ping's send
-   * time): a server that reads our messages but never answers this change is a reason to give
-   * up; a silent network, or one that carries only the server's messages, is not, and the
-   * heartbeat and reconnect deal with that.
+   * but only if it was sent on this connection and the server has answered a message sent after
+   * it (`answeredUpTo`, a ping's send time): a server that reads our messages but never answers
+   * this change is a reason to give up; a silent network, or one that carries only the server's
+   * messages, is not, and the heartbeat and reconnect deal with that.
    */
   async takeBatch(limit = this.options.batchSize, answeredUpTo = Infinity): Promise<{ changes: ClientChange[]; failed: LocalChangeEntry[] }> {
     const now = this.now();
@@ -122,7 +122,10 @@ export class Outbox {
       for (const row of rows) {
         const errors = JSON.parse(row.errors) as LocalChangeEntry['errors'];
         if (row.status === 'sent') errors.push({ at: now, message: `no answer within ${this.options.ackTimeoutMs} ms` });
-        if (row.attempts >= this.options.maxAttempts && row.sent_at !== null && answeredUpTo > row.sent_at) {
+        // Only a change sent on this connection can be given up: a pending one with attempts behind
+        // it was sent on an earlier connection (requeued at the welcome), and a ping answered on this
+        // one says nothing of what the old one delivered; it goes out once more first.
+        if (row.status === 'sent' && row.attempts >= this.options.maxAttempts && row.sent_at !== null && answeredUpTo > row.sent_at) {
           errors.push({ at: now, message: `gave up after ${row.attempts} attempts` });
           await tx.run(`UPDATE local_changes SET status = 'failed', settled = 1, errors = ?, updated_at = ? WHERE id = ?`, [
             JSON.stringify(errors),
