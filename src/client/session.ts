@@ -34,6 +34,8 @@ export interface SessionContext {
   readonly sender: OutboxSender;
   /** Retries the batch a paused sync stopped on. */
   readonly resume$: Subject<void>;
+  /** How a long apply queue gives the host a turn (default: a tick of the scheduler). */
+  readonly yieldTo?: () => Observable<unknown>;
   clientId(): string;
   authToken(): Promise<string | undefined>;
   emitError(error: unknown, extra?: Record<string, unknown>): void;
@@ -181,6 +183,7 @@ export class SocketSession implements PushTarget {
         ...apply,
         scheduler: this.ctx.scheduler,
         resume$: this.ctx.resume$,
+        yieldTo: this.ctx.yieldTo,
         onRetry: (error, attempt, message) => this.ctx.emitError(error, { retrying: true, attempt, message: message.type, lsn: lsnOf(message) }),
         onFailed: (error, message) => {
           const lsn = lsnOf(message);

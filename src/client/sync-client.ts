@@ -3,6 +3,7 @@ import { tableOf, type ChangeOp, type Key, type Lsn, type Row, type SyncSchema, 
 import { CancelledError, toErrorEvent } from '../errors.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
 import { EventBus, type SyncEvent, type SyncEventMessage } from '../streams/events.js';
+import { hostTurn } from '../streams/host-turn.js';
 import { defaultWebSocket, onlineEvents } from '../streams/socket.js';
 import type { MetaStore, SqliteDatabase } from '../storage/index.js';
 import { Checkpoint } from '../changes/checkpoint.js';
@@ -116,6 +117,8 @@ export class SyncClient implements SyncClientCalls {
       data,
       sender,
       resume$: this.resume$,
+      // With the host's own scheduler the host's cheapest turn; an injected (virtual) one keeps its ticks.
+      yieldTo: this.config.scheduler ? undefined : hostTurn,
       clientId: () => this.id,
       authToken: async () => (typeof authToken === 'function' ? await authToken() : authToken),
       emitError: (error, extra) => this.emitError(error, extra),

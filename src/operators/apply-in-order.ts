@@ -27,10 +27,16 @@ export interface ApplyInOrderConfig<T> {
   /**
    * Applies that resolve without real I/O (an in-memory database) chain through microtasks, and a
    * long queue of them would never give the host's timers and I/O a turn. After applying for this
-   * long without the queue running dry, the next apply first waits one scheduler tick (`timer(0)`).
+   * long without the queue running dry, the next apply first waits for `yieldTo()`.
    * Default: never (the operator does not yield by itself).
    */
   yieldAfterMs?: number;
+  /**
+   * What waiting for the host's turn is: completes once the host's timers and I/O had one. Default
+   * one tick of `scheduler` (`timer(0)`; in Node that is at least 1 ms, so a host that has a
+   * cheaper turn, such as `setImmediate`, passes it here).
+   */
+  yieldTo?: () => Observable<unknown>;
 }
 
 /**
@@ -75,6 +81,7 @@ export interface ApplyInOrderConfig<T> {
  */
 export function applyInOrder<T, R>(apply: (item: T) => ObservableInput<R>, config: ApplyInOrderConfig<T>): OperatorFunction<T, R> {
   const { maxAttempts, scheduler = asyncScheduler, onRetry, onFailed, resume$, yieldAfterMs = Infinity } = config;
+  const yieldTo = config.yieldTo ?? (() => timer(0, scheduler));
   const backoff = { initialDelayMs: config.initialDelayMs, maxDelayMs: config.maxDelayMs, factor: config.factor };
   assertBackoffConfig(backoff);
   if (!(maxAttempts >= 1)) throw new RangeError(`maxAttempts must be >= 1, got ${maxAttempts}`);
@@ -110,7 +117,8 @@ export function applyInOrder<T, R>(apply: (item: T) => ObservableInput<R>, confi
       let sliceStart = 0;
       const breather = defer(() =>
         scheduler.now() - sliceStart >= yieldAfterMs
-          ? timer(0, scheduler).pipe(
+          ? yieldTo().pipe(
+              last(undefined, undefined),
               tap(() => (sliceStart = scheduler.now())),
               ignoreElements(),
             )
