@@ -1,7 +1,5 @@
 import { openDatabase, openMetaStore, SqliteError, type MetaStore, type SqliteDatabase, type StorageBackendKind } from '../storage/index.js';
 import { SQLITE_CANTOPEN } from '../storage/errors.js';
-import { newChangeId } from '../changes/change-id.js';
-import { readState, writeState } from '../changes/local-schema.js';
 import type { SyncClientOptions } from './options.js';
 
 /** What the small IndexedDB store remembers of where a named database lives. */
@@ -43,13 +41,4 @@ export async function openStorage(
     meta?.close();
     throw error;
   }
-}
-
-/** The client id: kept in the database and mirrored in the small IndexedDB store; generated once. */
-export async function loadClientId(db: SqliteDatabase, meta: MetaStore | undefined): Promise<string> {
-  const stored = (await meta?.get<string>('clientId')) ?? (await readState(db, 'client_id'));
-  const id = stored ?? newChangeId();
-  await writeState(db, 'client_id', id);
-  await meta?.set('clientId', id);
-  return id;
 }

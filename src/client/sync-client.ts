@@ -8,13 +8,13 @@ import { defaultWebSocket, onlineEvents } from '../streams/socket.js';
 import type { MetaStore, SqliteDatabase } from '../storage/index.js';
 import { Checkpoint } from '../changes/checkpoint.js';
 import { newChangeId } from '../changes/change-id.js';
-import { readState, writeState } from '../changes/local-schema.js';
 import { OutboxSender } from '../changes/outbox-sender.js';
 import type { LocalChangeEntry } from '../changes/outbox.js';
 import { SyncedData } from '../changes/synced-data.js';
 import type { SyncClientCalls } from './api.js';
 import { Connection } from './connection.js';
-import { loadClientId, openStorage } from './open-storage.js';
+import { ClientIdentity } from './identity.js';
+import { openStorage } from './open-storage.js';
 import { whenSynced } from './when-synced.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './options.js';
 import { SocketSession } from './session.js';
@@ -46,10 +46,8 @@ export class SyncClient implements SyncClientCalls {
   private readonly resume$ = new Subject<void>();
   private initializing: Promise<void> | undefined;
   private parts: Parts | undefined;
-  private id = '';
+  private readonly identity = new ClientIdentity();
   private cleanedUp = false;
-  /** Whether some server has welcomed this client before (persisted). */
-  private registered = false;
 
   constructor(private readonly config: SyncClientOptions) {
     this.schema = config.schema;
@@ -71,7 +69,7 @@ export class SyncClient implements SyncClientCalls {
   }
 
   get clientId(): string {
-    return this.id;
+    return this.identity.id;
   }
   get currentLsn(): Lsn {
     return this.checkpoint.current;
@@ -89,10 +87,9 @@ export class SyncClient implements SyncClientCalls {
   private async open(): Promise<void> {
     const { db, meta } = await openStorage(this.config);
     const now = () => this.scheduler.now();
-    const data = new SyncedData(db, this.checkpoint, this.schema, this.bus, this.options.changes, () => this.id, now, newChangeId);
+    const data = new SyncedData(db, this.checkpoint, this.schema, this.bus, this.options.changes, () => this.identity.id, now, newChangeId);
     await data.initialize(meta);
-    this.id = this.config.clientId ?? (await loadClientId(db, meta));
-    this.registered = (await readState(db, 'registered')) === '1';
+    await this.identity.load(db, meta, this.config.clientId);
     const sender = new OutboxSender(
       data,
       this.bus,
@@ -119,7 +116,7 @@ export class SyncClient implements SyncClientCalls {
       resume$: this.resume$,
       // With the host's own scheduler the host's cheapest turn; an injected (virtual) one keeps its ticks.
       yieldTo: this.config.scheduler ? undefined : hostTurn,
-      clientId: () => this.id,
+      clientId: () => this.identity.id,
       authToken: async () => (typeof authToken === 'function' ? await authToken() : authToken),
       emitError: (error, extra) => this.emitError(error, extra),
       welcomed: (session, welcome) => this.onWelcome(session, welcome),
@@ -129,15 +126,9 @@ export class SyncClient implements SyncClientCalls {
 
   private onWelcome(session: SocketSession, welcome: Welcome): void {
     this.connection.sessionWelcomed(session, welcome.mode);
-    if (!welcome.clientKnown && this.registered) {
-      // The server lost track of this client (a new or restored server): hello registered it again;
-      // the outbox is kept and goes out below, and the mode (usually reset) re-syncs the data.
-      this.bus.emit('client_reidentified', { clientId: this.id, lsn: this.checkpoint.current, mode: welcome.mode });
-    }
-    if (!this.registered) {
-      this.registered = true;
-      void writeState(this.parts!.db, 'registered', '1').catch((error) => this.emitError(error));
-    }
+    const { forgotten, saved } = this.identity.welcomed(this.parts!.db, welcome);
+    if (forgotten) this.bus.emit('client_reidentified', { clientId: this.identity.id, lsn: this.checkpoint.current, mode: welcome.mode });
+    saved.catch((error) => this.emitError(error));
     this.bus.emit('connected', { mode: welcome.mode, reason: welcome.reason, serverLsn: welcome.serverLsn, sessionId: welcome.sessionId });
     this.parts!.sender.connected().catch((error) => this.emitError(error));
   }
