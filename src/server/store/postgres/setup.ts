@@ -1,0 +1,92 @@
+import type { SyncSchema } from '../../../protocol/index.js';
+import { quoteIdentifier } from '../../../sql/index.js';
+import type { Queryable } from './schema-check.js';
+
+/** The names a Postgres source uses; the defaults suit one sync deployment per database. */
+export interface ReplicationNames {
+  /** The publication of the synced tables (default `rxsync`). */
+  publication?: string;
+  /** The logical replication slot (default `rxsync`). */
+  slot?: string;
+  /** The Postgres schema the synced tables live in (default `public`). */
+  namespace?: string;
+}
+
+/** Serializes concurrent set-ups (several sync processes starting at once) on one database. */
+const SETUP_LOCK = 0x72787379; // 'rxsy'
+
+/**
+ * The `rxsync` schema, kept in the app's own database: the change log the replicator writes each
+ * committed transaction to (in commit-LSN order, the changes of one transaction numbered by
+ * `seq`), the replication state (how far the slot's changes are stored, and by which replicator),
+ * and the client change ids applied (idempotency, across restarts and processes).
+ */
+const RXSYNC_DDL = `
+  CREATE SCHEMA IF NOT EXISTS rxsync;
+  CREATE TABLE IF NOT EXISTS rxsync.change_log (
+    lsn pg_lsn NOT NULL,          -- the commit LSN of the source transaction
+    seq integer NOT NULL,         -- the change's place inside that transaction
+    table_name text NOT NULL,
+    op text NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
+    key jsonb NOT NULL,
+    row jsonb,                    -- the whole row after the change; NULL for a delete
+    client_id text,               -- the client change that caused it, if one did
+    change_id text,
+    PRIMARY KEY (lsn, seq)
+  );
+  CREATE TABLE IF NOT EXISTS rxsync.replication_state (
+    slot text PRIMARY KEY,
+    stored_lsn pg_lsn NOT NULL DEFAULT '0/0',   -- every transaction up to here is in change_log
+    owner text,                                 -- the replicator that may write (fencing)
+    epoch bigint NOT NULL DEFAULT 0,
+    updated_at timestamptz NOT NULL DEFAULT now()
+  );
+  CREATE TABLE IF NOT EXISTS rxsync.applied_changes (
+    client_id text NOT NULL,
+    change_id text NOT NULL,
+    lsn pg_lsn,
+    PRIMARY KEY (client_id, change_id)
+  );`;
+
+/**
+ * Prepares a Postgres database to be a sync source, idempotently, and safely when several sync
+ * processes start at the same moment: the `rxsync` schema, a publication of exactly the schema's
+ * tables (altered to match when it exists), and a logical replication slot with `pgoutput`. Runs
+ * with the least privilege a production database grants: a role with LOGIN and REPLICATION that
+ * owns the synced tables and the database (no `FOR ALL TABLES`, nothing superuser-only).
+ * Identifiers come from the checked schema and are quoted; values are bound. Returns whether this
+ * call created the slot (its changes start now: a new slot means clients must be reset).
+ */
+export async function ensureReplicationSetup(db: Queryable, schema: SyncSchema, names: ReplicationNames = {}): Promise<{ createdSlot: boolean }> {
+  const publication = names.publication ?? 'rxsync';
+  const slot = names.slot ?? 'rxsync';
+  const namespace = names.namespace ?? 'public';
+  const tables = schema.tableNames.map((table) => `${quoteIdentifier(namespace)}.${quoteIdentifier(table)}`).join(', ');
+  await db.query('BEGIN');
+  try {
+    await db.query('SELECT pg_advisory_xact_lock($1)', [SETUP_LOCK]);
+    await db.query(RXSYNC_DDL);
+    const { rows } = await db.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1) AS exists', [publication]);
+    await db.query(
+      rows[0].exists
+        ? `ALTER PUBLICATION ${quoteIdentifier(publication)} SET TABLE ${tables}`
+        : `CREATE PUBLICATION ${quoteIdentifier(publication)} FOR TABLE ${tables}`,
+    );
+    await db.query('INSERT INTO rxsync.replication_state (slot) VALUES ($1) ON CONFLICT (slot) DO NOTHING', [slot]);
+    await db.query('COMMIT');
+  } catch (error) {
+    await db.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  }
+  // A slot cannot be created in a transaction that has written; a concurrent creator loses with
+  // duplicate_object, which means the slot is there.
+  const { rows } = await db.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) AS exists', [slot]);
+  if (rows[0].exists) return { createdSlot: false };
+  try {
+    await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    return { createdSlot: true };
+  } catch (error) {
+    if ((error as { code?: string }).code === '42710') return { createdSlot: false };
+    throw error;
+  }
+}
