@@ -1,6 +1,6 @@
 import { PROTOCOL_VERSION } from '../../src/protocol/index.js';
 import { FakeServer, type FakeConnection } from '../support/fake-server.js';
-import { testSchema, todo } from '../support/test-schema.js';
+import { testSchema, todo, todoInsert } from '../support/test-schema.js';
 import { cleanupClients, testClient, until } from '../support/test-client.js';
 
 describe('a client facing a misbehaving server', () => {
@@ -22,13 +22,7 @@ describe('a client facing a misbehaving server', () => {
     const connecting = client.connect(fake.url);
     conn = await fake.welcomeNext(0);
     expect(await connecting).toBe(true);
-    const change = (lsn: string, id: string, extra: Record<string, unknown> = {}) => ({
-      lsn,
-      table: 'todos',
-      op: 'insert' as const,
-      key: id,
-      row: { ...todo(1), id, ...extra },
-    });
+    const change = todoInsert;
     conn.send({ type: 'changes', lsn: '0/5', changes: [change('0/5', 'good')] });
     await until(() => client.currentLsn === '0/5' || undefined, 5000, 'first batch');
     return { client, errors, change };

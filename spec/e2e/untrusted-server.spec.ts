@@ -1,7 +1,7 @@
 import type { SyncClient } from '../../src/index.js';
 import { FakeServer, welcomeMessage, type FakeConnection } from '../support/fake-server.js';
 import { until } from '../support/until.js';
-import { testSchema, todo } from '../support/test-schema.js';
+import { testSchema, todo, todoInsert } from '../support/test-schema.js';
 import { cleanupClients, testClient } from '../support/test-client.js';
 
 /**
@@ -10,13 +10,7 @@ import { cleanupClients, testClient } from '../support/test-client.js';
  * its data and checkpoint intact, and (where the stream can no longer be trusted) reconnect.
  */
 
-const change = (lsn: string, id: string, extra: Record<string, unknown> = {}) => ({
-  lsn,
-  table: 'todos',
-  op: 'insert' as const,
-  key: id,
-  row: { ...todo(1), id, ...extra },
-});
+const change = todoInsert;
 
 describe('a client that does not trust its server', () => {
   let fake: FakeServer;

@@ -1,6 +1,7 @@
 import { chooseBackend } from '../../src/storage/open.js';
 import { openStorage } from '../../src/client/open-storage.js';
 import { fakeIndexedDB } from '../support/fake-indexeddb.js';
+import { openMetaStore } from '../../src/storage/index.js';
 
 describe('storage backends', () => {
   it('are chosen by one option, the database name deciding when it is absent', () => {
@@ -29,5 +30,13 @@ describe('storage backends', () => {
     expect(await again.db.all('SELECT x FROM t')).toEqual([{ x: 1 }]);
     await again.db.close();
     again.meta!.close();
+  });
+
+  it('refuses to open a named database whose record says it lives in another backend', async () => {
+    const indexedDB = fakeIndexedDB();
+    const meta = await openMetaStore(indexedDB, 'rxsync-meta:todos');
+    await meta.set('storage', { backend: 'opfs', format: 1 }); // as a later backend would record it
+    meta.close();
+    await expect(openStorage({ database: 'todos', indexedDB })).rejects.toThrow("database 'todos' lives in opfs storage, not indexeddb");
   });
 });

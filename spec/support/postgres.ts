@@ -45,10 +45,10 @@ export async function startPostgres(): Promise<TestPostgres> {
   const dir = mkdtempSync(join(tmpdir(), 'rxsync-pg-'));
   const data = join(dir, 'data');
   const asRoot = process.getuid?.() === 0;
-  const run = (command: string, args: string[]) => {
-    const [file, argv] = asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, command), ...args]] : [join(bin, command), args];
-    return execFileSync(file, argv, { stdio: 'pipe' });
-  };
+  // initdb refuses root: as root, every command runs as the postgres user.
+  const command = (name: string, args: string[]): [string, string[]] =>
+    asRoot ? ['runuser', ['-u', 'postgres', '--', join(bin, name), ...args]] : [join(bin, name), args];
+  const run = (name: string, args: string[]) => execFileSync(...command(name, args), { stdio: 'pipe' });
   if (asRoot) {
     const postgres = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
     const group = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
@@ -79,10 +79,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     async stop() {
       if (stopped) return;
       stopped = true;
-      const [file, argv] = asRoot
-        ? ['runuser', ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop']]
-        : [join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']];
-      spawnSync(file, argv, { stdio: 'ignore' });
+      spawnSync(...command('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']), { stdio: 'ignore' });
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -8,6 +8,15 @@ export const testSchema = defineSchema({
   },
 });
 
+/** A server change inserting todo(1) under key `id` at `lsn` (with `extra` columns on top), as a fake server sends it. */
+export const todoInsert = (lsn: string, id: string, extra: Record<string, unknown> = {}) => ({
+  lsn,
+  table: 'todos',
+  op: 'insert' as const,
+  key: id,
+  row: { ...todo(1), id, ...extra },
+});
+
 export const todo = (i: number, extra: Record<string, unknown> = {}) => ({
   id: `t${String(i).padStart(5, '0')}`,
   title: `todo ${i}`,
