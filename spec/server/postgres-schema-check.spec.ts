@@ -29,7 +29,20 @@ describe('the Postgres schema check, against a real PostgreSQL', () => {
   it('accepts tables whose columns sync as schema.json declares them (extra columns are not synced)', async () => {
     await db.query(`CREATE TABLE todos (id uuid PRIMARY KEY, title varchar(200), done boolean, score numeric, meta jsonb, due timestamptz, secret text)`);
     await db.query(`CREATE TABLE counters (n bigint PRIMARY KEY, label text)`);
-    await expect(checkPostgresSchema(db, schema)).resolves.toBeUndefined();
+    const tables = await checkPostgresSchema(db, schema);
+    // What each synced column is in Postgres, for the conversions (docs/postgres.md, Types).
+    expect(tables.get('todos')!.columns.map((c) => [c.column, c.type, c.pgType])).toEqual([
+      ['done', 'integer', 'boolean'],
+      ['due', 'text', 'timestamp with time zone'],
+      ['id', 'text', 'uuid'],
+      ['meta', 'json', 'jsonb'],
+      ['score', 'real', 'numeric'],
+      ['title', 'text', 'character varying'],
+    ]);
+    expect(tables.get('counters')!.columns.map((c) => [c.column, c.pgType])).toEqual([
+      ['label', 'text'],
+      ['n', 'bigint'],
+    ]);
   });
 
   it('refuses to start on a database that differs, naming every table and column and what differs', async () => {

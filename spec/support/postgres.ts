@@ -84,3 +84,56 @@ export async function startPostgres(): Promise<TestPostgres> {
     },
   };
 }
+
+/** A database of its own for one store, owned by a least-privileged role, and how to remove it. */
+export interface AppDatabase {
+  /** `postgres://app:secret@127.0.0.1:PORT/NAME`: the role has LOGIN and REPLICATION, no superuser. */
+  readonly connectionString: string;
+  readonly name: string;
+  /** Drops the database's replication slots and the database (its connections are ended). */
+  drop(): Promise<void>;
+}
+
+let databases = 0;
+
+/**
+ * Creates a fresh database owned by the role `app` (LOGIN REPLICATION, created on first use), runs
+ * `ddl` in it as that role, and returns its connection string: the privileges a production
+ * database grants a sync server.
+ */
+export async function createAppDatabase(postgres: TestPostgres, ddl: string): Promise<AppDatabase> {
+  const { Client } = (await import('pg')).default;
+  const admin = new Client({ connectionString: postgres.connectionString });
+  await admin.connect();
+  const name = `app_${process.pid}_${++databases}`;
+  try {
+    const role = await admin.query(`SELECT 1 FROM pg_roles WHERE rolname = 'app'`);
+    if (role.rowCount === 0) await admin.query(`CREATE ROLE app LOGIN REPLICATION PASSWORD 'secret'`).catch(() => undefined);
+    await admin.query(`CREATE DATABASE ${name} OWNER app`);
+  } finally {
+    await admin.end();
+  }
+  const connectionString = `postgres://app:secret@127.0.0.1:${postgres.port}/${name}`;
+  const app = new Client({ connectionString });
+  await app.connect();
+  try {
+    await app.query(ddl);
+  } finally {
+    await app.end();
+  }
+  return {
+    connectionString,
+    name,
+    async drop() {
+      const admin = new Client({ connectionString: postgres.connectionString });
+      await admin.connect();
+      try {
+        await admin.query(`SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE database = $1 AND active_pid IS NOT NULL`, [name]);
+        await admin.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE database = $1`, [name]);
+        await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      } finally {
+        await admin.end();
+      }
+    },
+  };
+}

@@ -1,4 +1,5 @@
 import { SchemaError, type ColumnType, type SyncSchema } from '../../../protocol/index.js';
+import { postgresTable, type PostgresTable } from './pg-values.js';
 
 /** What the check needs of a Postgres connection (a `pg` Client or Pool). */
 export interface Queryable {
@@ -31,6 +32,7 @@ interface ColumnRow {
   table_name: string;
   column_name: string;
   data_type: string;
+  type_oid: number;
 }
 interface KeyRow {
   table_name: string;
@@ -46,10 +48,14 @@ interface KeyRow {
  * as Postgres stores them (unquoted identifiers are lower case there); they reach SQL only as
  * bound parameters.
  */
-export async function checkPostgresSchema(db: Queryable, schema: SyncSchema, namespace = 'public'): Promise<void> {
+export async function checkPostgresSchema(db: Queryable, schema: SyncSchema, namespace = 'public'): Promise<Map<string, PostgresTable>> {
   const tables = [...schema.tableNames];
   const { rows: columns } = await db.query<ColumnRow>(
-    `SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = ANY($2::text[])`,
+    `SELECT c.relname AS table_name, a.attname AS column_name, format_type(a.atttypid, NULL) AS data_type, a.atttypid::int AS type_oid
+       FROM pg_attribute a
+       JOIN pg_class c ON c.oid = a.attrelid
+       JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped`,
     [namespace, tables],
   );
   const { rows: keys } = await db.query<KeyRow>(
@@ -82,4 +88,10 @@ export async function checkPostgresSchema(db: Queryable, schema: SyncSchema, nam
     }
   }
   if (problems.length) throw new SchemaError(`the Postgres database does not match schema.json:\n- ${problems.join('\n- ')}`);
+  return new Map(
+    tables.map((table) => {
+      const found = columns.filter((c) => c.table_name === table);
+      return [table, postgresTable(table, schema.tables[table], new Map(found.map((c) => [c.column_name, { pgType: c.data_type, typeOid: c.type_oid }])))];
+    }),
+  );
 }

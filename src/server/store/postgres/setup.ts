@@ -19,39 +19,51 @@ const SETUP_LOCK = 0x72787379; // 'rxsy'
  * The `rxsync` schema, kept in the app's own database: the change log the replicator writes each
  * committed transaction to (in commit-LSN order, the changes of one transaction numbered by
  * `seq`), the replication state (how far the slot's changes are stored, and by which replicator),
- * and the client change ids applied (idempotency, across restarts and processes).
+ * the client change ids applied (idempotency, across restarts and processes), and the client ids
+ * seen.
  */
 const RXSYNC_DDL = `
   CREATE SCHEMA IF NOT EXISTS rxsync;
   CREATE TABLE IF NOT EXISTS rxsync.change_log (
     lsn pg_lsn NOT NULL,          -- the commit LSN of the source transaction
     seq integer NOT NULL,         -- the change's place inside that transaction
+    xid bigint NOT NULL,          -- the source transaction's id (xid8): which snapshots saw it
     table_name text NOT NULL,
     op text NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
     key jsonb NOT NULL,
-    row jsonb,                    -- the whole row after the change; NULL for a delete
+    row jsonb,                    -- the whole row after the change, as clients get it; NULL for a delete
     client_id text,               -- the client change that caused it, if one did
     change_id text,
     PRIMARY KEY (lsn, seq)
   );
+  CREATE INDEX IF NOT EXISTS change_log_xid ON rxsync.change_log (xid);
   CREATE TABLE IF NOT EXISTS rxsync.replication_state (
     slot text PRIMARY KEY,
-    stored_lsn pg_lsn NOT NULL DEFAULT '0/0',   -- every transaction up to here is in change_log
-    owner text,                                 -- the replicator that may write (fencing)
+    stored_lsn pg_lsn NOT NULL DEFAULT '0/0',    -- every transaction up to here is in change_log
+    resumable_lsn pg_lsn NOT NULL DEFAULT '0/0', -- change_log is complete after here (older ones pruned)
+    owner text,                                  -- the replicator that may write (fencing)
     epoch bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now()
   );
   CREATE TABLE IF NOT EXISTS rxsync.applied_changes (
     client_id text NOT NULL,
     change_id text NOT NULL,
-    lsn pg_lsn,
+    status text NOT NULL CHECK (status IN ('applied', 'rejected')),
+    reason text,
+    xid bigint,                   -- the transaction that applied it: its commit LSN is the answer's
+    lsn pg_lsn,                   -- set by the replicator once that transaction is stored
     PRIMARY KEY (client_id, change_id)
+  );
+  CREATE TABLE IF NOT EXISTS rxsync.clients (
+    client_id text PRIMARY KEY,
+    first_seen timestamptz NOT NULL DEFAULT now()
   );`;
 
 /**
  * Prepares a Postgres database to be a sync source, idempotently, and safely when several sync
  * processes start at the same moment: the `rxsync` schema, a publication of exactly the schema's
- * tables (altered to match when it exists), and a logical replication slot with `pgoutput`. Runs
+ * tables (altered to match when it exists), `REPLICA IDENTITY FULL` on those tables, and a logical
+ * replication slot with `pgoutput`. Runs
  * with the least privilege a production database grants: a role with LOGIN and REPLICATION that
  * owns the synced tables and the database (no `FOR ALL TABLES`, nothing superuser-only).
  * Identifiers come from the checked schema and are quoted; values are bound. Returns whether this
@@ -72,6 +84,9 @@ export async function ensureReplicationSetup(db: Queryable, schema: SyncSchema, 
         ? `ALTER PUBLICATION ${quoteIdentifier(publication)} SET TABLE ${tables}`
         : `CREATE PUBLICATION ${quoteIdentifier(publication)} FOR TABLE ${tables}`,
     );
+    // Updates and deletes carry the whole old row: an unchanged TOASTed value is filled from it,
+    // and a primary key change is seen as one.
+    for (const table of schema.tableNames) await db.query(`ALTER TABLE ${quoteIdentifier(namespace)}.${quoteIdentifier(table)} REPLICA IDENTITY FULL`);
     await db.query('INSERT INTO rxsync.replication_state (slot) VALUES ($1) ON CONFLICT (slot) DO NOTHING', [slot]);
     await db.query('COMMIT');
   } catch (error) {

@@ -1,0 +1,217 @@
+import type pg from 'pg';
+import { checkKey, checkRow, SyncProtocolError, tableOf } from '../../../protocol/index.js';
+import type { ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
+import { isPlainIdentifier } from '../../../sql/index.js';
+import { lastWriteWins } from '../conflict-policy.js';
+import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from '../store.js';
+import { ChangeLogTail, readChangesSince } from './change-log.js';
+import { createPool, describeConnection, type PostgresConnectionOptions } from './connection.js';
+import type { PostgresTable } from './pg-values.js';
+import { Replicator } from './replicator.js';
+import { checkPostgresSchema } from './schema-check.js';
+import { ensureReplicationSetup } from './setup.js';
+import { openPostgresSnapshot } from './snapshot.js';
+import { PostgresWriter } from './writes.js';
+
+export interface PostgresStoreOptions extends PostgresConnectionOptions {
+  schema: SyncSchema;
+  /** The logical replication slot (default `rxsync`). */
+  slot?: string;
+  /** The publication of the synced tables (default `rxsync`). */
+  publication?: string;
+  /** The Postgres schema the synced tables are in (default `public`). */
+  namespace?: string;
+  /** How many changes the change log keeps (default 100,000); older transactions are pruned whole. */
+  retention?: { maxChanges?: number };
+  /** What a client write does to the current row; default `lastWriteWins(schema)`. */
+  conflictPolicy?: ConflictPolicy;
+  /** Called when a subscriber throws. Default: console.error. */
+  onListenerError?: (error: unknown) => void;
+  /** Replication or change-log failures (the replicator starts again by itself). Default: console.error. */
+  onError?: (error: unknown) => void;
+  /** How often the change log is polled when no notification came (default 1000 ms). */
+  pollMs?: number;
+}
+
+const DEFAULT_MAX_CHANGES = 100_000;
+
+/**
+ * A SyncStore on an existing Postgres database (docs/postgres.md): the app's own tables, checked
+ * against the schema at start; a replicator consuming a `pgoutput` slot into `rxsync.change_log`;
+ * a tail following that log for this process's sessions; snapshots in REPEATABLE READ; client
+ * writes applied to the tables in one transaction. LSNs are the source transactions' real commit
+ * LSNs, shared by the changes of one transaction.
+ */
+export async function createPostgresStore(options: PostgresStoreOptions): Promise<SyncStore> {
+  const names = {
+    slot: options.slot ?? 'rxsync',
+    publication: options.publication ?? 'rxsync',
+    namespace: options.namespace ?? 'public',
+  };
+  for (const [what, name] of Object.entries(names)) {
+    if (!isPlainIdentifier(name)) throw new Error(`rxsync: postgres.${what} must be a plain identifier (letters, digits, _), got ${JSON.stringify(name)}`);
+  }
+  const maxChanges = options.retention?.maxChanges ?? DEFAULT_MAX_CHANGES;
+  if (!Number.isSafeInteger(maxChanges) || maxChanges < 0) throw new RangeError(`retention.maxChanges must be a non-negative integer, got ${maxChanges}`);
+  const pool = createPool(options);
+  pool.on('error', (error) => (options.onError ?? report)(error)); // an idle client's connection broke: the pool replaces it
+  try {
+    const tables = await checkPostgresSchema(pool, options.schema, names.namespace);
+    const setup = await ensureReplicationSetup(pool, options.schema, names);
+    if (setup.createdSlot) await startFromNewSlot(pool, names.slot);
+    const store = new PostgresSyncStore(options, pool, tables, names, maxChanges);
+    await store.start();
+    return store;
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    if (error instanceof Error && /ECONNREFUSED|password authentication|does not exist|ENOTFOUND/.test(error.message)) {
+      throw new Error(`rxsync: could not use ${describeConnection(options.connectionString)}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/**
+ * A slot created now streams from now: what the change log holds (from an earlier slot, lost or
+ * dropped) has a gap before it. Every client is reset: both positions move to the slot's start,
+ * so no client LSN is resumable.
+ */
+async function startFromNewSlot(pool: pg.Pool, slot: string): Promise<void> {
+  await pool.query(
+    `UPDATE rxsync.replication_state s SET stored_lsn = r.confirmed_flush_lsn, resumable_lsn = r.confirmed_flush_lsn, updated_at = now()
+       FROM pg_replication_slots r WHERE r.slot_name = $1 AND s.slot = $1`,
+    [slot],
+  );
+  await pool.query('DELETE FROM rxsync.change_log');
+}
+
+const report = (error: unknown) => console.error('rxsync: Postgres source:', error instanceof Error ? error.message : error);
+
+class PostgresSyncStore implements SyncStore {
+  readonly schema: SyncSchema;
+  private readonly tail: ChangeLogTail;
+  private readonly replicator: Replicator;
+  private readonly writer: PostgresWriter;
+  private readonly listeners = new Set<(changes: ChangeRecord[]) => void>();
+  private readonly onListenerError: (error: unknown) => void;
+  private closed = false;
+
+  constructor(
+    options: PostgresStoreOptions,
+    private readonly pool: pg.Pool,
+    private readonly tables: ReadonlyMap<string, PostgresTable>,
+    private readonly names: { slot: string; publication: string; namespace: string },
+    maxChanges: number,
+  ) {
+    this.schema = options.schema;
+    const onError = options.onError ?? report;
+    this.onListenerError = options.onListenerError ?? ((error) => console.error('rxsync: a store subscriber threw', error));
+    this.tail = new ChangeLogTail(pool, options, names.slot, (records) => this.publish(records), onError, options.pollMs);
+    this.replicator = new Replicator({ connection: options, tables, ...names, maxChanges, onError });
+    this.writer = new PostgresWriter(pool, tables, names.namespace, options.conflictPolicy ?? lastWriteWins(options.schema), this.tail);
+  }
+
+  async start(): Promise<void> {
+    await this.tail.start();
+    try {
+      await this.replicator.start();
+    } catch (error) {
+      await this.tail.close();
+      throw error;
+    }
+  }
+
+  currentLsn(): Lsn {
+    return this.tail.head;
+  }
+
+  oldestResumableLsn(): Lsn {
+    return this.tail.resumable;
+  }
+
+  async openSnapshot(options: { chunkRows: number }): Promise<SnapshotReader> {
+    this.assertOpen();
+    const tables = this.schema.tableNames.map((name) => this.tables.get(name)!);
+    return openPostgresSnapshot(this.pool, tables, this.names, options.chunkRows);
+  }
+
+  async changesSince(lsn: Lsn, limit: number): Promise<ChangeRecord[]> {
+    this.assertOpen();
+    if (!(limit > 0)) return [];
+    return readChangesSince(this.pool, lsn, Math.floor(limit));
+  }
+
+  subscribe(listener: (changes: ChangeRecord[]) => void): () => void {
+    this.assertOpen();
+    const subscription = (changes: ChangeRecord[]) => listener(changes);
+    this.listeners.add(subscription);
+    return () => void this.listeners.delete(subscription);
+  }
+
+  async applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]> {
+    this.assertOpen();
+    for (const change of changes) tableOf(this.schema, change.table);
+    if (changes.length === 0) return [];
+    return this.writer.applyClientWrites(clientId, changes);
+  }
+
+  async write(write: BackendWrite): Promise<Lsn> {
+    this.assertOpen();
+    const spec = tableOf(this.schema, write.table);
+    if (write.op === 'insert') {
+      checkRow(this.schema, write.table, write.row);
+    } else {
+      checkKey(this.schema, write.table, write.key);
+      if (write.op === 'update') {
+        checkRow(this.schema, write.table, write.patch, { partial: true });
+        const key = write.patch[spec.primaryKey];
+        if (key !== undefined && key !== write.key) {
+          throw new SyncProtocolError('invalid_value', `${write.table}: an update cannot change the primary key ${spec.primaryKey}`);
+        }
+      }
+    }
+    return this.writer.write(write);
+  }
+
+  async query<T = Row>(sql: string, params: unknown[] = []): Promise<T[]> {
+    this.assertOpen();
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN READ ONLY');
+      const { rows } = await client.query(sql, params);
+      return rows as T[];
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async registerClient(clientId: string): Promise<boolean> {
+    this.assertOpen();
+    const inserted = await this.pool.query('INSERT INTO rxsync.clients (client_id) VALUES ($1) ON CONFLICT DO NOTHING', [clientId]);
+    return inserted.rowCount === 0;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.listeners.clear();
+    await this.replicator.stop();
+    await this.tail.close();
+    await this.pool.end();
+  }
+
+  private publish(records: ChangeRecord[]): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(records);
+      } catch (error) {
+        this.onListenerError(error);
+      }
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('rxsync: the Postgres store is closed');
+  }
+}

@@ -1,0 +1,356 @@
+import { randomUUID } from 'node:crypto';
+import type pg from 'pg';
+import type { Pgoutput } from 'pg-logical-replication';
+import { lsnToBigInt, type ChangeOp, type Key, type Lsn, type Origin, type Row } from '../../../protocol/index.js';
+import { connectClient, connectReplication, type PostgresConnectionOptions } from './connection.js';
+import { fromPostgresText, rowFromPostgresText, type PostgresTable } from './pg-values.js';
+import { ReplicationStream, type ReplicationEvent } from './replication-stream.js';
+
+/** The prefix of the logical messages that name the client change behind the next row change. */
+export const ORIGIN_MESSAGE_PREFIX = 'rxsync.origin';
+/** The NOTIFY channel a stored transaction is announced on (payload: the slot). */
+export const CHANGES_CHANNEL = 'rxsync_changes';
+
+/** A change to the synced tables that schema.json no longer describes: replication stops on it. */
+export class SchemaDriftError extends Error {
+  override readonly name = 'SchemaDriftError';
+}
+
+/** Another replicator took the slot over: this one must not write again. */
+export class FencedError extends Error {
+  override readonly name = 'FencedError';
+}
+
+export interface ReplicatorOptions {
+  connection: PostgresConnectionOptions;
+  tables: ReadonlyMap<string, PostgresTable>;
+  slot: string;
+  publication: string;
+  namespace: string;
+  /** How many changes the change log keeps; older transactions are pruned whole. */
+  maxChanges: number;
+  /** A failure of the stream or of a write; the replicator starts again after `restartDelayMs`. */
+  onError: (error: unknown) => void;
+  restartDelayMs?: number;
+}
+
+/** Rows are written to the change log in batches of this many, inside the transaction's own. */
+const BATCH_ROWS = 500;
+
+interface LoggedChange {
+  table: string;
+  op: ChangeOp;
+  key: Key;
+  row: Row | null;
+  origin: Origin | null;
+}
+
+/** The source transaction being stored. */
+interface OpenTransaction {
+  lsn: Lsn;
+  xid: number;
+  /** False for a transaction stored before (a replay after a restart): it is skipped whole. */
+  store: boolean;
+  seq: number;
+  batch: LoggedChange[];
+  /** Whether BEGIN was sent on the writer (at the first batch). */
+  begun: boolean;
+  /** The full id (xid8) of the source transaction, once BEGIN computed it. */
+  xid8: string | null;
+  hasOrigins: boolean;
+  /** The client change named by the last origin message, until a row change matches it. */
+  pendingOrigin: (Origin & { table: string; key: Key }) | null;
+}
+
+/**
+ * Consumes the logical replication slot into `rxsync.change_log`: each committed source
+ * transaction, in commit-LSN order, becomes the rows of one Postgres transaction (written in
+ * batches, so a 100k-row transaction needs bounded memory, and committed at once, so it becomes
+ * visible whole), together with the replication state's `stored_lsn`, fenced by this
+ * replicator's owner and epoch, and a NOTIFY for the sync processes. Only after that COMMIT is
+ * the slot acknowledged: a crash between the two replays the transaction, which is recognised by
+ * its LSN (at or before `stored_lsn`) and skipped, so nothing is lost or stored twice.
+ */
+export class Replicator {
+  private readonly owner = randomUUID();
+  private epoch = 0;
+  private writer: pg.Client | undefined;
+  private stream: ReplicationStream | undefined;
+  private storedLsn = 0n;
+  private changeCount = 0;
+  private tx: OpenTransaction | undefined;
+  /** pgoutput relation oid → the synced table it is. */
+  private readonly relations = new Map<number, PostgresTable>();
+  /** The oid of each synced table, to tell a rename from an unknown table. */
+  private tableOids = new Map<number, string>();
+  private stopped = false;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly options: ReplicatorOptions) {}
+
+  /** Connects and starts streaming; resolves once streaming began (or throws why it could not). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    this.running = this.connect();
+    return this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.restartTimer);
+    await this.running?.catch(() => undefined);
+    await this.disconnect();
+  }
+
+  private async connect(): Promise<void> {
+    try {
+      await this.connectOnce();
+    } catch (error) {
+      await this.disconnect();
+      throw error;
+    }
+  }
+
+  private async connectOnce(): Promise<void> {
+    const { connection, slot, namespace } = this.options;
+    this.writer = await connectClient(connection, 'replicator');
+    this.writer.on('error', (error) => this.fail(error));
+    const claimed = await this.writer.query<{ epoch: string; stored_lsn: string }>(
+      `UPDATE rxsync.replication_state SET owner = $1, epoch = epoch + 1, updated_at = now() WHERE slot = $2 RETURNING epoch, stored_lsn::text`,
+      [this.owner, slot],
+    );
+    if (claimed.rowCount !== 1) throw new Error(`rxsync: no replication state for slot ${slot} (was the set-up run?)`);
+    this.epoch = Number(claimed.rows[0].epoch);
+    this.storedLsn = lsnToBigInt(claimed.rows[0].stored_lsn);
+    const count = await this.writer.query<{ n: number }>('SELECT count(*)::int AS n FROM rxsync.change_log');
+    this.changeCount = count.rows[0].n;
+    const oids = await this.writer.query<{ oid: number; name: string }>(
+      `SELECT c.oid::int AS oid, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2::text[])`,
+      [namespace, [...this.options.tables.keys()]],
+    );
+    this.tableOids = new Map(oids.rows.map((r) => [r.oid, r.name]));
+    this.relations.clear();
+    this.tx = undefined;
+    const replication = await connectReplication(connection);
+    this.stream = await ReplicationStream.start(
+      replication,
+      { slot, publication: this.options.publication },
+      claimed.rows[0].stored_lsn,
+      (event) => this.handle(event),
+      (error) => this.fail(error),
+    );
+  }
+
+  private async disconnect(): Promise<void> {
+    const { stream, writer } = this;
+    this.stream = undefined;
+    this.writer = undefined;
+    await stream?.close();
+    await writer?.end().catch(() => undefined);
+  }
+
+  /** The stream or the writer failed: report it, and start again from what is stored. */
+  private fail(error: unknown): void {
+    if (this.stopped) return;
+    const fenced = error instanceof FencedError;
+    this.options.onError(error);
+    void this.disconnect().then(() => {
+      if (this.stopped || fenced) return;
+      this.restartTimer = setTimeout(() => {
+        if (this.stopped) return;
+        this.running = this.connect().catch((failure: unknown) => this.fail(failure));
+      }, this.options.restartDelayMs ?? 1000);
+    });
+  }
+
+  private async handle(event: ReplicationEvent): Promise<void> {
+    if (event.kind === 'keepalive') {
+      // Between transactions, everything committed before walEnd was sent and is stored (or was
+      // not ours to store): the slot may move on, so WAL of unsynced tables is not held back.
+      if (!this.tx) this.stream?.acknowledge(lsnToBigInt(event.walEnd));
+      return;
+    }
+    const message = event.message;
+    switch (message.tag) {
+      case 'begin':
+        return this.begin(message);
+      case 'relation':
+        return this.relation(message);
+      case 'message':
+        return this.logicalMessage(message);
+      case 'insert':
+      case 'update':
+      case 'delete':
+        return this.rowChange(message);
+      case 'truncate':
+        throw new SchemaDriftError(
+          `TRUNCATE of ${message.relations.map((r) => r.name).join(', ')} is not synced yet: clients would keep the rows (delete them instead, or reset the clients)`,
+        );
+      case 'commit':
+        return this.commit(message);
+      default:
+        return; // type and origin messages need nothing
+    }
+  }
+
+  private begin(message: Pgoutput.MessageBegin): void {
+    const lsn = message.commitLsn!;
+    this.tx = {
+      lsn,
+      xid: message.xid,
+      store: lsnToBigInt(lsn) > this.storedLsn,
+      seq: 0,
+      batch: [],
+      begun: false,
+      xid8: null,
+      hasOrigins: false,
+      pendingOrigin: null,
+    };
+  }
+
+  /** A synced table's shape as the WAL has it now: anything schema.json relies on that changed is drift. */
+  private relation(message: Pgoutput.MessageRelation): void {
+    const expected = this.tableOids.get(message.relationOid);
+    const table = expected === undefined ? undefined : this.options.tables.get(expected);
+    if (!table) return; // not a synced table (the publication only has synced ones; a stale relation)
+    const problems: string[] = [];
+    if (message.name !== table.name || message.schema !== this.options.namespace) {
+      problems.push(`table ${this.options.namespace}.${table.name} was renamed to ${message.schema}.${message.name}`);
+    }
+    for (const column of table.columns) {
+      const found = message.columns.find((c) => c.name === column.column);
+      if (!found) problems.push(`${table.name}.${column.column} is no longer in Postgres (dropped or renamed)`);
+      else if (found.typeOid !== column.typeOid) problems.push(`${table.name}.${column.column} changed type in Postgres (it was ${column.pgType})`);
+    }
+    if (problems.length) {
+      throw new SchemaDriftError(
+        `the synced tables changed in Postgres and no longer match schema.json; replication stops until they do:\n- ${problems.join('\n- ')}`,
+      );
+    }
+    this.relations.set(message.relationOid, table);
+  }
+
+  private logicalMessage(message: Pgoutput.MessageMessage): void {
+    if (message.prefix !== ORIGIN_MESSAGE_PREFIX || !message.transactional || !this.tx) return;
+    const origin = JSON.parse(Buffer.from(message.content).toString('utf8')) as { table: string; key: Key; clientId: string; changeId: string };
+    this.tx.pendingOrigin = origin;
+  }
+
+  private async rowChange(message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete): Promise<void> {
+    const tx = this.tx;
+    const table = this.relations.get(message.relation.relationOid);
+    if (!tx || !tx.store || !table) return;
+    const where = (column: string) => `${table.name}.${column}`;
+    const keyOf = (tuple: Record<string, unknown>) =>
+      fromPostgresText(tuple[table.primaryKey] as string | null, table.byColumn.get(table.primaryKey)!, where(table.primaryKey)) as Key;
+    if (message.tag === 'insert') {
+      const row = rowFromPostgresText(table, message.new);
+      return this.append(table, 'insert', row[table.primaryKey] as Key, row);
+    }
+    if (message.tag === 'delete') return this.append(table, 'delete', keyOf((message.old ?? message.key)!), null);
+    const row = rowFromPostgresText(table, message.new);
+    const key = row[table.primaryKey] as Key;
+    const before = message.old ?? message.key;
+    const oldKey = before ? keyOf(before) : key;
+    if (oldKey !== key) {
+      // A primary key change is the old row gone and a new one there.
+      await this.append(table, 'delete', oldKey, null);
+      return this.append(table, 'insert', key, row);
+    }
+    return this.append(table, 'update', key, row);
+  }
+
+  private async append(table: PostgresTable, op: ChangeOp, key: Key, row: Row | null): Promise<void> {
+    const tx = this.tx!;
+    let origin: Origin | null = null;
+    const pending = tx.pendingOrigin;
+    if (pending && pending.table === table.name && pending.key === key) {
+      origin = { clientId: pending.clientId, changeId: pending.changeId };
+      tx.pendingOrigin = null;
+      tx.hasOrigins = true;
+    }
+    tx.batch.push({ table: table.name, op, key, row, origin });
+    if (tx.batch.length >= BATCH_ROWS) await this.flush(tx);
+  }
+
+  /** Writes the buffered rows of the open transaction, beginning the change-log transaction first. */
+  private async flush(tx: OpenTransaction): Promise<void> {
+    const writer = this.writer!;
+    if (!tx.begun) {
+      await writer.query('BEGIN');
+      tx.begun = true;
+      // pgoutput gives the 32-bit xid; snapshots and waiters use the full xid8 (epoch from now).
+      const full = await writer.query<{ xid: string }>(
+        `SELECT ((CASE WHEN $1::bigint > (x & 4294967295) THEN (x >> 32) - 1 ELSE x >> 32 END) << 32 | $1::bigint)::text AS xid
+           FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS x) now`,
+        [tx.xid],
+      );
+      tx.xid8 = full.rows[0].xid;
+    }
+    if (tx.batch.length === 0) return;
+    const batch = tx.batch;
+    tx.batch = [];
+    const seqs = batch.map(() => tx.seq++);
+    await writer.query(
+      `INSERT INTO rxsync.change_log (lsn, seq, xid, table_name, op, key, row, client_id, change_id)
+       SELECT $1::pg_lsn, s, $2::bigint, t, o, k, r, c, i
+         FROM unnest($3::int[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::text[]) AS u(s, t, o, k, r, c, i)`,
+      [
+        tx.lsn,
+        tx.xid8,
+        seqs,
+        batch.map((c) => c.table),
+        batch.map((c) => c.op),
+        batch.map((c) => JSON.stringify(c.key)),
+        batch.map((c) => (c.row === null ? null : JSON.stringify(c.row))),
+        batch.map((c) => c.origin?.clientId ?? null),
+        batch.map((c) => c.origin?.changeId ?? null),
+      ],
+    );
+    this.changeCount += batch.length;
+  }
+
+  private async commit(message: Pgoutput.MessageCommit): Promise<void> {
+    const tx = this.tx;
+    this.tx = undefined;
+    const end = lsnToBigInt(message.commitEndLsn!);
+    if (!tx || !tx.store || (tx.batch.length === 0 && !tx.begun)) {
+      // Stored before, or nothing of ours in it: nothing to write, and the slot may pass it.
+      this.stream?.acknowledge(end);
+      return;
+    }
+    const writer = this.writer!;
+    try {
+      await this.flush(tx);
+      const fenced = await writer.query(
+        `UPDATE rxsync.replication_state SET stored_lsn = $1, updated_at = now() WHERE slot = $2 AND owner = $3 AND epoch = $4`,
+        [tx.lsn, this.options.slot, this.owner, this.epoch],
+      );
+      if (fenced.rowCount !== 1) throw new FencedError(`rxsync: another replicator took slot ${this.options.slot} over; this one stops writing`);
+      if (tx.hasOrigins) await writer.query('UPDATE rxsync.applied_changes SET lsn = $1 WHERE xid = $2', [tx.lsn, tx.xid8]);
+      await this.prune(writer);
+      await writer.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, this.options.slot]);
+      await writer.query('COMMIT');
+    } catch (error) {
+      await writer.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    }
+    this.storedLsn = lsnToBigInt(tx.lsn);
+    this.stream?.acknowledge(end);
+  }
+
+  /** Keeps `maxChanges` changes (a tenth more before pruning), dropping whole transactions. */
+  private async prune(writer: pg.Client): Promise<void> {
+    const max = this.options.maxChanges;
+    if (this.changeCount <= max + Math.floor(max / 10)) return;
+    const cut = await writer.query<{ lsn: string }>('SELECT c.lsn::text AS lsn FROM rxsync.change_log c ORDER BY c.lsn DESC, c.seq DESC OFFSET $1 LIMIT 1', [
+      max,
+    ]);
+    if (cut.rowCount === 0) return;
+    const lsn = cut.rows[0].lsn;
+    const deleted = await writer.query('DELETE FROM rxsync.change_log WHERE lsn <= $1', [lsn]);
+    await writer.query('UPDATE rxsync.replication_state SET resumable_lsn = $1 WHERE slot = $2', [lsn, this.options.slot]);
+    this.changeCount -= deleted.rowCount ?? 0;
+  }
+}

@@ -1,0 +1,112 @@
+import type pg from 'pg';
+import type { Lsn } from '../../../protocol/index.js';
+import { quoteIdentifier } from '../../../sql/index.js';
+import type { SnapshotReader } from '../store.js';
+import { fromPostgresText, type PostgresTable } from './pg-values.js';
+
+/** `pg_current_snapshot()` as text, `xmin:xmax:xip,...`: which transactions a snapshot sees. */
+export interface TransactionSnapshot {
+  xmin: bigint;
+  xmax: bigint;
+  inProgress: ReadonlySet<bigint>;
+}
+
+export function parseSnapshot(text: string): TransactionSnapshot {
+  const [xmin, xmax, xip] = text.split(':');
+  return { xmin: BigInt(xmin), xmax: BigInt(xmax), inProgress: new Set(xip ? xip.split(',').map(BigInt) : []) };
+}
+
+/** Whether transaction `xid` (an xid8) had committed when the snapshot was taken. */
+export function visibleIn(snapshot: TransactionSnapshot, xid: bigint): boolean {
+  return xid < snapshot.xmin || (xid < snapshot.xmax && !snapshot.inProgress.has(xid));
+}
+
+/**
+ * A snapshot of the synced tables in one REPEATABLE READ transaction, read table by table in
+ * chunks by primary key (keyset pagination), every value as its text converted like a WAL row.
+ *
+ * Its LSN is the replicator's `stored_lsn` as that transaction sees it: the change log up to there
+ * was committed, and so visible, before the snapshot. (A source transaction whose change-log rows
+ * are visible while it is not itself, possible only in a window of microseconds after its commit
+ * record, moves the LSN back to before it, so that the catch-up replays it.) Transactions that
+ * committed after that LSN and before the snapshot are in the rows and come again in the catch-up;
+ * whole-row upserts and deletes by key make that replay converge.
+ */
+export async function openPostgresSnapshot(
+  pool: pg.Pool,
+  tables: readonly PostgresTable[],
+  names: { slot: string; namespace: string },
+  chunkRows: number,
+): Promise<SnapshotReader> {
+  const { slot } = names;
+  const qualified = (table: PostgresTable) => `${quoteIdentifier(names.namespace)}.${quoteIdentifier(table.name)}`;
+  if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
+  const client = await pool.connect();
+  let released = false;
+  const release = () => {
+    if (released) return;
+    released = true;
+    void client.query('COMMIT').finally(() => client.release());
+  };
+  try {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    const state = await client.query<{ snapshot: string; stored: string }>(
+      'SELECT pg_current_snapshot()::text AS snapshot, stored_lsn::text AS stored FROM rxsync.replication_state WHERE slot = $1',
+      [slot],
+    );
+    const lsn = await consistentLsn(client, parseSnapshot(state.rows[0].snapshot), state.rows[0].stored);
+    const summary: Array<{ table: string; rows: number; columns: readonly string[] }> = [];
+    for (const table of tables) {
+      const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(table)}`);
+      summary.push({ table: table.name, rows: Number(count.rows[0].n), columns: table.columns.map((c) => c.column) });
+    }
+    let index = 0;
+    let after: string | null = null;
+    const nextChunk = async () => {
+      while (!released && index < tables.length) {
+        const current = index;
+        const table = tables[current];
+        const selected = table.columns.map((c) => `${quoteIdentifier(c.column)}::text`).join(', ');
+        // By the table's own key column (`t.`): the text output column of the same name would sort as text.
+        const key = `t.${quoteIdentifier(table.primaryKey)}`;
+        const { rows } = await client.query<string[]>({
+          text: `SELECT ${selected} FROM ${qualified(table)} AS t ${after === null ? '' : `WHERE ${key} > $2`} ORDER BY ${key} LIMIT $1`,
+          values: after === null ? [chunkRows] : [chunkRows, after],
+          rowMode: 'array',
+        });
+        const keyIndex = table.columns.findIndex((c) => c.column === table.primaryKey);
+        if (rows.length < chunkRows) {
+          index++;
+          after = null;
+        } else {
+          after = rows[rows.length - 1][keyIndex];
+        }
+        if (rows.length > 0) {
+          const values = rows.map((texts) => texts.map((text, i) => fromPostgresText(text, table.columns[i], `${table.name}.${table.columns[i].column}`)));
+          return { table: table.name, columns: summary[current].columns, rows: values };
+        }
+      }
+      release();
+      return null;
+    };
+    return { lsn, tables: summary, nextChunk, close: release };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/**
+ * `stored` unless a transaction stored at or before it is not visible in the snapshot: then the
+ * LSN of the last stored transaction before the first such one, so the catch-up brings it.
+ */
+async function consistentLsn(client: pg.PoolClient, snapshot: TransactionSnapshot, stored: Lsn): Promise<Lsn> {
+  const { rows } = await client.query<{ lsn: string; xid: string }>(
+    'SELECT DISTINCT c.lsn::text AS lsn, c.xid::text AS xid, c.lsn AS position FROM rxsync.change_log c WHERE c.lsn <= $1 AND c.xid >= $2 ORDER BY position',
+    [stored, snapshot.xmin.toString()],
+  );
+  const unseen = rows.find((row) => !visibleIn(snapshot, BigInt(row.xid)));
+  if (!unseen) return stored;
+  const before = await client.query<{ lsn: string | null }>('SELECT max(lsn)::text AS lsn FROM rxsync.change_log WHERE lsn < $1', [unseen.lsn]);
+  return before.rows[0].lsn ?? '0/0';
+}
