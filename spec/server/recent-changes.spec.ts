@@ -35,6 +35,17 @@ describe('RecentChanges (the in-memory tail of the change log)', () => {
     expect(numbers(recent.since(lsnOf(9), 10))).toEqual([10, 11]);
   });
 
+  it('never ends an answer inside a transaction (its records share the commit LSN)', () => {
+    const recent = new RecentChanges(16);
+    const transaction = [record(lsnOf(20)), { ...record(lsnOf(20)), key: 'second' }, { ...record(lsnOf(20)), key: 'third' }];
+    recent.append(range(10, 11), lsnOf(9));
+    recent.append(transaction, lsnOf(11));
+    recent.append(range(30, 30), lsnOf(20));
+    expect(numbers(recent.since(lsnOf(10), 2))).toEqual([11, 20, 20, 20]);
+    expect(numbers(recent.since(lsnOf(11), 1))).toEqual([20, 20, 20]);
+    expect(numbers(recent.since(lsnOf(20), 1))).toEqual([30]);
+  });
+
   describe('with LSNs that jump (as Postgres WAL positions do)', () => {
     const commits: Array<{ after: Lsn; lsns: Lsn[] }> = [
       { after: '0/0', lsns: ['0/10', '0/25'] },

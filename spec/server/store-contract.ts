@@ -112,6 +112,18 @@ export function describeStoreContract(name: string, open: OpenStore): void {
       expect(await store.changesSince(lsns[9], 100)).toEqual([]);
     });
 
+    it('never ends a changesSince read inside a transaction: a reader resuming after its last LSN misses nothing', async () => {
+      const start = store.currentLsn();
+      await store.applyClientWrites('c', [insert('t1', 'a'), insert('t2', 'b'), insert('t3', 'c')]);
+      await store.write({ op: 'insert', table: 'items', row: { n: 1 } });
+      const seen: ChangeRecord[] = [];
+      for (let after = start, batch = await store.changesSince(after, 1); batch.length > 0; batch = await store.changesSince(after, 1)) {
+        seen.push(...batch);
+        after = batch[batch.length - 1].lsn;
+      }
+      expect(seen.map((c) => c.key)).toEqual(['a', 'b', 'c', 1]);
+    });
+
     it('tells subscribers exactly the committed changes, until they unsubscribe', async () => {
       const seen: ChangeRecord[][] = [];
       const unsubscribe = store.subscribe((changes) => seen.push(changes));

@@ -45,13 +45,18 @@ export class RecentChanges {
     }
   }
 
-  /** Up to `limit` records with LSN > `after`, or undefined when it does not hold all of them. */
+  /**
+   * Up to `limit` records with LSN > `after`, rounded up to whole transactions (the records of one
+   * share its LSN), or undefined when it does not hold all of them.
+   */
   since(after: Lsn, limit: number): ChangeRecord[] | undefined {
     if (this.from === undefined) return undefined;
     const position = lsnToBigInt(after);
     if (position < this.from || position > this.end) return undefined;
     const start = this.firstAfter(position);
-    return this.records.slice(start, start + limit);
+    let end = Math.min(start + limit, this.records.length);
+    while (end > start && end < this.records.length && this.keys[end] === this.keys[end - 1]) end++;
+    return this.records.slice(start, end);
   }
 
   /** The position of the newest change it holds. */
