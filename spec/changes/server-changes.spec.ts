@@ -64,4 +64,16 @@ describe('server batches applied on a real wa-sqlite database', () => {
     expect(await db.all('SELECT * FROM todos')).toEqual([]);
     expect(await readLsn(db)).toBe('0/0');
   });
+
+  it('applies a source transaction whose changes share its commit LSN (a Postgres source) in one go', async () => {
+    const moved = { lsn: '0/9', table: 'todos', op: 'delete' as const, key: 'a' };
+    await apply(batch(insert('0/5', 'a', 'before')));
+    const result = await apply({ type: 'changes', lsn: '0/9', changes: [moved, insert('0/9', 'a2', 'renamed key'), insert('0/9', 'b', 'same tx')] });
+    expect(result).toMatchObject({ count: 3 });
+    expect(await db.all('SELECT id, title FROM todos ORDER BY id')).toEqual([
+      { id: 'a2', title: 'renamed key' },
+      { id: 'b', title: 'same tx' },
+    ]);
+    expect(await readLsn(db)).toBe('0/9');
+  });
 });

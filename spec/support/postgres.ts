@@ -11,6 +11,8 @@ export interface TestPostgres {
   readonly port: number;
   /** Stops the server (by its data directory, fast shutdown) and removes every file it had. */
   stop(): Promise<void>;
+  /** Restarts the server (fast shutdown: every connection is cut), keeping its data and port. */
+  restart(): Promise<void>;
 }
 
 /** The binaries of the newest PostgreSQL installed the Debian way (they are not on PATH). */
@@ -56,17 +58,17 @@ export async function startPostgres(): Promise<TestPostgres> {
     chmodSync(dir, 0o700);
   }
   const port = await freePort();
+  const options = [
+    '-c wal_level=logical',
+    '-c max_wal_senders=10',
+    '-c max_replication_slots=10',
+    `-p ${port}`,
+    `-k ${dir}`,
+    '-c listen_addresses=127.0.0.1',
+    '-c fsync=off', // a throwaway cluster: durability is not what these specs test
+  ].join(' ');
   try {
     run('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync']);
-    const options = [
-      '-c wal_level=logical',
-      '-c max_wal_senders=10',
-      '-c max_replication_slots=10',
-      `-p ${port}`,
-      `-k ${dir}`,
-      '-c listen_addresses=127.0.0.1',
-      '-c fsync=off', // a throwaway cluster: durability is not what these specs test
-    ].join(' ');
     run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', 'start']);
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
@@ -76,6 +78,10 @@ export async function startPostgres(): Promise<TestPostgres> {
   return {
     connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    async restart() {
+      // -l again: without it the server logs to this pipe, and execFileSync waits for it forever.
+      run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-m', 'fast', '-w', 'restart', '-o', options]);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -42,14 +42,14 @@ export class ServerChanges {
   }
 
   /**
-   * Checks a whole batch against the schema and that its LSNs strictly increase; throws before
-   * anything is written.
+   * Checks a whole batch against the schema and that its LSNs never go back (the changes of one
+   * source transaction share its commit LSN); throws before anything is written.
    */
   check(batch: Changes): void {
     if (batch.changes.length === 0) throw new SyncProtocolError('invalid_message', `changes message ${batch.lsn} carries no change`);
     let previous: Lsn | undefined;
     for (const change of batch.changes) {
-      if (previous !== undefined && compareLsn(change.lsn, previous) <= 0) {
+      if (previous !== undefined && compareLsn(change.lsn, previous) < 0) {
         throw new SyncProtocolError('invalid_lsn', `changes out of LSN order: ${change.lsn} after ${previous}`);
       }
       previous = change.lsn;

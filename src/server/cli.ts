@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { defineSchema, type SyncSchema } from '../protocol/index.js';
 import { demoSchema } from '../protocol/demo-schema.js';
 import { createSyncServer, type SyncServer } from './server.js';
+import { describeConnection } from './store/postgres/describe-connection.js';
 
 export const HELP = `rxsync — the reference sync server
 
@@ -14,12 +15,17 @@ Options:
   --host <addr>    address to bind (default 127.0.0.1; 0.0.0.0 for every interface)
   --db <path>      SQLite database file, created if missing (default ./data/sync.db;
                    ':memory:' keeps nothing)
+  --postgres <url> serve an existing Postgres database instead (wal_level=logical; see
+                   docs/postgres.md); DATABASE_URL alone does the same when neither
+                   --db nor --postgres is given
   --schema <file>  JSON schema: {"tables": {"todos": {"primaryKey": "id",
                    "columns": {"id": "text", "title": "text"}}}}; column types are
                    text, integer, real and json
   --demo           serve the demo todo schema (instead of --schema) and seed a few todos
   --retention <n>  changes kept in the log for catch-up (default 100000); older
                    clients get a fresh snapshot
+  --slot <name>    Postgres: the replication slot (default rxsync; slots are named
+                   cluster-wide, so one per database)
   -h, --help       show this help
 
 The sync endpoint is ws://HOST:PORT/api/sync; GET /healthz answers {"ok":true,...}.
@@ -29,6 +35,9 @@ export interface ServeOptions {
   port: number;
   host: string;
   database: string;
+  /** A Postgres connection string: serve that database instead of the SQLite file. */
+  postgres?: string;
+  slot?: string;
   schema: SyncSchema;
   demo: boolean;
   retention?: number;
@@ -42,6 +51,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       port: { type: 'string' },
       host: { type: 'string' },
       db: { type: 'string' },
+      postgres: { type: 'string' },
+      slot: { type: 'string' },
       schema: { type: 'string' },
       demo: { type: 'boolean' },
       retention: { type: 'string' },
@@ -53,12 +64,17 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (values.demo && values.schema) throw new Error('use either --demo or --schema, not both');
   if (!values.demo && !values.schema) throw new Error('--schema <file> is required (or --demo for the todo demo)');
   const schema = values.demo ? demoSchema : loadSchema(values.schema!);
+  if (values.db && values.postgres) throw new Error('use either --db (SQLite) or --postgres, not both');
+  const postgres = values.postgres ?? (values.db || values.demo ? undefined : env.DATABASE_URL || undefined);
+  if (values.slot && !postgres) throw new Error('--slot is for a Postgres source (--postgres or DATABASE_URL)');
   const retention = values.retention === undefined ? undefined : Number(values.retention);
   if (retention !== undefined && (!Number.isInteger(retention) || retention < 1)) throw new Error('--retention must be a positive integer');
   return {
     port,
     host: values.host ?? '127.0.0.1',
     database: values.db ?? (values.demo ? './data/demo.db' : './data/sync.db'),
+    ...(postgres && { postgres }),
+    ...(values.slot && { slot: values.slot }),
     schema,
     demo: Boolean(values.demo),
     retention,
@@ -76,11 +92,14 @@ function loadSchema(file: string): SyncSchema {
 }
 
 export async function serve(options: ServeOptions): Promise<SyncServer> {
+  const retention = options.retention === undefined ? undefined : { maxChanges: options.retention };
   const server = await createSyncServer({
     schema: options.schema,
     port: options.port,
     host: options.host,
-    sqlite: { database: options.database, retention: options.retention === undefined ? undefined : { maxChanges: options.retention } },
+    ...(options.postgres
+      ? { postgres: { connectionString: options.postgres, slot: options.slot, retention } }
+      : { sqlite: { database: options.database, retention } }),
     // --demo also serves the demo todo app (dist/web, built by scripts/build-demo.mjs) at /.
     httpHandler: options.demo ? (await import('./static-files.js')).demoHttpHandler() : undefined,
   });
@@ -118,9 +137,16 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`rxsync: ${(error as Error).message}\n(see rxsync --help)\n`);
     return 2;
   }
-  const server = await serve(options);
+  let server: SyncServer;
+  try {
+    server = await serve(options);
+  } catch (error) {
+    process.stderr.write(`rxsync: ${(error as Error).message}\n`);
+    return 1;
+  }
   const httpUrl = server.url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '');
-  process.stdout.write(`rxsync server listening: ${server.url} (health: ${httpUrl}/healthz, db: ${options.database})\n`);
+  const source = options.postgres ? describeConnection(options.postgres) : options.database;
+  process.stdout.write(`rxsync server listening: ${server.url} (health: ${httpUrl}/healthz, db: ${source})\n`);
   const stop = (): void => {
     server.close().then(
       () => process.exit(0),

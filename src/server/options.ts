@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SyncSchema } from '../protocol/index.js';
 import type { ServerLimits } from './limits.js';
+import type { PostgresStoreOptions } from './store/postgres/postgres-store.js';
 import { createSqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import type { ConflictPolicy, SyncStore } from './store/store.js';
 
@@ -10,8 +11,13 @@ export interface SyncServerOptions {
   port?: number;
   /** Default 127.0.0.1; use 0.0.0.0 to accept connections from other machines. */
   host?: string;
-  /** A store of your own (e.g. Postgres); the server closes it on close(). Default: the embedded SQLite store. */
+  /** A store of your own; the server closes it on close(). Default: the embedded SQLite store. */
   store?: SyncStore;
+  /**
+   * Serve an existing Postgres database (wal_level=logical) instead of the embedded store: logical
+   * replication into a change log in that database, real WAL LSNs (docs/postgres.md).
+   */
+  postgres?: Pick<PostgresStoreOptions, 'connectionString' | 'slot' | 'publication' | 'namespace' | 'retention' | 'poolSize' | 'pollMs'>;
   /** The embedded SQLite store's settings; ignored when `store` is given. */
   sqlite?: Pick<SqliteStoreOptions, 'database' | 'retention'>;
   /** Shorthand for `sqlite.database` (which wins when both are given): ':memory:' (default) or a file path. */
@@ -33,9 +39,14 @@ export interface SyncServerOptions {
   onError?: (error: unknown) => void;
 }
 
-/** The store the options ask for: the one given, else the embedded SQLite store. */
-export function openStore(options: SyncServerOptions): SyncStore {
+/** The store the options ask for: the one given, else Postgres when asked for, else the embedded SQLite store. */
+export async function openStore(options: SyncServerOptions, onError: (error: unknown) => void): Promise<SyncStore> {
   if (options.store) return options.store;
+  if (options.postgres) {
+    // Loaded only when asked for: the embedded default does not load pg.
+    const { createPostgresStore } = await import('./store/postgres/postgres-store.js');
+    return createPostgresStore({ ...options.postgres, schema: options.schema, conflictPolicy: options.conflictPolicy, onError });
+  }
   return createSqliteStore({
     schema: options.schema,
     database: options.sqlite?.database ?? options.database,

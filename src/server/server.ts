@@ -33,9 +33,9 @@ export interface SyncServer {
  */
 export async function createSyncServer(options: SyncServerOptions): Promise<SyncServer> {
   const limits = resolveLimits(options.limits);
-  const store = openStore(options);
-  if (store.schema.hash !== options.schema.hash) throw new Error('the store was opened with a different schema than the server');
   const onError = options.onError ?? ((error: unknown) => console.error('[rxsync server]', error));
+  const store = await openStore(options, onError);
+  if (store.schema.hash !== options.schema.hash) throw new Error('the store was opened with a different schema than the server');
   const sessions = new Set<SyncSession>();
   const byClient = new Map<string, SyncSession>();
 

@@ -6,7 +6,8 @@ import type { ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../.
  * (spec/server/store-contract.ts). Each implementation has a folder beside this file:
  * `sqlite/` (embedded, the default) and, next, `postgres/` (logical replication, real WAL LSNs).
  *
- * LSNs are `X/Y` strings, strictly increasing with every committed change. All methods are async
+ * LSNs are `X/Y` strings, increasing with every commit; the changes of one transaction may share
+ * its commit LSN (Postgres) or have one each (SQLite). All methods are async
  * because a networked store is; the embedded one resolves at once.
  */
 export interface SyncStore {

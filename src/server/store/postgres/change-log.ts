@@ -85,12 +85,7 @@ export class ChangeLogTail {
     const state = await this.readState(this.pool);
     this.headLsn = state.stored;
     this.resumableLsn = state.resumable;
-    this.listener = await connectClient(this.connection, 'listener');
-    this.listener.on('notification', (notification) => {
-      if (notification.channel === CHANGES_CHANNEL && notification.payload === this.slot) this.poke();
-    });
-    this.listener.on('error', (error) => this.onError(error));
-    await this.listener.query(`LISTEN ${CHANGES_CHANNEL}`);
+    await this.listen();
     const poll = () => {
       this.pollTimer = setTimeout(() => {
         this.poke();
@@ -99,6 +94,37 @@ export class ChangeLogTail {
       this.pollTimer.unref();
     };
     poll();
+  }
+
+  /**
+   * LISTENs on a connection of its own; when that connection is lost (Postgres restarted, a network
+   * cut), polling carries on and it connects again after a second.
+   */
+  private async listen(): Promise<void> {
+    const listener = await connectClient(this.connection, 'listener');
+    this.listener = listener;
+    let lost = false;
+    const reconnect = (error?: unknown) => {
+      if (lost) return;
+      lost = true;
+      void listener.end().catch(() => undefined);
+      if (this.closed) return;
+      if (error) this.onError(error);
+      const retry = () => {
+        if (this.closed) return;
+        this.listen().then(
+          () => this.poke(), // what was notified while away
+          () => setTimeout(retry, 1000).unref(),
+        );
+      };
+      setTimeout(retry, 1000).unref();
+    };
+    listener.on('notification', (notification) => {
+      if (notification.channel === CHANGES_CHANNEL && notification.payload === this.slot) this.poke();
+    });
+    listener.on('error', reconnect);
+    listener.on('end', () => reconnect());
+    await listener.query(`LISTEN ${CHANGES_CHANNEL}`);
   }
 
   /**

@@ -5,7 +5,8 @@ import { isPlainIdentifier } from '../../../sql/index.js';
 import { lastWriteWins } from '../conflict-policy.js';
 import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from '../store.js';
 import { ChangeLogTail, readChangesSince } from './change-log.js';
-import { createPool, describeConnection, type PostgresConnectionOptions } from './connection.js';
+import { createPool, type PostgresConnectionOptions } from './connection.js';
+import { describeConnection } from './describe-connection.js';
 import type { PostgresTable } from './pg-values.js';
 import { Replicator } from './replicator.js';
 import { checkPostgresSchema } from './schema-check.js';
@@ -31,6 +32,10 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   onError?: (error: unknown) => void;
   /** How often the change log is polled when no notification came (default 1000 ms). */
   pollMs?: number;
+  /** How long the replicator waits before starting again after a failure (default 1000 ms). */
+  restartDelayMs?: number;
+  /** Fault injection for specs: runs after a transaction is stored, before the slot is acknowledged. */
+  beforeAcknowledge?: (lsn: Lsn) => Promise<void>;
 }
 
 const DEFAULT_MAX_CHANGES = 100_000;
@@ -107,7 +112,8 @@ class PostgresSyncStore implements SyncStore {
     const onError = options.onError ?? report;
     this.onListenerError = options.onListenerError ?? ((error) => console.error('rxsync: a store subscriber threw', error));
     this.tail = new ChangeLogTail(pool, options, names.slot, (records) => this.publish(records), onError, options.pollMs);
-    this.replicator = new Replicator({ connection: options, tables, ...names, maxChanges, onError });
+    const { restartDelayMs, beforeAcknowledge } = options;
+    this.replicator = new Replicator({ connection: options, tables, ...names, maxChanges, onError, restartDelayMs, beforeAcknowledge });
     this.writer = new PostgresWriter(pool, tables, names.namespace, options.conflictPolicy ?? lastWriteWins(options.schema), this.tail);
   }
 

@@ -32,6 +32,8 @@ export interface ReplicatorOptions {
   /** A failure of the stream or of a write; the replicator starts again after `restartDelayMs`. */
   onError: (error: unknown) => void;
   restartDelayMs?: number;
+  /** Fault injection for specs: runs after a transaction is stored and before the slot is acknowledged. */
+  beforeAcknowledge?: (lsn: Lsn) => Promise<void>;
 }
 
 /** Rows are written to the change log in batches of this many, inside the transaction's own. */
@@ -337,6 +339,7 @@ export class Replicator {
       throw error;
     }
     this.storedLsn = lsnToBigInt(tx.lsn);
+    await this.options.beforeAcknowledge?.(tx.lsn);
     this.stream?.acknowledge(end);
   }
 

@@ -1,0 +1,116 @@
+import pg from 'pg';
+import { compareLsn, defineSchema, type ChangeRecord, type Lsn } from '../../src/protocol/index.js';
+import { createPostgresStore, type PostgresStoreOptions } from '../../src/server/store/postgres/postgres-store.js';
+import type { SyncStore } from '../../src/server/store/store.js';
+import { createAppDatabase, startPostgres, type AppDatabase, type TestPostgres } from '../support/postgres.js';
+import { until } from '../support/until.js';
+
+const schema = defineSchema({ tables: { items: { primaryKey: 'n', columns: { n: 'integer', label: 'text' } } } });
+const DDL = 'CREATE TABLE items (n bigint PRIMARY KEY, label text)';
+
+/** The replicator under faults: what the change log holds must be every transaction, once. */
+describe('the Postgres replicator, against a real PostgreSQL', () => {
+  let postgres: TestPostgres;
+  let database: AppDatabase;
+  let store: SyncStore | undefined;
+  let psql: pg.Client;
+  const errors: unknown[] = [];
+
+  beforeAll(async () => {
+    postgres = await startPostgres();
+  }, 30_000);
+  afterAll(async () => {
+    await postgres?.stop();
+  });
+  beforeEach(async () => {
+    errors.length = 0;
+    database = await createAppDatabase(postgres, DDL);
+    psql = new pg.Client({ connectionString: database.connectionString });
+    await psql.connect();
+  });
+  afterEach(async () => {
+    await store?.close();
+    store = undefined;
+    await psql.end().catch(() => undefined);
+    await database.drop();
+  });
+  jest.setTimeout(60_000);
+
+  const open = async (options: Partial<PostgresStoreOptions> = {}) => {
+    store = await createPostgresStore({
+      schema,
+      connectionString: database.connectionString,
+      slot: database.name,
+      pollMs: 100,
+      restartDelayMs: 100,
+      onError: (error) => errors.push(error),
+      ...options,
+    });
+    return store;
+  };
+  const logged = async () =>
+    (await psql.query<{ lsn: string; n: number }>(`SELECT lsn::text AS lsn, (key #>> '{}')::int AS n FROM rxsync.change_log ORDER BY lsn, seq`)).rows;
+  const slotPosition = async () =>
+    (await psql.query<{ lsn: string }>('SELECT confirmed_flush_lsn::text AS lsn FROM pg_replication_slots WHERE slot_name = $1', [database.name])).rows[0].lsn;
+
+  it('replays a transaction stored but not acknowledged when the stream was cut, and stores it once', async () => {
+    let cuts = 0;
+    const s = await open({
+      // The first stored transaction: the replication connection is cut before the ack goes out.
+      beforeAcknowledge: async () => {
+        if (cuts++ > 0) return;
+        await psql.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1', [database.name]);
+      },
+    });
+    const seen: Lsn[] = [];
+    s.subscribe((changes) => seen.push(...changes.map((c) => c.lsn)));
+    const first = await s.write({ op: 'insert', table: 'items', row: { n: 1, label: 'one' } });
+    expect(compareLsn(await slotPosition(), first)).toBeLessThan(0); // stored, never acknowledged
+    await psql.query(`INSERT INTO items VALUES (2, 'two')`);
+    await psql.query(`INSERT INTO items VALUES (3, 'three')`);
+    await until(async () => (await logged()).length === 3, 20_000, 'the writes after the cut');
+    // The replayed first transaction was recognised by its LSN and skipped.
+    expect((await logged()).map((r) => r.n)).toEqual([1, 2, 3]);
+    expect(new Set(seen).size).toBe(3);
+    expect(seen).toHaveLength(3);
+    await until(async () => compareLsn(await slotPosition(), s.currentLsn()) >= 0, 10_000, 'the slot acknowledged');
+    expect(errors.length).toBeGreaterThan(0); // the cut was reported
+  });
+
+  it('stores a 100,000-row transaction whole, in one change-log transaction', async () => {
+    const s = await open();
+    const transactions: ChangeRecord[][] = [];
+    s.subscribe((changes) => transactions.push(changes));
+    await psql.query(`INSERT INTO items SELECT n, 'row ' || n FROM generate_series(1, 100000) n`);
+    await until(() => transactions.length > 0, 50_000, 'the big transaction');
+    expect(transactions).toHaveLength(1);
+    expect(transactions[0]).toHaveLength(100_000);
+    expect(new Set(transactions[0].map((c) => c.lsn)).size).toBe(1);
+    expect(transactions[0][99_999]).toMatchObject({ op: 'insert', key: 100_000, row: { n: 100_000, label: 'row 100000' } });
+  });
+
+  it('carries on after Postgres restarts: the replicator and the listener connect again', async () => {
+    const s = await open();
+    await s.write({ op: 'insert', table: 'items', row: { n: 1 } });
+    psql.on('error', () => undefined); // this spec's own connection is cut too
+    await postgres.restart();
+    await psql.end().catch(() => undefined);
+    psql = new pg.Client({ connectionString: database.connectionString });
+    await psql.connect();
+    await psql.query(`INSERT INTO items VALUES (2, 'after the restart')`);
+    await until(async () => (await s.changesSince('0/0', 10)).length === 2, 20_000, 'the write after the restart');
+    const lsn = await s.write({ op: 'insert', table: 'items', row: { n: 3 } });
+    expect(s.currentLsn()).toBe(lsn);
+    expect((await logged()).map((r) => r.n)).toEqual([1, 2, 3]);
+  });
+
+  it('stops replicating with an error naming the column when a synced column is dropped', async () => {
+    const s = await open();
+    await s.write({ op: 'insert', table: 'items', row: { n: 1, label: 'before' } });
+    await psql.query('ALTER TABLE items DROP COLUMN label');
+    await psql.query('INSERT INTO items VALUES (2)');
+    const drift = await until(() => errors.find((e) => (e as Error).name === 'SchemaDriftError') as Error | undefined, 10_000, 'the drift error');
+    expect(drift.message).toMatch(/items\.label is no longer in Postgres/);
+    expect((await logged()).map((r) => r.n)).toEqual([1]); // never a row without its column
+  });
+});
