@@ -1,5 +1,9 @@
 import pg from 'pg';
 import { compareLsn, isLsn } from '../../src/protocol/index.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseServeArgs, serve } from '../../src/server/cli.js';
 import { createSyncServer, type SyncServer } from '../../src/server/index.js';
 import { createAppDatabase, startPostgres, type AppDatabase, type TestPostgres } from '../support/postgres.js';
 import { cleanupClients, testClient, until } from '../support/test-client.js';
@@ -128,5 +132,35 @@ describe('a Postgres database as the source, end to end', () => {
     await psql.query(`INSERT INTO todos (id, title, priority) VALUES ('after-alter', 'still syncs', 5)`);
     await until(async () => (await client.query('SELECT id FROM todos WHERE id = ?', ['after-alter'])).length === 1, 10_000, 'the row after ALTER');
     expect(await client.query('SELECT title FROM todos WHERE id = ?', ['after-alter'])).toEqual([{ title: 'still syncs' }]);
+  });
+
+  it('resets clients after a TRUNCATE (it names no rows), so the truncated rows go', async () => {
+    await psql.query(`INSERT INTO todos (id, title) SELECT 'bulk-' || n, 'bulk' FROM generate_series(1, 50) n`);
+    const client = testClient();
+    await client.connect(server.url);
+    await client.whenSynced({ timeoutMs: 10_000 });
+    expect(await client.query('SELECT count(*) AS n FROM todos')).toEqual([{ n: 51 }]);
+    await psql.query('TRUNCATE todos');
+    await psql.query(`INSERT INTO todos (id, title) VALUES ('after-truncate', 'fresh')`);
+    await until(async () => (await client.query('SELECT count(*) AS n FROM todos'))[0]?.n === 1, 10_000, 'the reset after TRUNCATE');
+    await client.whenSynced({ timeoutMs: 10_000 });
+    expect(await client.query('SELECT id, title FROM todos')).toEqual([{ id: 'after-truncate', title: 'fresh' }]);
+  });
+
+  it('is what `rxsync serve --schema schema.json` serves when DATABASE_URL is set', async () => {
+    await server.close(); // the slot streams to one consumer: this spec's own server steps aside
+    const dir = mkdtempSync(join(tmpdir(), 'rxsync-pg-cli-'));
+    try {
+      const file = join(dir, 'schema.json');
+      writeFileSync(file, JSON.stringify({ tables: testSchema.tables }));
+      const options = parseServeArgs(['--schema', file, '--port', '0', '--slot', database.name], { DATABASE_URL: database.connectionString });
+      server = await serve(options);
+      const client = testClient();
+      await client.connect(server.url);
+      await client.whenSynced({ timeoutMs: 10_000 });
+      expect(await client.query('SELECT id FROM todos')).toEqual([{ id: 'existing-1' }]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -30,7 +30,8 @@ export class ClientModel {
     let previous = -1n;
     for (const [i, change] of batch.changes.entries()) {
       const lsn = lsnToBigInt(change.lsn);
-      if (lsn <= previous) return `change ${i} at ${change.lsn} is not after ${lsnFromBigInt(previous)}`;
+      // Equal LSNs are the changes of one source transaction (a Postgres source); a step back is not.
+      if (lsn < previous) return `change ${i} at ${change.lsn} is before ${lsnFromBigInt(previous)}`;
       previous = lsn;
       const problem = this.invalidChange(change.table, change.key, change.op === 'delete' ? undefined : (change.row ?? null));
       if (problem) return `change ${i}: ${problem}`;

@@ -1,7 +1,7 @@
 import type { SyncServer } from '../../src/server/index.js';
 import { autoAck, helloPeer, startTestServer } from '../support/test-server.js';
 import { todo } from '../support/test-schema.js';
-import { compareLsn } from '../../src/protocol/index.js';
+import { CloseCode, compareLsn } from '../../src/protocol/index.js';
 
 describe('catchup and live', () => {
   let server: SyncServer;
@@ -73,5 +73,25 @@ describe('catchup and live', () => {
     const changes = await peer.next('changes');
     expect(changes).toEqual({ type: 'changes', lsn, changes: [{ lsn, table: 'todos', op: 'insert', key: todo(50).id, row: todo(50) }] });
     await peer.close();
+  });
+});
+
+describe('a session the change log no longer covers', () => {
+  it('is closed with resyncRequired when retention prunes past a slow client, and its next hello gets a fresh snapshot', async () => {
+    const server = await startTestServer({ retention: { maxChanges: 5 }, limits: { changesPerMessage: 1, changesWindow: 1 } });
+    try {
+      const { peer } = await helloPeer(server);
+      await peer.next('snapshot_end');
+      await server.insert('todos', todo(1));
+      const { lsn: applied } = await peer.next('changes'); // in flight, never acked: the client is slow
+      for (let i = 2; i <= 10; i++) await server.insert('todos', todo(i)); // the log keeps 5: the next change this client needs is gone
+      expect(await peer.closed).toBe(CloseCode.resyncRequired);
+
+      const again = await helloPeer(server, { lsn: applied });
+      expect(again.welcome).toMatchObject({ mode: 'reset', reason: 'lsn_too_old' });
+      await again.peer.close();
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -15,7 +15,22 @@ describe('rxsync serve', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('explains every flag in --help', () => {
-    for (const flag of ['--port', '--host', '--db', '--schema', '--demo', '--retention', 'PORT', '/healthz']) expect(HELP).toContain(flag);
+    for (const flag of ['--port', '--host', '--db', '--postgres', '--slot', 'DATABASE_URL', '--schema', '--demo', '--retention', 'PORT', '/healthz']) {
+      expect(HELP).toContain(flag);
+    }
+  });
+
+  it('serves Postgres with --postgres, or with DATABASE_URL alone when no --db is given', () => {
+    const file = join(dir, 'schema-pg.json');
+    writeFileSync(file, JSON.stringify({ tables: testSchema.tables }));
+    const url = 'postgres://app:secret@db:5432/app';
+    expect(parseServeArgs(['--schema', file, '--postgres', url, '--slot', 'rxsync_app'], {})).toMatchObject({ postgres: url, slot: 'rxsync_app' });
+    expect(parseServeArgs(['--schema', file], { DATABASE_URL: url })).toMatchObject({ postgres: url });
+    expect(parseServeArgs(['--schema', file, '--postgres', url], { DATABASE_URL: 'postgres://other/db' })).toMatchObject({ postgres: url });
+    // --db (SQLite) wins over the environment, and the demo stays on its own file.
+    expect(parseServeArgs(['--schema', file, '--db', ':memory:'], { DATABASE_URL: url }).postgres).toBeUndefined();
+    expect(parseServeArgs(['--demo'], { DATABASE_URL: url }).postgres).toBeUndefined();
+    expect(parseServeArgs(['--schema', file], {}).postgres).toBeUndefined();
   });
 
   it('reads a schema file and the flags', () => {
@@ -40,6 +55,8 @@ describe('rxsync serve', () => {
     [['--schema', '/nonexistent/schema.json'], /cannot read schema/],
     [['--demo', '--retention', '-1'], /--retention/],
     [['--demo', '--bogus'], /Unknown option/],
+    [['--demo', '--db', 'x.db', '--postgres', 'postgres://h/d'], /either --db \(SQLite\) or --postgres/],
+    [['--demo', '--slot', 'x'], /--slot is for a Postgres source/],
   ])('refuses %j with a clear message', (argv, message) => {
     expect(() => parseServeArgs(argv as string[], {})).toThrow(message);
   });

@@ -38,6 +38,7 @@ export const CloseCode = {
   unauthorized: 4401,
   heartbeatTimeout: 4408,
   replaced: 4409, // a newer connection with the same client id took over
+  resyncRequired: 4410, // the change log no longer reaches back to this client's position: reconnect for a fresh snapshot
   slowConsumer: 4413, // the client does not read: its unsent replies went over maxBufferedBytes
   rateLimited: 4429,
 } as const;

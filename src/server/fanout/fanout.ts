@@ -15,6 +15,8 @@ export class Fanout {
   /** The LSN of the last commit the store reported: where the next commit's changes start. */
   private lastLsn: Lsn;
   private readonly unsubscribeStore: () => void;
+  private readonly resetListeners = new Set<(oldestResumableLsn: Lsn) => void>();
+  private readonly unsubscribeResets: () => void;
 
   constructor(
     private readonly store: SyncStore,
@@ -23,6 +25,15 @@ export class Fanout {
     this.live = new LiveFeed(onError);
     this.lastLsn = store.currentLsn();
     this.unsubscribeStore = store.subscribe((changes) => this.onCommit(changes));
+    this.unsubscribeResets = store.subscribeResets((lsn) => {
+      for (const listener of [...this.resetListeners]) listener(lsn);
+    });
+  }
+
+  /** Told when the store's log stops reaching back as far as it did (see SyncStore.subscribeResets). */
+  onReset(listener: (oldestResumableLsn: Lsn) => void): () => void {
+    this.resetListeners.add(listener);
+    return () => void this.resetListeners.delete(listener);
   }
 
   /**
@@ -44,6 +55,8 @@ export class Fanout {
 
   close(): void {
     this.unsubscribeStore();
+    this.unsubscribeResets();
+    this.resetListeners.clear();
     this.live.close();
   }
 

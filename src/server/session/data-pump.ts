@@ -8,8 +8,8 @@ import { SnapshotPump } from './snapshot-pump.js';
 
 /** Where a session's data comes from. */
 export interface DataSources {
-  readonly store: Pick<SyncStore, 'openSnapshot' | 'currentLsn'>;
-  readonly fanout: Pick<Fanout, 'subscribe' | 'changesSince'>;
+  readonly store: Pick<SyncStore, 'openSnapshot' | 'currentLsn' | 'oldestResumableLsn'>;
+  readonly fanout: Pick<Fanout, 'subscribe' | 'changesSince' | 'onReset'>;
   readonly limits: ServerLimits;
 }
 
@@ -34,6 +34,7 @@ export class DataPump {
   private pumping = false;
   private pumpAgain = false;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeResets: () => void;
 
   constructor(
     private readonly sources: DataSources,
@@ -41,6 +42,8 @@ export class DataPump {
     private readonly caller: Caller,
     private readonly out: SessionOutput,
     private readonly onError: (error: unknown) => void,
+    /** The log no longer reaches back to where this client is (pruned, a TRUNCATE): it must be reset. */
+    private readonly onLogGone: () => void,
   ) {
     this.chunkWindow = new ChunkWindow(sources.limits.snapshotWindow);
     this.lsnWindow = new LsnWindow(sources.limits.changesWindow);
@@ -48,6 +51,9 @@ export class DataPump {
     // already be in the head and still on its way from the feed: onCommitted skips what was sent.)
     this.unsubscribe = sources.fanout.subscribe((changes) => this.onCommitted(changes), caller);
     this.head = sources.store.currentLsn();
+    this.unsubscribeResets = sources.fanout.onReset((lsn) => {
+      if (this.state === 'streaming' && compareLsn(this.sentLsn, lsn) < 0) this.onLogGone();
+    });
   }
 
   /** `starting` until the snapshot or the changes begin. */
@@ -105,6 +111,7 @@ export class DataPump {
 
   close(): void {
     this.unsubscribe();
+    this.unsubscribeResets();
     this.snapshot?.close();
   }
 
@@ -135,7 +142,9 @@ export class DataPump {
   }
 
   private async pumpChanges(): Promise<void> {
-    const { fanout, limits } = this.sources;
+    const { fanout, limits, store } = this.sources;
+    // Reading on from an LSN the log no longer covers would skip what was pruned or truncated.
+    if (compareLsn(this.sentLsn, store.oldestResumableLsn()) < 0) return this.onLogGone();
     while (!this.out.isClosed && this.lsnWindow.hasRoom && this.out.hasRoom) {
       const changes = await fanout.changesSince(this.sentLsn, limits.changesPerMessage, this.caller);
       if (this.out.isClosed || changes.length === 0) return;

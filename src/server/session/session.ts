@@ -210,7 +210,13 @@ export class SyncSession {
     this.clientId = hello.clientId;
     this.host.claimClient(hello.clientId, this);
     this.data?.close(); // a hello whose snapshot failed to open, now tried again
-    const data = (this.data = new DataPump(this.host, this.caller, this.output, (error) => this.onHandlerError(error, 'changes')));
+    const data = (this.data = new DataPump(
+      this.host,
+      this.caller,
+      this.output,
+      (error) => this.onHandlerError(error, 'changes'),
+      () => this.close(CloseCode.resyncRequired, "the change log no longer reaches back to this client's position: reconnect for a fresh snapshot"),
+    ));
     const { mode, reason } = chooseSyncMode({
       clientLsn: hello.lsn,
       clientSchemaHash: hello.schemaHash,

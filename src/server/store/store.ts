@@ -40,6 +40,13 @@ export interface SyncStore {
   subscribe(listener: (changes: ChangeRecord[]) => void): () => void;
 
   /**
+   * Calls `listener` with the new `oldestResumableLsn()` whenever it moves forward (retention
+   * pruned the log, a TRUNCATE, a replication slot started afresh): a session whose client is
+   * behind it can no longer be caught up from the log and must be reset. Returns the unsubscribe.
+   */
+  subscribeResets(listener: (oldestResumableLsn: Lsn) => void): () => void;
+
+  /**
    * Applies one client's writes in ONE transaction and returns one result per change, in order.
    * Idempotent by change id: a change id seen before answers `duplicate` and applies nothing.
    * A rejected change does not abort the others. Input must already be checked against the schema.

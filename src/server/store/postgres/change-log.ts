@@ -68,6 +68,8 @@ export class ChangeLogTail {
     private readonly connection: PostgresConnectionOptions,
     private readonly slot: string,
     private readonly onTransaction: (records: ChangeRecord[]) => void,
+    /** The log's oldest resumable LSN moved forward (pruned, a TRUNCATE): told before the transactions after it. */
+    private readonly onReset: (oldestResumableLsn: Lsn) => void,
     private readonly onError: (error: unknown) => void,
     private readonly pollMs = 1000,
   ) {}
@@ -187,7 +189,10 @@ export class ChangeLogTail {
   private async readNew(): Promise<void> {
     // Rows up to stored_lsn are whole transactions: the replicator commits them with it.
     const state = await this.readState(this.pool);
-    this.resumableLsn = state.resumable;
+    if (compareLsn(state.resumable, this.resumableLsn) > 0) {
+      this.resumableLsn = state.resumable;
+      this.onReset(state.resumable);
+    }
     if (compareLsn(state.stored, this.headLsn) <= 0) return;
     let after = { lsn: this.headLsn, seq: Number.MAX_SAFE_INTEGER };
     let open: { lsn: Lsn; xid: string; records: ChangeRecord[] } | undefined;

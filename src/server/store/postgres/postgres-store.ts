@@ -98,6 +98,7 @@ class PostgresSyncStore implements SyncStore {
   private readonly replicator: Replicator;
   private readonly writer: PostgresWriter;
   private readonly listeners = new Set<(changes: ChangeRecord[]) => void>();
+  private readonly resetListeners = new Set<(oldestResumableLsn: Lsn) => void>();
   private readonly onListenerError: (error: unknown) => void;
   private closed = false;
 
@@ -111,7 +112,15 @@ class PostgresSyncStore implements SyncStore {
     this.schema = options.schema;
     const onError = options.onError ?? report;
     this.onListenerError = options.onListenerError ?? ((error) => console.error('rxsync: a store subscriber threw', error));
-    this.tail = new ChangeLogTail(pool, options, names.slot, (records) => this.publish(records), onError, options.pollMs);
+    this.tail = new ChangeLogTail(
+      pool,
+      options,
+      names.slot,
+      (records) => this.publish(this.listeners, records),
+      (lsn) => this.publish(this.resetListeners, lsn),
+      onError,
+      options.pollMs,
+    );
     const { restartDelayMs, beforeAcknowledge } = options;
     this.replicator = new Replicator({ connection: options, tables, ...names, maxChanges, onError, restartDelayMs, beforeAcknowledge });
     this.writer = new PostgresWriter(pool, tables, names.namespace, options.conflictPolicy ?? lastWriteWins(options.schema), this.tail);
@@ -152,6 +161,13 @@ class PostgresSyncStore implements SyncStore {
     const subscription = (changes: ChangeRecord[]) => listener(changes);
     this.listeners.add(subscription);
     return () => void this.listeners.delete(subscription);
+  }
+
+  subscribeResets(listener: (oldestResumableLsn: Lsn) => void): () => void {
+    this.assertOpen();
+    const subscription = (lsn: Lsn) => listener(lsn);
+    this.resetListeners.add(subscription);
+    return () => void this.resetListeners.delete(subscription);
   }
 
   async applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]> {
@@ -202,15 +218,16 @@ class PostgresSyncStore implements SyncStore {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.resetListeners.clear();
     await this.replicator.stop();
     await this.tail.close();
     await this.pool.end();
   }
 
-  private publish(records: ChangeRecord[]): void {
-    for (const listener of [...this.listeners]) {
+  private publish<T>(listeners: Set<(value: T) => void>, value: T): void {
+    for (const listener of [...listeners]) {
       try {
-        listener(records);
+        listener(value);
       } catch (error) {
         this.onListenerError(error);
       }

@@ -60,6 +60,8 @@ interface OpenTransaction {
   /** The full id (xid8) of the source transaction, once BEGIN computed it. */
   xid8: string | null;
   hasOrigins: boolean;
+  /** A synced table was truncated: the log cannot say which rows went, so clients before it are reset. */
+  truncated: boolean;
   /** The client change named by the last origin message, until a row change matches it. */
   pendingOrigin: (Origin & { table: string; key: Key }) | null;
 }
@@ -186,9 +188,7 @@ export class Replicator {
       case 'delete':
         return this.rowChange(message);
       case 'truncate':
-        throw new SchemaDriftError(
-          `TRUNCATE of ${message.relations.map((r) => r.name).join(', ')} is not synced yet: clients would keep the rows (delete them instead, or reset the clients)`,
-        );
+        return this.truncate(message);
       case 'commit':
         return this.commit(message);
       default:
@@ -207,6 +207,7 @@ export class Replicator {
       begun: false,
       xid8: null,
       hasOrigins: false,
+      truncated: false,
       pendingOrigin: null,
     };
   }
@@ -231,6 +232,15 @@ export class Replicator {
       );
     }
     this.relations.set(message.relationOid, table);
+  }
+
+  /**
+   * TRUNCATE names no rows, so it cannot become deletes: the change log is complete only from this
+   * transaction on (`resumable_lsn` moves to it at its commit), and every client before it gets a
+   * fresh snapshot, which no longer has the rows.
+   */
+  private truncate(message: Pgoutput.MessageTruncate): void {
+    if (this.tx?.store && message.relations.some((relation) => relation && this.relations.has(relation.relationOid))) this.tx.truncated = true;
   }
 
   private logicalMessage(message: Pgoutput.MessageMessage): void {
@@ -317,7 +327,7 @@ export class Replicator {
     const tx = this.tx;
     this.tx = undefined;
     const end = lsnToBigInt(message.commitEndLsn!);
-    if (!tx || !tx.store || (tx.batch.length === 0 && !tx.begun)) {
+    if (!tx || !tx.store || (tx.batch.length === 0 && !tx.begun && !tx.truncated)) {
       // Stored before, or nothing of ours in it: nothing to write, and the slot may pass it.
       this.stream?.acknowledge(end);
       return;
@@ -331,6 +341,8 @@ export class Replicator {
       );
       if (fenced.rowCount !== 1) throw new FencedError(`rxsync: another replicator took slot ${this.options.slot} over; this one stops writing`);
       if (tx.hasOrigins) await writer.query('UPDATE rxsync.applied_changes SET lsn = $1 WHERE xid = $2', [tx.lsn, tx.xid8]);
+      if (tx.truncated)
+        await writer.query('UPDATE rxsync.replication_state SET resumable_lsn = greatest(resumable_lsn, $1) WHERE slot = $2', [tx.lsn, this.options.slot]);
       await this.prune(writer);
       await writer.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, this.options.slot]);
       await writer.query('COMMIT');
@@ -353,7 +365,7 @@ export class Replicator {
     if (cut.rowCount === 0) return;
     const lsn = cut.rows[0].lsn;
     const deleted = await writer.query('DELETE FROM rxsync.change_log WHERE lsn <= $1', [lsn]);
-    await writer.query('UPDATE rxsync.replication_state SET resumable_lsn = $1 WHERE slot = $2', [lsn, this.options.slot]);
+    await writer.query('UPDATE rxsync.replication_state SET resumable_lsn = greatest(resumable_lsn, $1) WHERE slot = $2', [lsn, this.options.slot]);
     this.changeCount -= deleted.rowCount ?? 0;
   }
 }

@@ -52,6 +52,7 @@ class SqliteSyncStore implements SyncStore {
   private readonly maxChanges: number;
   private readonly onListenerError: (error: unknown) => void;
   private readonly listeners = new Set<(changes: ChangeRecord[]) => void>();
+  private readonly resetListeners = new Set<(oldestResumableLsn: Lsn) => void>();
   /** Committed counters, mirrored from _rxsync_meta (updated only after a COMMIT). */
   private lastLsn = 0;
   private resumableFrom = 0;
@@ -122,6 +123,13 @@ class SqliteSyncStore implements SyncStore {
     return () => void this.listeners.delete(subscription);
   }
 
+  subscribeResets(listener: (oldestResumableLsn: Lsn) => void): () => void {
+    this.assertOpen();
+    const subscription = (lsn: Lsn) => listener(lsn);
+    this.resetListeners.add(subscription);
+    return () => void this.resetListeners.delete(subscription);
+  }
+
   async applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]> {
     this.assertOpen();
     for (const change of changes) tableOf(this.schema, change.table);
@@ -170,6 +178,7 @@ class SqliteSyncStore implements SyncStore {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    this.resetListeners.clear();
     this.db.close();
   }
 
@@ -268,11 +277,17 @@ class SqliteSyncStore implements SyncStore {
 
   private afterCommit(commit: Commit): void {
     this.lastLsn = commit.lastLsn;
+    const pruned = commit.resumableFrom > this.resumableFrom;
     this.resumableFrom = commit.resumableFrom;
+    if (pruned) this.notify(this.resetListeners, formatLsn(commit.resumableFrom));
     if (commit.records.length === 0) return;
-    for (const listener of [...this.listeners]) {
+    this.notify(this.listeners, commit.records);
+  }
+
+  private notify<T>(listeners: Set<(value: T) => void>, value: T): void {
+    for (const listener of [...listeners]) {
       try {
-        listener(commit.records);
+        listener(value);
       } catch (error) {
         this.onListenerError(error);
       }
