@@ -24,7 +24,7 @@ export type BenchServer = ForkedServer<SeedServerReady>;
  */
 export function startBenchServer(
   bench: string,
-  config: { database: string; rows?: number; limits?: Partial<ServerLimits> },
+  config: { database: string; rows?: number; limits?: Partial<ServerLimits>; postgres?: { connectionString: string; slot: string } },
   execArgv: string[] = process.execArgv,
 ): Promise<BenchServer> {
   return startForkedServer<SeedServerReady>(benchScript('seed-server', bench), { rows: 0, ...config }, { label: 'bench server', execArgv });

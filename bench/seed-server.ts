@@ -1,6 +1,6 @@
 /**
  * The benchmark's reference server, run in its own process (forked by the benches, IPC on).
- * argv[2] is JSON: { database, rows, limits? }. It opens the server on a temp file database,
+ * argv[2] is JSON: { database, rows, limits?, postgres? }. It opens the server on a temp file database,
  * seeds `rows` rows through the store (applyClientWrites in batches of 1000: one transaction
  * each) unless the file already holds them, then reports { type: 'ready', url, seedMs, rows, lsn }.
  * A { type: 'close' } message (or the parent going away) closes it.
@@ -31,6 +31,8 @@ interface Config {
   database: string;
   rows: number;
   limits?: Partial<ServerLimits>;
+  /** Serve this Postgres database instead of the SQLite file (bench/postgres.ts seeds it itself). */
+  postgres?: { connectionString: string; slot: string };
 }
 
 const BATCH = 1000;
@@ -39,7 +41,7 @@ async function main(): Promise<void> {
   const config = JSON.parse(process.argv[2] ?? '{}') as Config;
   const server = await createSyncServer({
     schema: benchSchema,
-    database: config.database,
+    ...(config.postgres ? { postgres: { ...config.postgres, retention: { maxChanges: 1_000_000 } } } : { database: config.database }),
     // Generous limits for a benchmark: no heartbeat or rate limit gets in the way (snapshot_ack
     // frames count against the inbound rate limit: 100 acks/s would be fine, but do not depend on it).
     limits: { rateLimitPerSecond: 1e6, rateLimitBurst: 1e6, heartbeatIntervalMs: 600_000, heartbeatTimeoutMs: 1_200_000, ...config.limits },

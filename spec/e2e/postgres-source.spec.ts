@@ -3,7 +3,7 @@ import { compareLsn, isLsn } from '../../src/protocol/index.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseServeArgs, serve } from '../../src/server/cli.js';
+import { main, parseServeArgs, serve } from '../../src/server/cli.js';
 import { createSyncServer, type SyncServer } from '../../src/server/index.js';
 import { createAppDatabase, startPostgres, type AppDatabase, type TestPostgres } from '../support/postgres.js';
 import { cleanupClients, testClient, until } from '../support/test-client.js';
@@ -38,7 +38,7 @@ describe('a Postgres database as the source, end to end', () => {
       schema: testSchema,
       port: 0,
       host: '127.0.0.1',
-      postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200 },
+      postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200, restartDelayMs: 500 },
       onError: () => undefined,
     });
     psql = new pg.Client({ connectionString: database.connectionString });
@@ -134,6 +134,60 @@ describe('a Postgres database as the source, end to end', () => {
     expect(await client.query('SELECT title FROM todos WHERE id = ?', ['after-alter'])).toEqual([{ title: 'still syncs' }]);
   });
 
+  it('resolves a client write racing a psql update by the documented policy (server order, last write wins), the same on every client', async () => {
+    const writer = testClient();
+    const watcher = testClient();
+    for (const client of [writer, watcher]) {
+      await client.connect(server.url);
+      await client.whenSynced({ timeoutMs: 10_000 });
+    }
+    // psql holds the row: the client's push waits on its lock, then applies on top of psql's commit.
+    await psql.query('BEGIN');
+    await psql.query(`UPDATE todos SET title = 'psql title', score = 9 WHERE id = 'existing-1'`);
+    await writer.update('todos', 'existing-1', { title: 'client title' });
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the push reaches the server and waits on the lock
+    await psql.query('COMMIT');
+    await writer.whenSynced({ timeoutMs: 10_000 });
+    const { rows } = await psql.query(`SELECT title, score::float8 AS score FROM todos WHERE id = 'existing-1'`);
+    expect(rows).toEqual([{ title: 'client title', score: 9 }]); // the client's column on top of psql's whole commit
+    for (const client of [writer, watcher]) {
+      await until(async () => (await client.query<{ title: string }>('SELECT title FROM todos'))[0]?.title === 'client title', 10_000, 'convergence');
+      expect(await client.query('SELECT title, score FROM todos')).toEqual([{ title: 'client title', score: 9 }]);
+    }
+  });
+
+  it('creates a dropped slot again and resets clients, never serving the gap; /healthz shows the replication', async () => {
+    const client = testClient();
+    await client.connect(server.url);
+    await client.whenSynced({ timeoutMs: 10_000 });
+    const health = await (await fetch(`http://127.0.0.1:${server.port}/healthz`)).json();
+    expect(health).toMatchObject({ ok: true, store: 'postgres', replication: { slot: database.name, slotActive: true, walStatus: 'reserved', lagSeconds: 0 } });
+    expect(typeof health.replication.lagBytes).toBe('number');
+
+    // An operator drops the slot (it must be inactive first: end its stream, then drop before the replicator is back).
+    await until(
+      async () => {
+        await psql.query('SELECT pg_terminate_backend(active_pid) FROM pg_replication_slots WHERE slot_name = $1 AND active', [database.name]);
+        return psql.query('SELECT pg_drop_replication_slot($1)', [database.name]).then(
+          () => true,
+          () => false,
+        );
+      },
+      10_000,
+      'the slot dropped',
+    );
+    // Written while no slot existed: no change stream will ever carry it.
+    await psql.query(`INSERT INTO todos (id, title) VALUES ('in-the-gap', 'only a snapshot has me')`);
+    await until(
+      async () => (await psql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1 AND active', [database.name])).rowCount === 1,
+      10_000,
+      'the slot again',
+    );
+    await psql.query(`INSERT INTO todos (id, title) VALUES ('after-the-gap', 'streamed')`);
+    await until(async () => (await client.query('SELECT id FROM todos ORDER BY id')).length === 3, 10_000, 'the reset');
+    expect(await client.query('SELECT id FROM todos ORDER BY id')).toEqual([{ id: 'after-the-gap' }, { id: 'existing-1' }, { id: 'in-the-gap' }]);
+  });
+
   it('resets clients after a TRUNCATE (it names no rows), so the truncated rows go', async () => {
     await psql.query(`INSERT INTO todos (id, title) SELECT 'bulk-' || n, 'bulk' FROM generate_series(1, 50) n`);
     const client = testClient();
@@ -160,6 +214,30 @@ describe('a Postgres database as the source, end to end', () => {
       await client.whenSynced({ timeoutMs: 10_000 });
       expect(await client.query('SELECT id FROM todos')).toEqual([{ id: 'existing-1' }]);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('`rxsync serve --drop-slot` removes the slot and the publication, and refuses while a server streams from them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rxsync-pg-drop-'));
+    const output: string[] = [];
+    const stdout = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => output.push(String(chunk)) > 0);
+    const stderr = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => output.push(String(chunk)) > 0);
+    try {
+      const file = join(dir, 'schema.json');
+      writeFileSync(file, JSON.stringify({ tables: testSchema.tables }));
+      const args = ['serve', '--postgres', database.connectionString, '--slot', database.name, '--schema', file, '--drop-slot'];
+      expect(await main(args)).toBe(1);
+      expect(output.join('')).toMatch(/in use by a running sync server: stop it first/);
+      await server.close();
+      expect(await main(args)).toBe(0);
+      expect(output.join('')).toMatch(new RegExp(`dropped replication slot ${database.name}, dropped publication rxsync`));
+      expect(output.join('')).not.toContain('secret'); // the password never reaches the terminal
+      expect((await psql.query('SELECT 1 FROM pg_replication_slots WHERE slot_name = $1', [database.name])).rowCount).toBe(0);
+      expect((await psql.query(`SELECT 1 FROM pg_publication WHERE pubname = 'rxsync'`)).rowCount).toBe(0);
+    } finally {
+      stdout.mockRestore();
+      stderr.mockRestore();
       rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -26,6 +26,8 @@ Options:
                    clients get a fresh snapshot
   --slot <name>    Postgres: the replication slot (default rxsync; slots are named
                    cluster-wide, so one per database)
+  --drop-slot      Postgres: drop the replication slot and the publication, then exit
+                   (stop the sync servers first; the next start resets every client)
   -h, --help       show this help
 
 The sync endpoint is ws://HOST:PORT/api/sync; GET /healthz answers {"ok":true,...}.
@@ -38,6 +40,8 @@ export interface ServeOptions {
   /** A Postgres connection string: serve that database instead of the SQLite file. */
   postgres?: string;
   slot?: string;
+  /** Drop the Postgres slot and publication instead of serving. */
+  dropSlot?: boolean;
   schema: SyncSchema;
   demo: boolean;
   retention?: number;
@@ -53,6 +57,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       db: { type: 'string' },
       postgres: { type: 'string' },
       slot: { type: 'string' },
+      'drop-slot': { type: 'boolean' },
       schema: { type: 'string' },
       demo: { type: 'boolean' },
       retention: { type: 'string' },
@@ -67,6 +72,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (values.db && values.postgres) throw new Error('use either --db (SQLite) or --postgres, not both');
   const postgres = values.postgres ?? (values.db || values.demo ? undefined : env.DATABASE_URL || undefined);
   if (values.slot && !postgres) throw new Error('--slot is for a Postgres source (--postgres or DATABASE_URL)');
+  if (values['drop-slot'] && !postgres) throw new Error('--drop-slot is for a Postgres source (--postgres or DATABASE_URL)');
   const retention = values.retention === undefined ? undefined : Number(values.retention);
   if (retention !== undefined && (!Number.isInteger(retention) || retention < 1)) throw new Error('--retention must be a positive integer');
   return {
@@ -75,6 +81,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     database: values.db ?? (values.demo ? './data/demo.db' : './data/sync.db'),
     ...(postgres && { postgres }),
     ...(values.slot && { slot: values.slot }),
+    ...(values['drop-slot'] && { dropSlot: true }),
     schema,
     demo: Boolean(values.demo),
     retention,
@@ -137,6 +144,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`rxsync: ${(error as Error).message}\n(see rxsync --help)\n`);
     return 2;
   }
+  if (options.dropSlot) return dropSlot(options);
   let server: SyncServer;
   try {
     server = await serve(options);
@@ -156,4 +164,24 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
   return 0;
+}
+
+/** `--drop-slot`: removes the Postgres source's slot and publication, and says what it did. */
+async function dropSlot(options: ServeOptions): Promise<number> {
+  const [{ default: pg }, { dropReplicationSetup }] = await Promise.all([import('pg'), import('./store/postgres/setup.js')]);
+  const db = new pg.Client({ connectionString: options.postgres });
+  const slot = options.slot ?? 'rxsync';
+  try {
+    await db.connect();
+    const dropped = await dropReplicationSetup(db, { slot });
+    process.stdout.write(
+      `rxsync: ${dropped.slot ? `dropped replication slot ${slot}` : `no replication slot ${slot}`}, ${dropped.publication ? 'dropped publication rxsync' : 'no publication rxsync'} (${describeConnection(options.postgres!)})\n`,
+    );
+    return 0;
+  } catch (error) {
+    process.stderr.write(`rxsync: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    await db.end().catch(() => undefined);
+  }
 }

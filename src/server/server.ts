@@ -65,8 +65,16 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
   async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path === '/healthz') {
-      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-      response.end(JSON.stringify({ ok: true, lsn: store.currentLsn(), sessions: sessions.size }));
+      const headers = { 'content-type': 'application/json', 'cache-control': 'no-store' };
+      let health: Record<string, unknown>;
+      try {
+        health = await store.health();
+      } catch (error) {
+        // The store's database is unreachable: not healthy, and the reason without any secret.
+        response.writeHead(503, headers).end(JSON.stringify({ ok: false, lsn: store.currentLsn(), sessions: sessions.size, error: (error as Error).message }));
+        return;
+      }
+      response.writeHead(200, headers).end(JSON.stringify({ ok: true, lsn: store.currentLsn(), sessions: sessions.size, ...health }));
       return;
     }
     if (options.httpHandler && (await options.httpHandler(request, response))) return;

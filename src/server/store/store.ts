@@ -59,6 +59,12 @@ export interface SyncStore {
   /** Read-only SQL for the server's owner (tests, admin). Never reachable from a client. */
   query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
 
+  /**
+   * What an operator checks (`GET /healthz` includes it): which store, and for a replicating one
+   * how far behind its source it is. Rejects when the store cannot answer (its database is down).
+   */
+  health(): Promise<Record<string, unknown>>;
+
   /** Records that a client id connected; true when the store already knew it. */
   registerClient(clientId: string): Promise<boolean>;
 

@@ -10,7 +10,7 @@ import { describeConnection } from './describe-connection.js';
 import type { PostgresTable } from './pg-values.js';
 import { Replicator } from './replicator.js';
 import { checkPostgresSchema } from './schema-check.js';
-import { ensureReplicationSetup } from './setup.js';
+import { ensureReplicationSetup, startFromNewSlot } from './setup.js';
 import { openPostgresSnapshot } from './snapshot.js';
 import { PostgresWriter } from './writes.js';
 
@@ -74,20 +74,6 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
     }
     throw error;
   }
-}
-
-/**
- * A slot created now streams from now: what the change log holds (from an earlier slot, lost or
- * dropped) has a gap before it. Every client is reset: both positions move to the slot's start,
- * so no client LSN is resumable.
- */
-async function startFromNewSlot(pool: pg.Pool, slot: string): Promise<void> {
-  await pool.query(
-    `UPDATE rxsync.replication_state s SET stored_lsn = r.confirmed_flush_lsn, resumable_lsn = r.confirmed_flush_lsn, updated_at = now()
-       FROM pg_replication_slots r WHERE r.slot_name = $1 AND s.slot = $1`,
-    [slot],
-  );
-  await pool.query('DELETE FROM rxsync.change_log');
 }
 
 const report = (error: unknown) => console.error('rxsync: Postgres source:', error instanceof Error ? error.message : error);
@@ -206,6 +192,28 @@ class PostgresSyncStore implements SyncStore {
       await client.query('ROLLBACK').catch(() => undefined);
       client.release();
     }
+  }
+
+  async health(): Promise<Record<string, unknown>> {
+    this.assertOpen();
+    const { rows } = await this.pool.query<{ active: boolean; wal_status: string | null; lag_bytes: string | null }>(
+      `SELECT active, wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag_bytes FROM pg_replication_slots WHERE slot_name = $1`,
+      [this.names.slot],
+    );
+    const slot = rows[0];
+    return {
+      store: 'postgres',
+      replication: {
+        slot: this.names.slot,
+        slotActive: slot?.active ?? false,
+        walStatus: slot?.wal_status ?? 'missing',
+        // WAL Postgres has written that the slot has not confirmed as stored.
+        lagBytes: slot?.lag_bytes === null || slot === undefined ? null : Number(slot.lag_bytes),
+        lagSeconds: this.replicator.lagSeconds(),
+        storedLsn: this.tail.head,
+        oldestResumableLsn: this.tail.resumable,
+      },
+    };
   }
 
   async registerClient(clientId: string): Promise<boolean> {

@@ -104,7 +104,9 @@ export class ReplicationStream {
     if (this.ended) return;
     try {
       if (chunk[0] === 0x77 /* w: XLogData */) {
-        const message = this.plugin.parse(chunk.subarray(25)) as Pgoutput.Message;
+        // A copy: pg reuses the buffer a chunk points into, and the parser keeps views of it (a
+        // logical message's content) that are read later, when the event's turn comes.
+        const message = this.plugin.parse(Buffer.from(chunk.subarray(25))) as Pgoutput.Message;
         // Keep every value as text (the parser looks the relation up for each row it reads).
         if (message.tag === 'relation') for (const column of message.columns) column.parser = (raw: unknown) => raw;
         this.queue.push({ kind: 'message', message });

@@ -5,6 +5,7 @@ import { lsnToBigInt, type ChangeOp, type Key, type Lsn, type Origin, type Row }
 import { connectClient, connectReplication, type PostgresConnectionOptions } from './connection.js';
 import { fromPostgresText, rowFromPostgresText, type PostgresTable } from './pg-values.js';
 import { ReplicationStream, type ReplicationEvent } from './replication-stream.js';
+import { startFromNewSlot } from './setup.js';
 
 /** The prefix of the logical messages that name the client change behind the next row change. */
 export const ORIGIN_MESSAGE_PREFIX = 'rxsync.origin';
@@ -50,6 +51,7 @@ interface LoggedChange {
 /** The source transaction being stored. */
 interface OpenTransaction {
   lsn: Lsn;
+  commitTimeMs: number;
   xid: number;
   /** False for a transaction stored before (a replay after a restart): it is skipped whole. */
   store: boolean;
@@ -134,16 +136,40 @@ export class Replicator {
       [namespace, [...this.options.tables.keys()]],
     );
     this.tableOids = new Map(oids.rows.map((r) => [r.oid, r.name]));
+    const from = await this.ensureSlot(this.writer, claimed.rows[0].stored_lsn);
     this.relations.clear();
     this.tx = undefined;
     const replication = await connectReplication(connection);
     this.stream = await ReplicationStream.start(
       replication,
       { slot, publication: this.options.publication },
-      claimed.rows[0].stored_lsn,
+      from,
       (event) => this.handle(event),
       (error) => this.fail(error),
     );
+  }
+
+  /**
+   * The slot as it must be to stream from `stored`: there, or created again when it was dropped or
+   * invalidated (`wal_status` lost: max_slot_wal_keep_size) while nobody streamed from it. A new slot
+   * starts now, so the change log restarts there and every client is reset: never served a gap.
+   * Returns where to stream from.
+   */
+  private async ensureSlot(writer: pg.Client, stored: Lsn): Promise<Lsn> {
+    const { slot } = this.options;
+    const found = await writer.query<{ wal_status: string | null }>('SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+    if (found.rows.length === 1 && found.rows[0].wal_status !== 'lost') return stored;
+    if (found.rows.length === 1) await writer.query('SELECT pg_drop_replication_slot($1)', [slot]);
+    await writer.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    const from = await startFromNewSlot(writer, slot, { owner: this.owner, epoch: this.epoch });
+    this.storedLsn = lsnToBigInt(from);
+    this.changeCount = 0;
+    this.options.onError(
+      new Error(
+        `rxsync: replication slot ${slot} was ${found.rows.length ? 'invalidated' : 'missing'}; it was created again at ${from} and every client is reset`,
+      ),
+    );
+    return from;
   }
 
   private async disconnect(): Promise<void> {
@@ -196,10 +222,20 @@ export class Replicator {
     }
   }
 
+  /**
+   * How far behind Postgres's commits the change log is, in seconds: the age of the transaction
+   * being stored now, 0 between transactions (WAL not decoded yet shows in the slot's lag in bytes).
+   */
+  lagSeconds(): number {
+    return this.tx ? Math.max(0, (Date.now() - this.tx.commitTimeMs) / 1000) : 0;
+  }
+
   private begin(message: Pgoutput.MessageBegin): void {
     const lsn = message.commitLsn!;
     this.tx = {
       lsn,
+      // Microseconds since 1970 (the parser moved it from Postgres's 2000 epoch).
+      commitTimeMs: Number(BigInt(message.commitTime as bigint) / 1000n),
       xid: message.xid,
       store: lsnToBigInt(lsn) > this.storedLsn,
       seq: 0,

@@ -105,3 +105,39 @@ export async function ensureReplicationSetup(db: Queryable, schema: SyncSchema, 
     throw error;
   }
 }
+
+/**
+ * A slot created now streams from now: what the change log holds (from an earlier slot, dropped or
+ * invalidated) has a gap before it. Both positions move to the new slot's start, so no client LSN
+ * is resumable and every client gets a fresh snapshot; the old entries go. With `fence`, only the
+ * replicator holding that owner and epoch may do it.
+ */
+export async function startFromNewSlot(db: Queryable, slot: string, fence?: { owner: string; epoch: number }): Promise<string> {
+  const { rows } = await db.query<{ lsn: string }>(
+    `UPDATE rxsync.replication_state s SET stored_lsn = r.confirmed_flush_lsn, resumable_lsn = r.confirmed_flush_lsn, updated_at = now()
+       FROM pg_replication_slots r
+      WHERE r.slot_name = $1 AND s.slot = $1 AND ($2::text IS NULL OR (s.owner = $2 AND s.epoch = $3))
+      RETURNING s.stored_lsn::text AS lsn`,
+    [slot, fence?.owner ?? null, fence?.epoch ?? 0],
+  );
+  if (rows.length === 0) throw new Error(`rxsync: could not restart the change log at slot ${slot} (another replicator took over?)`);
+  await db.query('DELETE FROM rxsync.change_log');
+  return rows[0].lsn;
+}
+
+/**
+ * Removes what a Postgres source holds in the database: its replication slot (which keeps WAL
+ * from being recycled while it exists) and its publication. The `rxsync` schema stays (the applied
+ * change ids, the replication state); a server started later creates a new slot and resets its
+ * clients. Refuses while a sync server streams from the slot. Returns what was there to drop.
+ */
+export async function dropReplicationSetup(db: Queryable, names: ReplicationNames = {}): Promise<{ slot: boolean; publication: boolean }> {
+  const slot = names.slot ?? 'rxsync';
+  const publication = names.publication ?? 'rxsync';
+  const { rows } = await db.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot]);
+  if (rows[0]?.active) throw new Error(`replication slot ${slot} is in use by a running sync server: stop it first`);
+  if (rows.length) await db.query('SELECT pg_drop_replication_slot($1)', [slot]);
+  const published = await db.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1) AS exists', [publication]);
+  if (published.rows[0].exists) await db.query(`DROP PUBLICATION ${quoteIdentifier(publication)}`);
+  return { slot: rows.length > 0, publication: published.rows[0].exists };
+}

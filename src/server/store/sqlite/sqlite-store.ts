@@ -169,6 +169,11 @@ class SqliteSyncStore implements SyncStore {
     return statement.all(...params) as T[];
   }
 
+  async health(): Promise<Record<string, unknown>> {
+    this.assertOpen();
+    return { store: 'sqlite' };
+  }
+
   async registerClient(clientId: string): Promise<boolean> {
     this.assertOpen();
     return this.registerTx(clientId);
