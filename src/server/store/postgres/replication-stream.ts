@@ -85,6 +85,11 @@ export class ReplicationStream {
     });
   }
 
+  /** Events received and not handled yet. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
   /**
    * Reports `lsn` as written and flushed: the server may drop WAL before it and will not send
    * again a transaction that ended at or before it. Only ever called with what is stored.

@@ -6,9 +6,16 @@ import { connectClient, connectReplication, type PostgresConnectionOptions } fro
 import { fromPostgresText, rowFromPostgresText, type PostgresTable } from './pg-values.js';
 import { ReplicationStream, type ReplicationEvent } from './replication-stream.js';
 import { startFromNewSlot } from './setup.js';
+import { fullTransactionId } from './transaction-id.js';
 
 /** The prefix of the logical messages that name the client change behind the next row change. */
 export const ORIGIN_MESSAGE_PREFIX = 'rxsync.origin';
+/**
+ * The prefix of the non-transactional logical message a snapshot emits: when the replicator gets
+ * it, every transaction committed before it was sent and is stored, and it records that as
+ * `marked_lsn`. A snapshot waits for it to know which transactions it holds.
+ */
+export const MARK_MESSAGE_PREFIX = 'rxsync.mark';
 /** The NOTIFY channel a stored transaction is announced on (payload: the slot). */
 export const CHANGES_CHANNEL = 'rxsync_changes';
 
@@ -39,6 +46,8 @@ export interface ReplicatorOptions {
 
 /** Rows are written to the change log in batches of this many, inside the transaction's own. */
 const BATCH_ROWS = 500;
+/** A change-log transaction that holds this many rows commits, even with more of the stream waiting. */
+const GROUP_ROWS = 5000;
 
 interface LoggedChange {
   table: string;
@@ -85,6 +94,8 @@ export class Replicator {
   private storedLsn = 0n;
   private changeCount = 0;
   private tx: OpenTransaction | undefined;
+  /** The open change-log transaction: the source transactions in it, up to `lsn` (ending at `end`). */
+  private group: { lsn: Lsn; end: bigint; rows: number; truncatedAt: Lsn | null; next: bigint } | undefined;
   /** pgoutput relation oid → the synced table it is. */
   private readonly relations = new Map<number, PostgresTable>();
   /** The oid of each synced table, to tell a rename from an unknown table. */
@@ -139,6 +150,7 @@ export class Replicator {
     const from = await this.ensureSlot(this.writer, claimed.rows[0].stored_lsn);
     this.relations.clear();
     this.tx = undefined;
+    this.group = undefined;
     const replication = await connectReplication(connection);
     this.stream = await ReplicationStream.start(
       replication,
@@ -195,10 +207,16 @@ export class Replicator {
   }
 
   private async handle(event: ReplicationEvent): Promise<void> {
+    await this.handleEvent(event);
+    // Between source transactions, with nothing more waiting (or a big group): store what is open.
+    if (this.group && !this.tx && (this.stream?.pending === 0 || this.group.rows >= GROUP_ROWS)) await this.finishGroup();
+  }
+
+  private async handleEvent(event: ReplicationEvent): Promise<void> {
     if (event.kind === 'keepalive') {
       // Between transactions, everything committed before walEnd was sent and is stored (or was
       // not ours to store): the slot may move on, so WAL of unsynced tables is not held back.
-      if (!this.tx) this.stream?.acknowledge(lsnToBigInt(event.walEnd));
+      if (!this.tx && !this.group) this.stream?.acknowledge(lsnToBigInt(event.walEnd));
       return;
     }
     const message = event.message;
@@ -279,7 +297,19 @@ export class Replicator {
     if (this.tx?.store && message.relations.some((relation) => relation && this.relations.has(relation.relationOid))) this.tx.truncated = true;
   }
 
-  private logicalMessage(message: Pgoutput.MessageMessage): void {
+  private async logicalMessage(message: Pgoutput.MessageMessage): Promise<void> {
+    if (message.prefix === MARK_MESSAGE_PREFIX && !message.transactional && message.messageLsn) {
+      // Sent as decoded, after every transaction committed before it: all of them are stored
+      // once the open change-log transaction commits.
+      await this.finishGroup();
+      await this.writer!.query('UPDATE rxsync.replication_state SET marked_lsn = greatest(marked_lsn, $1) WHERE slot = $2 AND owner = $3 AND epoch = $4', [
+        message.messageLsn,
+        this.options.slot,
+        this.owner,
+        this.epoch,
+      ]);
+      return;
+    }
     if (message.prefix !== ORIGIN_MESSAGE_PREFIX || !message.transactional || !this.tx) return;
     const origin = JSON.parse(Buffer.from(message.content).toString('utf8')) as { table: string; key: Key; clientId: string; changeId: string };
     this.tx.pendingOrigin = origin;
@@ -322,19 +352,23 @@ export class Replicator {
     if (tx.batch.length >= BATCH_ROWS) await this.flush(tx);
   }
 
-  /** Writes the buffered rows of the open transaction, beginning the change-log transaction first. */
+  /**
+   * Writes the buffered rows of the open transaction, beginning the change-log transaction first
+   * (one change-log transaction may hold several source transactions: see finishGroup).
+   */
   private async flush(tx: OpenTransaction): Promise<void> {
     const writer = this.writer!;
-    if (!tx.begun) {
+    if (!this.group) {
       await writer.query('BEGIN');
+      // pgoutput gives 32-bit xids; snapshots and waiters use the full xid8: its epoch from now.
+      const now = await writer.query<{ x: string }>('SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS x');
+      this.group = { lsn: tx.lsn, end: 0n, rows: 0, truncatedAt: null, next: BigInt(now.rows[0].x) };
+    }
+    if (!tx.begun) {
       tx.begun = true;
-      // pgoutput gives the 32-bit xid; snapshots and waiters use the full xid8 (epoch from now).
-      const full = await writer.query<{ xid: string }>(
-        `SELECT ((CASE WHEN $1::bigint > (x & 4294967295) THEN (x >> 32) - 1 ELSE x >> 32 END) << 32 | $1::bigint)::text AS xid
-           FROM (SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint AS x) now`,
-        [tx.xid],
-      );
-      tx.xid8 = full.rows[0].xid;
+      // Near the full xid read at the group's start (before or after it: the group goes on while
+      // the stream brings more transactions).
+      tx.xid8 = fullTransactionId(tx.xid, this.group.next).toString();
     }
     if (tx.batch.length === 0) return;
     const batch = tx.batch;
@@ -357,28 +391,52 @@ export class Replicator {
       ],
     );
     this.changeCount += batch.length;
+    this.group.rows += batch.length;
   }
 
+  /**
+   * A source transaction's end: its last rows go into the open change-log transaction, which
+   * commits at once unless more of the stream is already waiting (see handle: several small source
+   * transactions then share one change-log transaction, one state update and one COMMIT, which is
+   * what keeps the replicator ahead of many small writes).
+   */
   private async commit(message: Pgoutput.MessageCommit): Promise<void> {
     const tx = this.tx;
     this.tx = undefined;
     const end = lsnToBigInt(message.commitEndLsn!);
     if (!tx || !tx.store || (tx.batch.length === 0 && !tx.begun && !tx.truncated)) {
-      // Stored before, or nothing of ours in it: nothing to write, and the slot may pass it.
-      this.stream?.acknowledge(end);
+      // Stored before, or nothing of ours in it: nothing to write, and the slot may pass it once
+      // what came before it is stored.
+      if (this.group) this.group.end = end;
+      else this.stream?.acknowledge(end);
       return;
     }
+    await this.flush(tx);
+    const group = this.group!;
+    group.lsn = tx.lsn;
+    group.end = end;
+    if (tx.hasOrigins) await this.writer!.query('UPDATE rxsync.applied_changes SET lsn = $1 WHERE xid = $2', [tx.lsn, tx.xid8]);
+    if (tx.truncated) group.truncatedAt = tx.lsn;
+  }
+
+  /** Commits the open change-log transaction (fenced), then acknowledges the slot up to its end. */
+  private async finishGroup(): Promise<void> {
+    const group = this.group;
+    if (!group) return;
+    this.group = undefined;
     const writer = this.writer!;
     try {
-      await this.flush(tx);
       const fenced = await writer.query(
         `UPDATE rxsync.replication_state SET stored_lsn = $1, updated_at = now() WHERE slot = $2 AND owner = $3 AND epoch = $4`,
-        [tx.lsn, this.options.slot, this.owner, this.epoch],
+        [group.lsn, this.options.slot, this.owner, this.epoch],
       );
       if (fenced.rowCount !== 1) throw new FencedError(`rxsync: another replicator took slot ${this.options.slot} over; this one stops writing`);
-      if (tx.hasOrigins) await writer.query('UPDATE rxsync.applied_changes SET lsn = $1 WHERE xid = $2', [tx.lsn, tx.xid8]);
-      if (tx.truncated)
-        await writer.query('UPDATE rxsync.replication_state SET resumable_lsn = greatest(resumable_lsn, $1) WHERE slot = $2', [tx.lsn, this.options.slot]);
+      if (group.truncatedAt) {
+        await writer.query('UPDATE rxsync.replication_state SET resumable_lsn = greatest(resumable_lsn, $1) WHERE slot = $2', [
+          group.truncatedAt,
+          this.options.slot,
+        ]);
+      }
       await this.prune(writer);
       await writer.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, this.options.slot]);
       await writer.query('COMMIT');
@@ -386,9 +444,9 @@ export class Replicator {
       await writer.query('ROLLBACK').catch(() => undefined);
       throw error;
     }
-    this.storedLsn = lsnToBigInt(tx.lsn);
-    await this.options.beforeAcknowledge?.(tx.lsn);
-    this.stream?.acknowledge(end);
+    this.storedLsn = lsnToBigInt(group.lsn);
+    await this.options.beforeAcknowledge?.(group.lsn);
+    this.stream?.acknowledge(group.end);
   }
 
   /** Keeps `maxChanges` changes (a tenth more before pruning), dropping whole transactions. */

@@ -41,6 +41,7 @@ const RXSYNC_DDL = `
     slot text PRIMARY KEY,
     stored_lsn pg_lsn NOT NULL DEFAULT '0/0',    -- every transaction up to here is in change_log
     resumable_lsn pg_lsn NOT NULL DEFAULT '0/0', -- change_log is complete after here (older ones pruned)
+    marked_lsn pg_lsn NOT NULL DEFAULT '0/0',    -- every transaction committed before here is stored (snapshots wait on it)
     owner text,                                  -- the replicator that may write (fencing)
     epoch bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now()

@@ -3,6 +3,7 @@ import type { Lsn } from '../../../protocol/index.js';
 import { quoteIdentifier } from '../../../sql/index.js';
 import type { SnapshotReader } from '../store.js';
 import { fromPostgresText, type PostgresTable } from './pg-values.js';
+import { MARK_MESSAGE_PREFIX } from './replicator.js';
 
 /** `pg_current_snapshot()` as text, `xmin:xmax:xip,...`: which transactions a snapshot sees. */
 export interface TransactionSnapshot {
@@ -25,12 +26,8 @@ export function visibleIn(snapshot: TransactionSnapshot, xid: bigint): boolean {
  * A snapshot of the synced tables in one REPEATABLE READ transaction, read table by table in
  * chunks by primary key (keyset pagination), every value as its text converted like a WAL row.
  *
- * Its LSN is the replicator's `stored_lsn` as that transaction sees it: the change log up to there
- * was committed, and so visible, before the snapshot. (A source transaction whose change-log rows
- * are visible while it is not itself, possible only in a window of microseconds after its commit
- * record, moves the LSN back to before it, so that the catch-up replays it.) Transactions that
- * committed after that LSN and before the snapshot are in the rows and come again in the catch-up;
- * whole-row upserts and deletes by key make that replay converge.
+ * Its LSN is where the rows stand in the change log (see snapshotLsn): the catch-up from it brings
+ * every transaction the rows do not hold, and none they do.
  */
 export async function openPostgresSnapshot(
   pool: pg.Pool,
@@ -50,11 +47,14 @@ export async function openPostgresSnapshot(
   };
   try {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const state = await client.query<{ snapshot: string; stored: string }>(
-      'SELECT pg_current_snapshot()::text AS snapshot, stored_lsn::text AS stored FROM rxsync.replication_state WHERE slot = $1',
+    // The snapshot is taken by this first statement; the WAL position is read after it, so every
+    // transaction the snapshot holds committed before `wal`.
+    const state = await client.query<{ snapshot: string; stored: string; wal: string }>(
+      'SELECT pg_current_snapshot()::text AS snapshot, stored_lsn::text AS stored, pg_current_wal_lsn()::text AS wal FROM rxsync.replication_state WHERE slot = $1',
       [slot],
     );
-    const lsn = await consistentLsn(client, parseSnapshot(state.rows[0].snapshot), state.rows[0].stored);
+    const snapshot = parseSnapshot(state.rows[0].snapshot);
+    const lsn = await snapshotLsn(pool, client, snapshot, state.rows[0].stored, state.rows[0].wal, slot);
     const summary: Array<{ table: string; rows: number; columns: readonly string[] }> = [];
     for (const table of tables) {
       const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(table)}`);
@@ -94,6 +94,46 @@ export async function openPostgresSnapshot(
     release();
     throw error;
   }
+}
+
+/** How long a snapshot waits for the replicator to store what committed before it. */
+const MARK_WAIT_MS = 5000;
+
+/**
+ * The snapshot's LSN: the last transaction such that it and every one before it are in the rows,
+ * so that the catch-up after it brings each transaction exactly once. Transactions the snapshot
+ * holds all committed before `wal`; the replicator is asked (a mark message) to say when it has
+ * stored everything before that, and then the change log up to `wal` tells which ones: the LSN is
+ * the last of the unbroken run of visible ones. A transaction not visible there (committed, in
+ * the WAL, but not yet visible: a window of microseconds) ends the run and is replayed, as is
+ * everything after it. Without the replicator's answer in time (it is restarting, or far behind)
+ * the LSN is the stored position the snapshot sees, and the transactions in between are
+ * replayed: that converges (whole-row upserts, deletes by key) but sends them twice.
+ */
+async function snapshotLsn(pool: pg.Pool, client: pg.PoolClient, snapshot: TransactionSnapshot, stored: Lsn, wal: Lsn, slot: string): Promise<Lsn> {
+  const base = await consistentLsn(client, snapshot, stored);
+  if (base !== stored) return base;
+  const { rows } = await pool.query<{ mark: string }>(`SELECT pg_logical_emit_message(false, $1, '')::text AS mark`, [MARK_MESSAGE_PREFIX]);
+  const deadline = Date.now() + MARK_WAIT_MS;
+  for (;;) {
+    const marked = await pool.query<{ done: boolean }>('SELECT marked_lsn >= $1::pg_lsn AS done FROM rxsync.replication_state WHERE slot = $2', [
+      rows[0].mark,
+      slot,
+    ]);
+    if (marked.rows[0]?.done) break;
+    if (Date.now() > deadline) return base;
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  const after = await pool.query<{ lsn: string; xid: string }>(
+    'SELECT DISTINCT c.lsn::text AS lsn, c.xid::text AS xid, c.lsn AS position FROM rxsync.change_log c WHERE c.lsn > $1 AND c.lsn <= $2 ORDER BY position',
+    [stored, wal],
+  );
+  let lsn = base;
+  for (const transaction of after.rows) {
+    if (!visibleIn(snapshot, BigInt(transaction.xid))) break;
+    lsn = transaction.lsn;
+  }
+  return lsn;
 }
 
 /**
