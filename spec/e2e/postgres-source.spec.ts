@@ -79,6 +79,26 @@ describe('a Postgres database as the source, end to end', () => {
     expect(lsn).toBe(server.currentLsn());
   });
 
+  it('applies a 20,000-row source transaction atomically: a client polling count(*) sees before or after it, never between', async () => {
+    const client = testClient();
+    await client.connect(server.url);
+    await client.whenSynced({ timeoutMs: 10_000 });
+    const counts = new Set<number>();
+    let polling = true;
+    const poller = (async () => {
+      while (polling) {
+        counts.add((await client.query<{ n: number }>('SELECT count(*) AS n FROM todos'))[0].n);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    await psql.query(`INSERT INTO todos (id, title) SELECT 'bulk-' || n, 'row ' || n FROM generate_series(1, 20000) n`);
+    await until(async () => (await client.query<{ n: number }>('SELECT count(*) AS n FROM todos'))[0].n === 20_001, 30_000, 'the big transaction');
+    polling = false;
+    await poller;
+    expect(counts.has(1)).toBe(true); // it polled before the transaction arrived
+    expect([...counts].filter((n) => n !== 1 && n !== 20_001)).toEqual([]); // and never saw a part of it
+  }, 60_000);
+
   it('applies client writes to the Postgres tables, leaving the columns it does not sync alone', async () => {
     const client = testClient();
     await client.connect(server.url);
