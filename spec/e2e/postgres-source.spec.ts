@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main, parseServeArgs, serve } from '../../src/server/cli.js';
 import { createSyncServer, type SyncServer } from '../../src/server/index.js';
-import { createAppDatabase, startPostgres, type AppDatabase, type TestPostgres } from '../support/postgres.js';
+import { createAppDatabase, type AppDatabase, useTestPostgres } from '../support/postgres.js';
 import { cleanupClients, testClient, until } from '../support/test-client.js';
 import { testSchema } from '../support/test-schema.js';
 
@@ -20,20 +20,14 @@ const APP_DDL = `
  * clients, client writes land in its tables, and the LSNs clients keep are real WAL positions.
  */
 describe('a Postgres database as the source, end to end', () => {
-  let postgres: TestPostgres;
+  const cluster = useTestPostgres();
   let database: AppDatabase;
   let server: SyncServer;
   /** Stands in for psql, or the app's own backend: it writes to the tables directly. */
   let psql: pg.Client;
 
-  beforeAll(async () => {
-    postgres = await startPostgres();
-  }, 30_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
   beforeEach(async () => {
-    database = await createAppDatabase(postgres, APP_DDL);
+    database = await createAppDatabase(cluster(), APP_DDL);
     server = await createSyncServer({
       schema: testSchema,
       port: 0,

@@ -2,7 +2,7 @@ import pg from 'pg';
 import { compareLsn, defineSchema, type ChangeRecord, type Lsn } from '../../src/protocol/index.js';
 import { createPostgresStore, type PostgresStoreOptions } from '../../src/server/store/postgres/postgres-store.js';
 import type { SyncStore } from '../../src/server/store/store.js';
-import { createAppDatabase, startPostgres, type AppDatabase, type TestPostgres } from '../support/postgres.js';
+import { createAppDatabase, type AppDatabase, useTestPostgres } from '../support/postgres.js';
 import { until } from '../support/until.js';
 
 const schema = defineSchema({ tables: { items: { primaryKey: 'n', columns: { n: 'integer', label: 'text' } } } });
@@ -10,21 +10,15 @@ const DDL = 'CREATE TABLE items (n bigint PRIMARY KEY, label text)';
 
 /** The replicator under faults: what the change log holds must be every transaction, once. */
 describe('the Postgres replicator, against a real PostgreSQL', () => {
-  let postgres: TestPostgres;
+  const cluster = useTestPostgres();
   let database: AppDatabase;
   let store: SyncStore | undefined;
   let psql: pg.Client;
   const errors: unknown[] = [];
 
-  beforeAll(async () => {
-    postgres = await startPostgres();
-  }, 30_000);
-  afterAll(async () => {
-    await postgres?.stop();
-  });
   beforeEach(async () => {
     errors.length = 0;
-    database = await createAppDatabase(postgres, DDL);
+    database = await createAppDatabase(cluster(), DDL);
     psql = new pg.Client({ connectionString: database.connectionString });
     await psql.connect();
   });
@@ -93,7 +87,7 @@ describe('the Postgres replicator, against a real PostgreSQL', () => {
     const s = await open();
     await s.write({ op: 'insert', table: 'items', row: { n: 1 } });
     psql.on('error', () => undefined); // this spec's own connection is cut too
-    await postgres.restart();
+    await cluster().restart();
     await psql.end().catch(() => undefined);
     psql = new pg.Client({ connectionString: database.connectionString });
     await psql.connect();

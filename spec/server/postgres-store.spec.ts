@@ -1,6 +1,6 @@
 import { createPostgresStore } from '../../src/server/store/postgres/postgres-store.js';
 import type { SyncStore } from '../../src/server/store/store.js';
-import { createAppDatabase, startPostgres, type TestPostgres } from '../support/postgres.js';
+import { createAppDatabase, useTestPostgres } from '../support/postgres.js';
 import { describeStoreContract } from './store-contract.js';
 
 /** The contract schema's tables as an app would have made them in Postgres. */
@@ -8,18 +8,12 @@ const CONTRACT_DDL = `
   CREATE TABLE items (n bigint PRIMARY KEY, label text);
   CREATE TABLE todos (id text PRIMARY KEY, title text, done bigint, score double precision, meta jsonb);`;
 
-let postgres: TestPostgres;
-beforeAll(async () => {
-  postgres = await startPostgres();
-}, 30_000);
-afterAll(async () => {
-  await postgres?.stop();
-});
+const cluster = useTestPostgres();
 
 jest.setTimeout(30_000);
 
 describeStoreContract('Postgres', async ({ schema, retention }) => {
-  const database = await createAppDatabase(postgres, CONTRACT_DDL);
+  const database = await createAppDatabase(cluster(), CONTRACT_DDL);
   let store: SyncStore;
   try {
     // Slots are named cluster-wide: one per database.

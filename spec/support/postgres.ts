@@ -143,3 +143,21 @@ export async function createAppDatabase(postgres: TestPostgres, ddl: string): Pr
     },
   };
 }
+
+/**
+ * A throwaway cluster for the specs of the enclosing describe block (or file): started before
+ * them, stopped after them. Returns a getter, valid from the first spec on.
+ */
+export function useTestPostgres(): () => TestPostgres {
+  let postgres: TestPostgres | undefined;
+  beforeAll(async () => {
+    postgres = await startPostgres();
+  }, 30_000);
+  afterAll(async () => {
+    await postgres?.stop();
+  });
+  return () => {
+    if (!postgres) throw new Error('the test PostgreSQL is not running (useTestPostgres runs it in beforeAll)');
+    return postgres;
+  };
+}

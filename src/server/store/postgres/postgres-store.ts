@@ -1,8 +1,9 @@
 import type pg from 'pg';
-import { checkKey, checkRow, SyncProtocolError, tableOf } from '../../../protocol/index.js';
+import { tableOf } from '../../../protocol/index.js';
 import type { ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
 import { isPlainIdentifier } from '../../../sql/index.js';
 import { lastWriteWins } from '../conflict-policy.js';
+import { checkBackendWrite, StoreListeners } from '../store-listeners.js';
 import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from '../store.js';
 import { ChangeLogTail, readChangesSince } from './change-log.js';
 import { createPool, type PostgresConnectionOptions } from './connection.js';
@@ -83,9 +84,7 @@ class PostgresSyncStore implements SyncStore {
   private readonly tail: ChangeLogTail;
   private readonly replicator: Replicator;
   private readonly writer: PostgresWriter;
-  private readonly listeners = new Set<(changes: ChangeRecord[]) => void>();
-  private readonly resetListeners = new Set<(oldestResumableLsn: Lsn) => void>();
-  private readonly onListenerError: (error: unknown) => void;
+  private readonly listeners: StoreListeners;
   private closed = false;
 
   constructor(
@@ -97,13 +96,13 @@ class PostgresSyncStore implements SyncStore {
   ) {
     this.schema = options.schema;
     const onError = options.onError ?? report;
-    this.onListenerError = options.onListenerError ?? ((error) => console.error('rxsync: a store subscriber threw', error));
+    this.listeners = new StoreListeners(options.onListenerError ?? ((error) => console.error('rxsync: a store subscriber threw', error)));
     this.tail = new ChangeLogTail(
       pool,
       options,
       names.slot,
-      (records) => this.publish(this.listeners, records),
-      (lsn) => this.publish(this.resetListeners, lsn),
+      (records) => this.listeners.committed(records),
+      (lsn) => this.listeners.reset(lsn),
       onError,
       options.pollMs,
     );
@@ -144,16 +143,12 @@ class PostgresSyncStore implements SyncStore {
 
   subscribe(listener: (changes: ChangeRecord[]) => void): () => void {
     this.assertOpen();
-    const subscription = (changes: ChangeRecord[]) => listener(changes);
-    this.listeners.add(subscription);
-    return () => void this.listeners.delete(subscription);
+    return this.listeners.subscribe(listener);
   }
 
   subscribeResets(listener: (oldestResumableLsn: Lsn) => void): () => void {
     this.assertOpen();
-    const subscription = (lsn: Lsn) => listener(lsn);
-    this.resetListeners.add(subscription);
-    return () => void this.resetListeners.delete(subscription);
+    return this.listeners.subscribeResets(listener);
   }
 
   async applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]> {
@@ -165,19 +160,7 @@ class PostgresSyncStore implements SyncStore {
 
   async write(write: BackendWrite): Promise<Lsn> {
     this.assertOpen();
-    const spec = tableOf(this.schema, write.table);
-    if (write.op === 'insert') {
-      checkRow(this.schema, write.table, write.row);
-    } else {
-      checkKey(this.schema, write.table, write.key);
-      if (write.op === 'update') {
-        checkRow(this.schema, write.table, write.patch, { partial: true });
-        const key = write.patch[spec.primaryKey];
-        if (key !== undefined && key !== write.key) {
-          throw new SyncProtocolError('invalid_value', `${write.table}: an update cannot change the primary key ${spec.primaryKey}`);
-        }
-      }
-    }
+    checkBackendWrite(this.schema, write);
     return this.writer.write(write);
   }
 
@@ -226,20 +209,9 @@ class PostgresSyncStore implements SyncStore {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
-    this.resetListeners.clear();
     await this.replicator.stop();
     await this.tail.close();
     await this.pool.end();
-  }
-
-  private publish<T>(listeners: Set<(value: T) => void>, value: T): void {
-    for (const listener of [...listeners]) {
-      try {
-        listener(value);
-      } catch (error) {
-        this.onListenerError(error);
-      }
-    }
   }
 
   private assertOpen(): void {

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { checkKey, checkRow, SyncProtocolError, tableOf } from '../../../protocol/index.js';
+import { tableOf } from '../../../protocol/index.js';
 import type { ChangeOp, ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
 import { lastWriteWins } from '../conflict-policy.js';
+import { checkBackendWrite, StoreListeners } from '../store-listeners.js';
 import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from '../store.js';
 import { configure, ensureSchema } from './ddl.js';
 import { formatLsn, parseLsn, StoreLog } from './log.js';
@@ -50,9 +51,7 @@ class SqliteSyncStore implements SyncStore {
   private readonly log: StoreLog;
   private readonly policy: ConflictPolicy;
   private readonly maxChanges: number;
-  private readonly onListenerError: (error: unknown) => void;
-  private readonly listeners = new Set<(changes: ChangeRecord[]) => void>();
-  private readonly resetListeners = new Set<(oldestResumableLsn: Lsn) => void>();
+  private readonly listeners: StoreListeners;
   /** Committed counters, mirrored from _rxsync_meta (updated only after a COMMIT). */
   private lastLsn = 0;
   private resumableFrom = 0;
@@ -70,7 +69,7 @@ class SqliteSyncStore implements SyncStore {
     if (!Number.isSafeInteger(this.maxChanges) || this.maxChanges < 0) {
       throw new RangeError(`retention.maxChanges must be a non-negative integer, got ${this.maxChanges}`);
     }
-    this.onListenerError = options.onListenerError ?? ((error) => console.error('rxsync: a store subscriber threw', error));
+    this.listeners = new StoreListeners(options.onListenerError ?? ((error) => console.error('rxsync: a store subscriber threw', error)));
 
     const database = options.database ?? ':memory:';
     if (database !== ':memory:' && database !== '') mkdirSync(dirname(database), { recursive: true });
@@ -118,16 +117,12 @@ class SqliteSyncStore implements SyncStore {
 
   subscribe(listener: (changes: ChangeRecord[]) => void): () => void {
     this.assertOpen();
-    const subscription = (changes: ChangeRecord[]) => listener(changes);
-    this.listeners.add(subscription);
-    return () => void this.listeners.delete(subscription);
+    return this.listeners.subscribe(listener);
   }
 
   subscribeResets(listener: (oldestResumableLsn: Lsn) => void): () => void {
     this.assertOpen();
-    const subscription = (lsn: Lsn) => listener(lsn);
-    this.resetListeners.add(subscription);
-    return () => void this.resetListeners.delete(subscription);
+    return this.listeners.subscribeResets(listener);
   }
 
   async applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]> {
@@ -141,20 +136,8 @@ class SqliteSyncStore implements SyncStore {
 
   async write(write: BackendWrite): Promise<Lsn> {
     this.assertOpen();
-    tableOf(this.schema, write.table);
+    checkBackendWrite(this.schema, write);
     const table = this.tables.get(write.table)!;
-    if (write.op === 'insert') {
-      checkRow(this.schema, write.table, write.row);
-    } else {
-      checkKey(this.schema, write.table, write.key);
-      if (write.op === 'update') {
-        checkRow(this.schema, write.table, write.patch, { partial: true });
-        const key = write.patch[table.primaryKey];
-        if (key !== undefined && key !== write.key) {
-          throw new SyncProtocolError('invalid_value', `${write.table}: an update cannot change the primary key ${table.primaryKey}`);
-        }
-      }
-    }
     const commit = this.writeTx(write, table);
     this.afterCommit(commit);
     return formatLsn(commit.lastLsn);
@@ -183,7 +166,6 @@ class SqliteSyncStore implements SyncStore {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
-    this.resetListeners.clear();
     this.db.close();
   }
 
@@ -284,19 +266,9 @@ class SqliteSyncStore implements SyncStore {
     this.lastLsn = commit.lastLsn;
     const pruned = commit.resumableFrom > this.resumableFrom;
     this.resumableFrom = commit.resumableFrom;
-    if (pruned) this.notify(this.resetListeners, formatLsn(commit.resumableFrom));
+    if (pruned) this.listeners.reset(formatLsn(commit.resumableFrom));
     if (commit.records.length === 0) return;
-    this.notify(this.listeners, commit.records);
-  }
-
-  private notify<T>(listeners: Set<(value: T) => void>, value: T): void {
-    for (const listener of [...listeners]) {
-      try {
-        listener(value);
-      } catch (error) {
-        this.onListenerError(error);
-      }
-    }
+    this.listeners.committed(commit.records);
   }
 
   private assertOpen(): void {
