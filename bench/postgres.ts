@@ -24,7 +24,8 @@ import WebSocket from 'ws';
 import pg from 'pg';
 import { createSyncClient } from '../src/client/sync-client.js';
 import { lsnToBigInt } from '../src/protocol/index.js';
-import { createAppDatabase, startPostgres } from '../spec/support/postgres.js';
+import { join } from 'node:path';
+import { createAppDatabase, postgresBin, startPostgres } from '../spec/support/postgres.js';
 import { option } from './cli-options.js';
 import { benchRow, benchSchema, TABLE } from './fixtures.js';
 import { recordAndPrint } from './record-and-print.js';
@@ -74,7 +75,7 @@ async function main(): Promise<void> {
     const copyMs: number[] = [];
     for (let run = 0; run < RUNS; run++) {
       const started = performance.now();
-      execFileSync('psql', ['-X', '-q', database.connectionString, '-c', `COPY ${TABLE} TO STDOUT`, '-o', '/dev/null']);
+      execFileSync(join(postgresBin(), 'psql'), ['-X', '-q', database.connectionString, '-c', `COPY ${TABLE} TO STDOUT`, '-o', '/dev/null']);
       copyMs.push(performance.now() - started);
     }
 

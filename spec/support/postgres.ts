@@ -16,7 +16,7 @@ export interface TestPostgres {
 }
 
 /** The binaries of the newest PostgreSQL installed the Debian way (they are not on PATH). */
-function postgresBin(): string {
+export function postgresBin(): string {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? readdirSync(root).filter((v) => existsSync(join(root, v, 'bin', 'initdb'))) : [];
   if (versions.length === 0) {
