@@ -73,10 +73,14 @@ describe('a Postgres database as the source, end to end', () => {
     expect(lsn).toBe(server.currentLsn());
   });
 
-  it('applies a 20,000-row source transaction atomically: a client polling count(*) sees before or after it, never between', async () => {
+  it('applies a 20,000-row source transaction atomically, sent in parts: a client polling count(*) sees before or after it, never between', async () => {
     const client = testClient();
     await client.connect(server.url);
     await client.whenSynced({ timeoutMs: 10_000 });
+    const received: Array<{ lsn: string; count: number }> = [];
+    const applied: Array<{ lsn: string; count: number }> = [];
+    client.on('changes_received', (e: { lsn: string; count: number }) => received.push(e));
+    client.on('changes_applied', (e: { lsn: string; count: number }) => applied.push(e));
     const counts = new Set<number>();
     let polling = true;
     const poller = (async () => {
@@ -91,6 +95,11 @@ describe('a Postgres database as the source, end to end', () => {
     await poller;
     expect(counts.has(1)).toBe(true); // it polled before the transaction arrived
     expect([...counts].filter((n) => n !== 1 && n !== 20_001)).toEqual([]); // and never saw a part of it
+    // It came in parts of 500 (changesPerMessage), staged, then applied as one transaction.
+    const big = applied.find((e) => e.count === 20_000)!;
+    expect(received.filter((e) => e.lsn === big.lsn)).toHaveLength(40);
+    expect(applied.filter((e) => e.lsn === big.lsn)).toHaveLength(1);
+    expect(await client.query(`SELECT name FROM sqlite_master WHERE name = '_rxsync_staged'`)).toEqual([]); // dropped with the last part
   }, 60_000);
 
   it('applies client writes to the Postgres tables, leaving the columns it does not sync alone', async () => {

@@ -149,6 +149,28 @@ describe('a client that does not trust its server', () => {
       expect((await client.query<{ id: string }>('SELECT id FROM todos ORDER BY id')).map((r) => r.id)).toEqual(['good', 'six']);
     });
 
+    it('takes a transaction in parts (staged until its last part), and refuses parts that do not continue it', async () => {
+      const conn = await live();
+      conn.send({ type: 'changes', lsn: '0/8', changes: [change('0/8', 'p0'), change('0/8', 'p1')], partial: true, offset: 0 });
+      conn.send({ type: 'changes', lsn: '0/8', changes: [change('0/8', 'p2')], partial: true, offset: 2 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(client.currentLsn).toBe('0/5'); // parts are no checkpoint
+      expect(await client.query('SELECT count(*) AS n FROM todos')).toEqual([{ n: 1 }]); // nor visible
+      conn.send({ type: 'changes', lsn: '0/8', changes: [change('0/8', 'p3')], offset: 3 });
+      await until(() => client.currentLsn === '0/8' || undefined, 5000, 'the whole transaction');
+      expect((await client.query<{ id: string }>('SELECT id FROM todos ORDER BY id')).map((r) => r.id)).toEqual(['good', 'p0', 'p1', 'p2', 'p3']);
+      await until(() => conn.sent('ack').some((ack) => ack.lsn === '0/8') || undefined, 5000, 'the ack');
+      expect(conn.sent('ack').map((ack) => ack.lsn)).toEqual(['0/5', '0/8']); // none for the parts: one for the whole transaction
+
+      // A part followed by another transaction (or a gap in the parts) is a broken server.
+      conn.send({ type: 'changes', lsn: '0/9', changes: [change('0/9', 'q0')], partial: true, offset: 0 });
+      conn.send({ type: 'changes', lsn: '0/10', changes: [change('0/10', 'other')] });
+      const next = await fake.nextHello(1);
+      expect(errors).toEqual([expect.objectContaining({ code: 'invalid_lsn', message: expect.stringContaining('do not continue the transaction at 0/9') })]);
+      expect(next.hello.lsn).toBe('0/8');
+      expect(await client.query('SELECT count(*) AS n FROM todos')).toEqual([{ n: 5 }]);
+    });
+
     it('holds a catchup session to the LSN of its hello', async () => {
       await live();
       fake.connections[0].terminate();

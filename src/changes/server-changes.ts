@@ -22,6 +22,16 @@ import { Rebase } from './rebase.js';
  * (guarantee 2 in docs/architecture.md). Everything is checked against the schema first: a batch naming an unknown table
  * or column throws before a row is written, and the whole transaction rolls back.
  */
+/**
+ * The parts of a server transaction too large for one message, until its last part arrives and
+ * the whole transaction is applied in one local transaction (keyed by place in the transaction, so
+ * a part sent again replaces). Created when a first part arrives and dropped with the last: a
+ * database that never gets a transaction in parts never has it.
+ */
+const STAGED_DDL =
+  'CREATE TABLE IF NOT EXISTS _rxsync_staged (lsn TEXT NOT NULL, position INTEGER NOT NULL, change TEXT NOT NULL, PRIMARY KEY (lsn, position))';
+const DROP_STAGED = 'DROP TABLE IF EXISTS _rxsync_staged';
+
 export class ServerChanges {
   private readonly codecs: Map<string, TableCodec>;
   private readonly rebase: Rebase;
@@ -65,6 +75,9 @@ export class ServerChanges {
     if (previous !== undefined && compareLsn(previous, batch.lsn) !== 0) {
       throw new SyncProtocolError('invalid_lsn', `batch LSN ${batch.lsn} is not its last change's LSN ${previous}`);
     }
+    if ((batch.partial || batch.offset !== undefined) && batch.changes.some((change) => change.lsn !== batch.lsn)) {
+      throw new SyncProtocolError('invalid_lsn', `a part of the transaction at ${batch.lsn} carries changes of another transaction`);
+    }
   }
 
   /**
@@ -88,6 +101,7 @@ export class ServerChanges {
     this.check(batch);
     const checkpoint = await readLsn(tx);
     if (compareLsn(batch.lsn, checkpoint) <= 0) return undefined;
+    if (batch.offset !== undefined) batch = await this.withStagedParts(tx, batch);
     let first = 0;
     while (compareLsn(batch.changes[first].lsn, checkpoint) <= 0) first++;
     const touched = new Set<string>();
@@ -129,9 +143,44 @@ export class ServerChanges {
     return { tables: touched, count: batch.changes.length - first, confirmed };
   }
 
+  /**
+   * A part of a transaction too large for one message (`partial`): kept in `_rxsync_staged`, by
+   * its place in the transaction, until the last part comes (see withStagedParts). Nothing of it
+   * is visible in the synced tables before then, and staging costs no memory: a 100,000-row
+   * transaction waits in the database, not in the heap. Parts of another transaction still staged
+   * (a connection lost mid-transaction) are dropped: that transaction is sent again whole.
+   */
+  async stagePart(tx: SqliteExecutor, batch: Changes): Promise<void> {
+    this.check(batch);
+    if (compareLsn(batch.lsn, await readLsn(tx)) <= 0) return;
+    await tx.exec(STAGED_DDL);
+    await tx.run('DELETE FROM _rxsync_staged WHERE lsn <> ?', [batch.lsn]);
+    const offset = batch.offset ?? 0;
+    await tx.runMany(
+      'INSERT OR REPLACE INTO _rxsync_staged (lsn, position, change) VALUES (?, ?, ?)',
+      batch.changes.map((change, i) => [batch.lsn, offset + i, JSON.stringify(change)]),
+    );
+  }
+
+  /** The last part of a transaction with the parts staged before it: the whole transaction. */
+  private async withStagedParts(tx: SqliteExecutor, last: Changes): Promise<Changes> {
+    const offset = last.offset ?? 0;
+    await tx.exec(STAGED_DDL);
+    const staged = await tx.all<{ change: string }>('SELECT change FROM _rxsync_staged WHERE lsn = ? AND position < ? ORDER BY position', [last.lsn, offset]);
+    if (staged.length !== offset) {
+      throw new SyncProtocolError(
+        'invalid_message',
+        `the transaction at ${last.lsn} ends with change ${offset}, but ${staged.length} of the changes before it arrived`,
+      );
+    }
+    await tx.exec(DROP_STAGED);
+    return { type: 'changes', lsn: last.lsn, changes: [...staged.map((row) => JSON.parse(row.change) as Changes['changes'][number]), ...last.changes] };
+  }
+
   /** Snapshot start (initial sync or reset): empties the synced tables, keeping local pending writes visible. */
   async beginSnapshot(tx: SqliteExecutor, snapshotLsn: Lsn = '0/0'): Promise<void> {
     for (const codec of this.codecs.values()) await tx.run(`DELETE FROM ${quoteIdentifier(codec.table)}`);
+    await tx.exec(DROP_STAGED);
     await writeLsn(tx, '0/0');
     await confirmCoveredChanges(tx, snapshotLsn); // the snapshot holds what the server applied up to its LSN
     await this.rebase.forgetServerRows(tx);

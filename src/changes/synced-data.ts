@@ -94,6 +94,11 @@ export class SyncedData {
       }
       case 'changes': {
         this.events.emit('changes_received', { lsn: message.lsn, count: message.changes.length });
+        if (message.partial) {
+          // Not a checkpoint: the transaction's rows appear when its last part is applied.
+          await this.db.transaction((tx) => this.server.stagePart(tx, message));
+          return {};
+        }
         const applied = await this.db.transaction(async (tx) => {
           const done = await this.server.applyBatch(tx, message);
           if (done) await pruneSettledChanges(tx, this.options.keepSettled);

@@ -126,7 +126,16 @@ export const SnapshotChunkCodec = t.type({
   rows: RowArrays,
 });
 export const SnapshotEndCodec = t.type({ type: t.literal('snapshot_end'), lsn: LsnCodec });
-export const ChangesCodec = t.type({ type: t.literal('changes'), lsn: LsnCodec, changes: t.array(ChangeRecordCodec) });
+/**
+ * Changes of whole transactions; or, for a transaction too large for one message, a part of one:
+ * every part but the last says `partial` (the transaction at `lsn` goes on in the next message),
+ * and each part says where its first change stands in the transaction (`offset`), so that a part
+ * sent again (a reconnect, another server) replaces what was staged instead of adding to it.
+ */
+export const ChangesCodec = t.intersection([
+  t.type({ type: t.literal('changes'), lsn: LsnCodec, changes: t.array(ChangeRecordCodec) }),
+  t.partial({ partial: t.literal(true), offset: t.refinement(t.number, (n) => Number.isSafeInteger(n) && n >= 0, 'non-negative integer') }),
+]);
 
 export const PushResultEntryCodec = t.union([
   t.type({ id: ChangeIdCodec, status: t.literal('applied'), lsn: LsnCodec }),

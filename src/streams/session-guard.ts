@@ -36,6 +36,8 @@ export class SessionGuard {
   /** The LSN the next `changes` message must start after. */
   private after: Lsn = '0/0';
   private snapshotLsn: Lsn | undefined;
+  /** A transaction sent in parts, after a `partial` message: where its next part must start. */
+  private openTransaction: { lsn: Lsn; next: number } | undefined;
   /** Change ids pushed on this socket and not yet answered, with how many pushes carried each. */
   private readonly unanswered = new Map<string, number>();
 
@@ -83,7 +85,20 @@ export class SessionGuard {
       case 'changes': {
         if (this.phase !== 'streaming') return refuse(this.phase === 'awaiting_welcome' ? 'before the welcome' : 'before the snapshot ended');
         const first = message.changes[0]?.lsn ?? message.lsn;
-        if (compareLsn(first, this.after) <= 0 || compareLsn(message.lsn, this.after) <= 0) {
+        const open = this.openTransaction;
+        if (open) {
+          // The next part of the open transaction, and nothing else, must follow a partial message.
+          if (message.lsn !== open.lsn || first !== open.lsn || (message.offset ?? 0) !== open.next) {
+            return this.broken(
+              new SyncProtocolError(
+                'invalid_lsn',
+                `changes at ${message.lsn} (from change ${message.offset ?? 0}) do not continue the transaction at ${open.lsn} from change ${open.next}; the client reconnects`,
+                { ref: 'changes', lsn: message.lsn, after: this.after },
+              ),
+              false,
+            );
+          }
+        } else if ((message.offset ?? 0) !== 0 || compareLsn(first, this.after) <= 0 || compareLsn(message.lsn, this.after) <= 0) {
           return this.broken(
             new SyncProtocolError(
               'invalid_lsn',
@@ -93,6 +108,11 @@ export class SessionGuard {
             false,
           );
         }
+        if (message.partial) {
+          this.openTransaction = { lsn: message.lsn, next: (message.offset ?? 0) + message.changes.length };
+          return null;
+        }
+        this.openTransaction = undefined;
         this.after = message.lsn;
         return null;
       }

@@ -32,6 +32,8 @@ export class DataPump {
   /** The newest LSN this session knows was committed. */
   private head: Lsn;
   private pumping = false;
+  /** A transaction larger than one message, being sent in parts: its changes and the next to send. */
+  private inParts: { changes: ChangeRecord[]; next: number } | undefined;
   private pumpAgain = false;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeResets: () => void;
@@ -146,10 +148,44 @@ export class DataPump {
     // Reading on from an LSN the log no longer covers would skip what was pruned or truncated.
     if (compareLsn(this.sentLsn, store.oldestResumableLsn()) < 0) return this.onLogGone();
     while (!this.out.isClosed && this.lsnWindow.hasRoom && this.out.hasRoom) {
+      if (this.inParts) {
+        this.sendPart();
+        continue;
+      }
       const changes = await fanout.changesSince(this.sentLsn, limits.changesPerMessage, this.caller);
       if (this.out.isClosed || changes.length === 0) return;
-      this.sendChanges(changes);
+      if (changes.length <= limits.changesPerMessage) {
+        this.sendChanges(changes);
+        continue;
+      }
+      // The read was rounded up to whole transactions: send the whole ones that fit, or the first
+      // one in parts when it alone is larger than a message.
+      const fits = wholeTransactionsWithin(changes, limits.changesPerMessage);
+      if (fits > 0) this.sendChanges(changes.slice(0, fits));
+      else this.inParts = { changes: changes.slice(0, transactionLength(changes)), next: 0 };
     }
+  }
+
+  /**
+   * The next part of a transaction too large for one message. Parts before the last are not
+   * checkpoints (the client stages them and acks nothing), so only the socket's room paces them;
+   * the last goes out as a `changes` message of its own, counted in the window and acked.
+   */
+  private sendPart(): void {
+    const parts = this.inParts!;
+    const size = this.sources.limits.changesPerMessage;
+    const changes = parts.changes.slice(parts.next, parts.next + size);
+    const offset = parts.next;
+    parts.next += changes.length;
+    const lsn = changes[0].lsn;
+    if (parts.next < parts.changes.length) {
+      this.out.send({ type: 'changes', lsn, changes, partial: true, offset }, 'data');
+      return;
+    }
+    this.inParts = undefined;
+    this.out.send({ type: 'changes', lsn, changes, offset }, 'data');
+    this.lsnWindow.sent(lsn);
+    this.sentLsn = lsn;
   }
 
   private sendChanges(changes: ChangeRecord[]): void {
@@ -188,4 +224,20 @@ export class DataPump {
       void this.pump().catch(this.onError);
     }
   }
+}
+
+/** How many changes at the start of `changes` (in LSN order) belong to its first transaction. */
+function transactionLength(changes: readonly ChangeRecord[]): number {
+  let n = 1;
+  while (n < changes.length && changes[n].lsn === changes[0].lsn) n++;
+  return n;
+}
+
+/** How many of the first changes make whole transactions and at most `limit` changes (0: the first transaction alone is larger). */
+function wholeTransactionsWithin(changes: readonly ChangeRecord[], limit: number): number {
+  let end = 0;
+  for (let i = 1; i <= Math.min(limit, changes.length); i++) {
+    if (i === changes.length || changes[i].lsn !== changes[i - 1].lsn) end = i;
+  }
+  return end;
 }
