@@ -158,4 +158,13 @@ describe('the Postgres replicator, against a real PostgreSQL', () => {
     expect(BigInt(rows[0].xid)).toBeGreaterThan(0n);
     expect(BigInt(rows[0].xid)).toBeLessThan(BigInt(rows[0].current));
   });
+
+  it('prunes the change log by age when retention.maxAgeMs is set, moving the oldest resumable LSN', async () => {
+    const s = await open({ retention: { maxAgeMs: 300 } });
+    const old = await s.write({ op: 'insert', table: 'items', row: { n: 1 } });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const fresh = await s.write({ op: 'insert', table: 'items', row: { n: 2 } });
+    expect(s.oldestResumableLsn()).toBe(old);
+    expect((await s.changesSince('0/0', 10)).map((c) => c.lsn)).toEqual([fresh]);
+  });
 });

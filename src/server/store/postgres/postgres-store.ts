@@ -23,8 +23,11 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   publication?: string;
   /** The Postgres schema the synced tables are in (default `public`). */
   namespace?: string;
-  /** How many changes the change log keeps (default 100,000); older transactions are pruned whole. */
-  retention?: { maxChanges?: number };
+  /**
+   * How many changes the change log keeps (default 100,000) and, when given, for how long (by the
+   * source commit time); older transactions are pruned whole, and their clients reset.
+   */
+  retention?: { maxChanges?: number; maxAgeMs?: number };
   /** What a client write does to the current row; default `lastWriteWins(schema)`. */
   conflictPolicy?: ConflictPolicy;
   /** Called when a subscriber throws. Default: console.error. */
@@ -59,6 +62,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   }
   const maxChanges = options.retention?.maxChanges ?? DEFAULT_MAX_CHANGES;
   if (!Number.isSafeInteger(maxChanges) || maxChanges < 0) throw new RangeError(`retention.maxChanges must be a non-negative integer, got ${maxChanges}`);
+  const maxAgeMs = options.retention?.maxAgeMs;
+  if (maxAgeMs !== undefined && !(maxAgeMs > 0)) throw new RangeError(`retention.maxAgeMs must be a positive number of milliseconds, got ${maxAgeMs}`);
   const pool = createPool(options);
   pool.on('error', (error) => (options.onError ?? report)(error)); // an idle client's connection broke: the pool replaces it
   try {
@@ -107,7 +112,8 @@ class PostgresSyncStore implements SyncStore {
       options.pollMs,
     );
     const { restartDelayMs, beforeAcknowledge } = options;
-    this.replicator = new Replicator({ connection: options, tables, ...names, maxChanges, onError, restartDelayMs, beforeAcknowledge });
+    const maxAgeMs = options.retention?.maxAgeMs;
+    this.replicator = new Replicator({ connection: options, tables, ...names, maxChanges, maxAgeMs, onError, restartDelayMs, beforeAcknowledge });
     this.writer = new PostgresWriter(pool, tables, names.namespace, options.conflictPolicy ?? lastWriteWins(options.schema), this.tail);
   }
 

@@ -37,6 +37,8 @@ export interface ReplicatorOptions {
   namespace: string;
   /** How many changes the change log keeps; older transactions are pruned whole. */
   maxChanges: number;
+  /** How long the change log keeps a transaction (by its commit time); none when undefined. */
+  maxAgeMs?: number;
   /** A failure of the stream or of a write; the replicator starts again after `restartDelayMs`. */
   onError: (error: unknown) => void;
   restartDelayMs?: number;
@@ -101,6 +103,7 @@ export class Replicator {
   /** The oid of each synced table, to tell a rename from an unknown table. */
   private tableOids = new Map<number, string>();
   private stopped = false;
+  private agePrunedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
@@ -375,8 +378,8 @@ export class Replicator {
     tx.batch = [];
     const seqs = batch.map(() => tx.seq++);
     await writer.query(
-      `INSERT INTO rxsync.change_log (lsn, seq, xid, table_name, op, key, row, client_id, change_id)
-       SELECT $1::pg_lsn, s, $2::bigint, t, o, k, r, c, i
+      `INSERT INTO rxsync.change_log (lsn, seq, xid, table_name, op, key, row, client_id, change_id, committed_at)
+       SELECT $1::pg_lsn, s, $2::bigint, t, o, k, r, c, i, CASE WHEN s = 0 THEN to_timestamp($10::float8 / 1000) END
          FROM unnest($3::int[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::text[]) AS u(s, t, o, k, r, c, i)`,
       [
         tx.lsn,
@@ -388,6 +391,7 @@ export class Replicator {
         batch.map((c) => (c.row === null ? null : JSON.stringify(c.row))),
         batch.map((c) => c.origin?.clientId ?? null),
         batch.map((c) => c.origin?.changeId ?? null),
+        tx.commitTimeMs,
       ],
     );
     this.changeCount += batch.length;
@@ -451,13 +455,33 @@ export class Replicator {
 
   /** Keeps `maxChanges` changes (a tenth more before pruning), dropping whole transactions. */
   private async prune(writer: pg.Client): Promise<void> {
+    await this.pruneByAge(writer);
     const max = this.options.maxChanges;
     if (this.changeCount <= max + Math.floor(max / 10)) return;
     const cut = await writer.query<{ lsn: string }>('SELECT c.lsn::text AS lsn FROM rxsync.change_log c ORDER BY c.lsn DESC, c.seq DESC OFFSET $1 LIMIT 1', [
       max,
     ]);
     if (cut.rowCount === 0) return;
-    const lsn = cut.rows[0].lsn;
+    await this.pruneThrough(writer, cut.rows[0].lsn);
+  }
+
+  /**
+   * Drops the transactions that committed more than `maxAgeMs` ago, checked at most every tenth of
+   * that (and every 10 s at the most), through the index on the first change of each transaction.
+   */
+  private async pruneByAge(writer: pg.Client): Promise<void> {
+    const maxAgeMs = this.options.maxAgeMs;
+    if (maxAgeMs === undefined || Date.now() - this.agePrunedAt < Math.min(maxAgeMs / 10, 10_000)) return;
+    this.agePrunedAt = Date.now();
+    const cut = await writer.query<{ lsn: string | null }>(
+      `SELECT max(c.lsn)::text AS lsn FROM rxsync.change_log c WHERE c.seq = 0 AND c.committed_at < now() - make_interval(secs => $1::float8 / 1000)`,
+      [maxAgeMs],
+    );
+    if (cut.rows[0].lsn !== null) await this.pruneThrough(writer, cut.rows[0].lsn);
+  }
+
+  /** Drops every transaction up to `lsn`: the log is complete only after it now. */
+  private async pruneThrough(writer: pg.Client, lsn: Lsn): Promise<void> {
     const deleted = await writer.query('DELETE FROM rxsync.change_log WHERE lsn <= $1', [lsn]);
     await writer.query('UPDATE rxsync.replication_state SET resumable_lsn = greatest(resumable_lsn, $1) WHERE slot = $2', [lsn, this.options.slot]);
     this.changeCount -= deleted.rowCount ?? 0;

@@ -34,9 +34,11 @@ const RXSYNC_DDL = `
     row jsonb,                    -- the whole row after the change, as clients get it; NULL for a delete
     client_id text,               -- the client change that caused it, if one did
     change_id text,
+    committed_at timestamptz,     -- when the source transaction committed (on its first change only)
     PRIMARY KEY (lsn, seq)
   );
   CREATE INDEX IF NOT EXISTS change_log_xid ON rxsync.change_log (xid);
+  CREATE INDEX IF NOT EXISTS change_log_age ON rxsync.change_log (committed_at) WHERE seq = 0;
   CREATE TABLE IF NOT EXISTS rxsync.replication_state (
     slot text PRIMARY KEY,
     stored_lsn pg_lsn NOT NULL DEFAULT '0/0',    -- every transaction up to here is in change_log
