@@ -211,6 +211,24 @@ describe('a Postgres database as the source, end to end', () => {
     expect(await client.query('SELECT id FROM todos ORDER BY id')).toEqual([{ id: 'after-the-gap' }, { id: 'existing-1' }, { id: 'in-the-gap' }]);
   });
 
+  it('carries on when Postgres restarts mid-stream: the server reconnects by itself and clients converge', async () => {
+    const client = testClient();
+    await client.connect(server.url);
+    await client.whenSynced({ timeoutMs: 10_000 });
+    await psql.query(`INSERT INTO todos (id, title) VALUES ('before-restart', 'one')`);
+    psql.on('error', () => undefined); // this spec's own connection is cut too
+    await cluster().restart();
+    psql = new pg.Client({ connectionString: database.connectionString });
+    await psql.connect();
+    await psql.query(`INSERT INTO todos (id, title) VALUES ('after-restart', 'two')`);
+    await client.insert('todos', { id: 'from-client', title: 'three', done: 0, score: 0, meta: null });
+    await until(async () => (await client.query('SELECT id FROM todos')).length === 4, 20_000, 'convergence after the restart');
+    await client.whenSynced({ timeoutMs: 20_000 });
+    const { rows } = await psql.query('SELECT id FROM todos ORDER BY id');
+    expect(await client.query('SELECT id FROM todos ORDER BY id')).toEqual(rows);
+    expect(rows.map((r) => r.id)).toEqual(['after-restart', 'before-restart', 'existing-1', 'from-client']);
+  }, 40_000);
+
   it('resets clients after a TRUNCATE (it names no rows), so the truncated rows go', async () => {
     await psql.query(`INSERT INTO todos (id, title) SELECT 'bulk-' || n, 'bulk' FROM generate_series(1, 50) n`);
     const client = testClient();

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -79,8 +79,14 @@ export async function startPostgres(): Promise<TestPostgres> {
     connectionString: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
     async restart() {
-      // -l again: without it the server logs to this pipe, and execFileSync waits for it forever.
-      run('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-m', 'fast', '-w', 'restart', '-o', options]);
+      // Not execFileSync: this process must go on answering its replication connection while
+      // Postgres shuts down (a walsender waits for its client's last reply), as any real client does.
+      // -l again: without it the server would log to this pipe, which is never closed.
+      await new Promise<void>((resolve, reject) =>
+        execFile(...command('pg_ctl', ['-D', data, '-l', join(dir, 'log'), '-m', 'fast', '-w', 'restart', '-o', options]), (error) =>
+          error ? reject(error) : resolve(),
+        ),
+      );
     },
     async stop() {
       if (stopped) return;

@@ -102,7 +102,7 @@ export class ReplicationStream {
   async close(): Promise<void> {
     this.ended = true;
     this.queue.length = 0;
-    await this.client.end().catch(() => undefined);
+    this.disconnect();
   }
 
   private receive(chunk: Buffer): void {
@@ -171,7 +171,18 @@ export class ReplicationStream {
     if (this.ended) return;
     this.ended = true;
     this.queue.length = 0;
-    void this.client.end().catch(() => undefined);
+    this.disconnect();
     this.onEnd(error);
+  }
+
+  /**
+   * Closes the socket itself, not only politely: a walsender in COPY BOTH mode does not act on a
+   * Terminate, and at a shutdown of Postgres it waits for this end to confirm everything sent (up
+   * to wal_sender_timeout, a minute by default) unless the connection is gone. A replicator that
+   * failed mid-transaction (its writer cut by that same shutdown) must not hold the restart up.
+   */
+  private disconnect(): void {
+    void this.client.end().catch(() => undefined);
+    (this.client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
   }
 }
