@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { compareLsn, ZERO_LSN, type ChangeOp, type ChangeRecord, type Key, type Lsn, type Row } from '../../../protocol/index.js';
 import { connectClient, type PostgresConnectionOptions } from './connection.js';
-import { CHANGES_CHANNEL } from './replicator.js';
+import { CHANGES_CHANNEL } from './wal-messages.js';
 
 interface LogRow {
   lsn: string;

@@ -3,26 +3,14 @@ import type pg from 'pg';
 import type { Pgoutput } from 'pg-logical-replication';
 import { lsnToBigInt, type ChangeOp, type Key, type Lsn, type Origin, type Row } from '../../../protocol/index.js';
 import { connectClient, connectReplication, type PostgresConnectionOptions } from './connection.js';
-import { fromPostgresText, rowFromPostgresText, type PostgresTable } from './pg-values.js';
+import type { PostgresTable } from './pg-values.js';
 import { ReplicationStream, type ReplicationEvent } from './replication-stream.js';
+import { ChangeLogRetention } from './change-log-retention.js';
+import { rowChanges } from './row-changes.js';
+import { checkRelation } from './schema-drift.js';
 import { startFromNewSlot } from './setup.js';
 import { fullTransactionId } from './transaction-id.js';
-
-/** The prefix of the logical messages that name the client change behind the next row change. */
-export const ORIGIN_MESSAGE_PREFIX = 'rxsync.origin';
-/**
- * The prefix of the non-transactional logical message a snapshot emits: when the replicator gets
- * it, every transaction committed before it was sent and is stored, and it records that as
- * `marked_lsn`. A snapshot waits for it to know which transactions it holds.
- */
-export const MARK_MESSAGE_PREFIX = 'rxsync.mark';
-/** The NOTIFY channel a stored transaction is announced on (payload: the slot). */
-export const CHANGES_CHANNEL = 'rxsync_changes';
-
-/** A change to the synced tables that schema.json no longer describes: replication stops on it. */
-export class SchemaDriftError extends Error {
-  override readonly name = 'SchemaDriftError';
-}
+import { CHANGES_CHANNEL, MARK_MESSAGE_PREFIX, ORIGIN_MESSAGE_PREFIX } from './wal-messages.js';
 
 /** Another replicator took the slot over: this one must not write again. */
 export class FencedError extends Error {
@@ -94,7 +82,7 @@ export class Replicator {
   private writer: pg.Client | undefined;
   private stream: ReplicationStream | undefined;
   private storedLsn = 0n;
-  private changeCount = 0;
+  private readonly retention: ChangeLogRetention;
   private tx: OpenTransaction | undefined;
   /** The open change-log transaction: the source transactions in it, up to `lsn` (ending at `end`). */
   private group: { lsn: Lsn; end: bigint; rows: number; truncatedAt: Lsn | null; next: bigint } | undefined;
@@ -103,11 +91,12 @@ export class Replicator {
   /** The oid of each synced table, to tell a rename from an unknown table. */
   private tableOids = new Map<number, string>();
   private stopped = false;
-  private agePrunedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
 
-  constructor(private readonly options: ReplicatorOptions) {}
+  constructor(private readonly options: ReplicatorOptions) {
+    this.retention = new ChangeLogRetention(options);
+  }
 
   /** Connects and starts streaming; resolves once streaming began (or throws why it could not). */
   async start(): Promise<void> {
@@ -144,7 +133,7 @@ export class Replicator {
     this.epoch = Number(claimed.rows[0].epoch);
     this.storedLsn = lsnToBigInt(claimed.rows[0].stored_lsn);
     const count = await this.writer.query<{ n: number }>('SELECT count(*)::int AS n FROM rxsync.change_log');
-    this.changeCount = count.rows[0].n;
+    this.retention.reset(count.rows[0].n);
     const oids = await this.writer.query<{ oid: number; name: string }>(
       `SELECT c.oid::int AS oid, c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2::text[])`,
       [namespace, [...this.options.tables.keys()]],
@@ -178,7 +167,7 @@ export class Replicator {
     await writer.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
     const from = await startFromNewSlot(writer, slot, { owner: this.owner, epoch: this.epoch });
     this.storedLsn = lsnToBigInt(from);
-    this.changeCount = 0;
+    this.retention.reset(0);
     this.options.onError(
       new Error(
         `rxsync: replication slot ${slot} was ${found.rows.length ? 'invalidated' : 'missing'}; it was created again at ${from} and every client is reset`,
@@ -269,25 +258,12 @@ export class Replicator {
     };
   }
 
-  /** A synced table's shape as the WAL has it now: anything schema.json relies on that changed is drift. */
+  /** A synced table's shape as the WAL has it now: checked against schema.json (drift stops replication). */
   private relation(message: Pgoutput.MessageRelation): void {
     const expected = this.tableOids.get(message.relationOid);
     const table = expected === undefined ? undefined : this.options.tables.get(expected);
     if (!table) return; // not a synced table (the publication only has synced ones; a stale relation)
-    const problems: string[] = [];
-    if (message.name !== table.name || message.schema !== this.options.namespace) {
-      problems.push(`table ${this.options.namespace}.${table.name} was renamed to ${message.schema}.${message.name}`);
-    }
-    for (const column of table.columns) {
-      const found = message.columns.find((c) => c.name === column.column);
-      if (!found) problems.push(`${table.name}.${column.column} is no longer in Postgres (dropped or renamed)`);
-      else if (found.typeOid !== column.typeOid) problems.push(`${table.name}.${column.column} changed type in Postgres (it was ${column.pgType})`);
-    }
-    if (problems.length) {
-      throw new SchemaDriftError(
-        `the synced tables changed in Postgres and no longer match schema.json; replication stops until they do:\n- ${problems.join('\n- ')}`,
-      );
-    }
+    checkRelation(message, table, this.options.namespace);
     this.relations.set(message.relationOid, table);
   }
 
@@ -319,27 +295,9 @@ export class Replicator {
   }
 
   private async rowChange(message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete): Promise<void> {
-    const tx = this.tx;
     const table = this.relations.get(message.relation.relationOid);
-    if (!tx || !tx.store || !table) return;
-    const where = (column: string) => `${table.name}.${column}`;
-    const keyOf = (tuple: Record<string, unknown>) =>
-      fromPostgresText(tuple[table.primaryKey] as string | null, table.byColumn.get(table.primaryKey)!, where(table.primaryKey)) as Key;
-    if (message.tag === 'insert') {
-      const row = rowFromPostgresText(table, message.new);
-      return this.append(table, 'insert', row[table.primaryKey] as Key, row);
-    }
-    if (message.tag === 'delete') return this.append(table, 'delete', keyOf((message.old ?? message.key)!), null);
-    const row = rowFromPostgresText(table, message.new);
-    const key = row[table.primaryKey] as Key;
-    const before = message.old ?? message.key;
-    const oldKey = before ? keyOf(before) : key;
-    if (oldKey !== key) {
-      // A primary key change is the old row gone and a new one there.
-      await this.append(table, 'delete', oldKey, null);
-      return this.append(table, 'insert', key, row);
-    }
-    return this.append(table, 'update', key, row);
+    if (!this.tx?.store || !table) return;
+    for (const change of rowChanges(message, table)) await this.append(table, change.op, change.key, change.row);
   }
 
   private async append(table: PostgresTable, op: ChangeOp, key: Key, row: Row | null): Promise<void> {
@@ -394,7 +352,7 @@ export class Replicator {
         tx.commitTimeMs,
       ],
     );
-    this.changeCount += batch.length;
+    this.retention.added(batch.length);
     this.group.rows += batch.length;
   }
 
@@ -441,7 +399,7 @@ export class Replicator {
           this.options.slot,
         ]);
       }
-      await this.prune(writer);
+      await this.retention.prune(writer);
       await writer.query('SELECT pg_notify($1, $2)', [CHANGES_CHANNEL, this.options.slot]);
       await writer.query('COMMIT');
     } catch (error) {
@@ -451,39 +409,5 @@ export class Replicator {
     this.storedLsn = lsnToBigInt(group.lsn);
     await this.options.beforeAcknowledge?.(group.lsn);
     this.stream?.acknowledge(group.end);
-  }
-
-  /** Keeps `maxChanges` changes (a tenth more before pruning), dropping whole transactions. */
-  private async prune(writer: pg.Client): Promise<void> {
-    await this.pruneByAge(writer);
-    const max = this.options.maxChanges;
-    if (this.changeCount <= max + Math.floor(max / 10)) return;
-    const cut = await writer.query<{ lsn: string }>('SELECT c.lsn::text AS lsn FROM rxsync.change_log c ORDER BY c.lsn DESC, c.seq DESC OFFSET $1 LIMIT 1', [
-      max,
-    ]);
-    if (cut.rowCount === 0) return;
-    await this.pruneThrough(writer, cut.rows[0].lsn);
-  }
-
-  /**
-   * Drops the transactions that committed more than `maxAgeMs` ago, checked at most every tenth of
-   * that (and every 10 s at the most), through the index on the first change of each transaction.
-   */
-  private async pruneByAge(writer: pg.Client): Promise<void> {
-    const maxAgeMs = this.options.maxAgeMs;
-    if (maxAgeMs === undefined || Date.now() - this.agePrunedAt < Math.min(maxAgeMs / 10, 10_000)) return;
-    this.agePrunedAt = Date.now();
-    const cut = await writer.query<{ lsn: string | null }>(
-      `SELECT max(c.lsn)::text AS lsn FROM rxsync.change_log c WHERE c.seq = 0 AND c.committed_at < now() - make_interval(secs => $1::float8 / 1000)`,
-      [maxAgeMs],
-    );
-    if (cut.rows[0].lsn !== null) await this.pruneThrough(writer, cut.rows[0].lsn);
-  }
-
-  /** Drops every transaction up to `lsn`: the log is complete only after it now. */
-  private async pruneThrough(writer: pg.Client, lsn: Lsn): Promise<void> {
-    const deleted = await writer.query('DELETE FROM rxsync.change_log WHERE lsn <= $1', [lsn]);
-    await writer.query('UPDATE rxsync.replication_state SET resumable_lsn = greatest(resumable_lsn, $1) WHERE slot = $2', [lsn, this.options.slot]);
-    this.changeCount -= deleted.rowCount ?? 0;
   }
 }

@@ -3,7 +3,7 @@ import type { Lsn } from '../../../protocol/index.js';
 import { quoteIdentifier } from '../../../sql/index.js';
 import type { SnapshotReader } from '../store.js';
 import { fromPostgresText, type PostgresTable } from './pg-values.js';
-import { MARK_MESSAGE_PREFIX } from './replicator.js';
+import { MARK_MESSAGE_PREFIX } from './wal-messages.js';
 
 /** `pg_current_snapshot()` as text, `xmin:xmax:xip,...`: which transactions a snapshot sees. */
 export interface TransactionSnapshot {

@@ -4,7 +4,7 @@ import { quoteIdentifier } from '../../../sql/index.js';
 import type { BackendWrite, ConflictPolicy, WriteResult } from '../store.js';
 import type { ChangeLogTail } from './change-log.js';
 import { rowFromPostgresText, toPostgresParameter, type PostgresTable } from './pg-values.js';
-import { ORIGIN_MESSAGE_PREFIX } from './replicator.js';
+import { ORIGIN_MESSAGE_PREFIX } from './wal-messages.js';
 
 /**
  * Writes to the synced Postgres tables: client pushes (with the conflict policy, idempotent by
