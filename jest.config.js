@@ -7,7 +7,7 @@ const swc = ['@swc/jest', { jsc: { parser: { syntax: 'typescript' }, target: 'es
 const common = {
   transform: { '^.+\\.(t|j|mj)sx?$': swc },
   // wa-sqlite ships ES modules only: let swc transform it too.
-  transformIgnorePatterns: ['/node_modules/(?!wa-sqlite/)'],
+  transformIgnorePatterns: ['/node_modules/(?!wa-sqlite/|jose/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '^ws$': '<rootDir>/node_modules/ws/index.js' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
 };

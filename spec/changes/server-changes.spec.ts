@@ -57,7 +57,7 @@ describe('server batches applied on a real wa-sqlite database', () => {
     for (const bad of [
       batch(insert('0/6', 'a', 'x'), { ...insert('0/7', 'b', 'y'), table: 'users' }),
       batch(insert('0/7', 'a', 'x'), insert('0/6', 'b', 'y')),
-      { ...batch(insert('0/6', 'a', 'x')), lsn: '0/8' },
+      { ...batch(insert('0/8', 'a', 'x')), lsn: '0/6' },
     ]) {
       await expect(apply(bad)).rejects.toMatchObject({ name: 'SyncProtocolError' });
     }

@@ -64,12 +64,12 @@ export class ServerModel {
     if (seen) {
       return seen.status === 'applied'
         ? { id: change.id, status: 'duplicate', lsn: formatLsn(seen.lsn) }
-        : { id: change.id, status: 'rejected', reason: seen.reason, serverRow: current };
+        : { id: change.id, status: 'rejected', reason: seen.reason, serverRow: current, code: 'conflict' };
     }
     const origin = { clientId, changeId: change.id };
     if (change.op === 'update' && !current) {
       this.answered.set(memo, { status: 'rejected', reason: 'not_found' });
-      return { id: change.id, status: 'rejected', reason: 'not_found', serverRow: null };
+      return { id: change.id, status: 'rejected', reason: 'not_found', serverRow: null, code: 'conflict' };
     }
     if (change.op === 'delete') {
       if (!current) {

@@ -23,7 +23,7 @@ describe("Fanout (the store's changes as sessions receive them)", () => {
 
   it("hands each turn's commits to every subscriber as one batch", async () => {
     const batches: ChangeRecord[][] = [];
-    fanout.subscribe((changes) => batches.push(changes), caller);
+    fanout.subscribe((changes) => batches.push(changes));
     await store.write({ op: 'insert', table: 'todos', row: todo(3) });
     await store.write({ op: 'insert', table: 'todos', row: todo(4) });
     expect(batches).toEqual([]);
@@ -33,7 +33,7 @@ describe("Fanout (the store's changes as sessions receive them)", () => {
 
   it('reads back recent changes from memory (the objects sent live) and older ones from the store', async () => {
     const live: ChangeRecord[] = [];
-    fanout.subscribe((changes) => live.push(...changes), caller);
+    fanout.subscribe((changes) => live.push(...changes));
     await store.write({ op: 'insert', table: 'todos', row: todo(3) });
     await store.write({ op: 'update', table: 'todos', key: todo(0).id, patch: { done: 1 } });
     await endOfTurn();
@@ -54,8 +54,8 @@ describe("Fanout (the store's changes as sessions receive them)", () => {
     const seen: string[] = [];
     fanout.subscribe(() => {
       throw new Error('a broken subscriber');
-    }, caller);
-    fanout.subscribe((changes) => seen.push(...changes.map((c) => c.lsn)), caller);
+    });
+    fanout.subscribe((changes) => seen.push(...changes.map((c) => c.lsn)));
     await store.write({ op: 'insert', table: 'todos', row: todo(3) });
     await endOfTurn();
     expect(seen).toEqual(['0/4']);

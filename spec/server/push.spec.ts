@@ -31,7 +31,7 @@ describe('push', () => {
       ['c3', 'rejected'],
       ['c4', 'applied'],
     ]);
-    expect(results[2]).toEqual({ id: 'c3', status: 'rejected', reason: 'not_found', serverRow: null });
+    expect(results[2]).toEqual({ id: 'c3', status: 'rejected', reason: 'not_found', serverRow: null, code: 'conflict' });
     expect(await server.query('SELECT id, done FROM todos ORDER BY id')).toEqual([{ id: todo(1).id, done: 1 }]);
     const changes = await peer.waitFor(() => {
       const all = peer.all('changes').flatMap((m) => m.changes);
@@ -85,7 +85,7 @@ describe('push', () => {
     const { peer } = await live();
     peer.send({ type: 'push', changes: [{ id: 'd1', table: 'todos', op: 'delete', key: todo(1).id }] });
     const { results } = await peer.next('push_result');
-    expect(results).toEqual([{ id: 'd1', status: 'rejected', reason: 'deletes are not allowed', serverRow: todo(1) }]);
+    expect(results).toEqual([{ id: 'd1', status: 'rejected', reason: 'deletes are not allowed', serverRow: todo(1), code: 'conflict' }]);
     await peer.close();
   });
 });

@@ -94,7 +94,7 @@ describe('SQLite store', () => {
     await store.write({ op: 'insert', table: 'todos', row: { id: 'a', done: 1 } });
     const results = await store.applyClientWrites('me', [update('p1', 'a', { title: 'nope' }), insert('p2', 'b', { title: 'yes' })]);
     expect(results).toEqual([
-      { id: 'p1', status: 'rejected', reason: 'locked', serverRow: todo('a', { done: 1 }) },
+      { id: 'p1', status: 'rejected', reason: 'locked', serverRow: todo('a', { done: 1 }), code: 'conflict' },
       { id: 'p2', status: 'applied', lsn: '0/2' },
     ]);
     expect(calls).toEqual([
@@ -122,7 +122,13 @@ describe('SQLite store', () => {
     store.subscribe((changes) => seen.push(changes));
     const results = await store.applyClientWrites('c', [insert('k1', 'a', { title: 'ok' }), insert('k2', 'b', { title: 'far too long' }), insert('k3', 'c')]);
     expect(results[0]).toEqual({ id: 'k1', status: 'applied', lsn: '0/1' });
-    expect(results[1]).toEqual({ id: 'k2', status: 'rejected', reason: expect.stringMatching(/^constraint: CHECK constraint failed/), serverRow: null });
+    expect(results[1]).toEqual({
+      id: 'k2',
+      status: 'rejected',
+      reason: expect.stringMatching(/^constraint: CHECK constraint failed/),
+      serverRow: null,
+      code: 'constraint',
+    });
     expect(results[2]).toEqual({ id: 'k3', status: 'applied', lsn: '0/2' }); // the failed change gave its LSN back
     expect(seen.map((batch) => batch.map((c) => c.key))).toEqual([['a', 'c']]);
     expect(await readTable(store, 'todos')).toEqual([todo('a', { title: 'ok' }), todo('c')]);

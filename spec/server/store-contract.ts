@@ -238,7 +238,7 @@ export function describeStoreContract(name: string, open: OpenStore): void {
 
     it('rejects an update of a missing row with not_found, and again on resend', async () => {
       const start = store.currentLsn();
-      const expected = [{ id: 'u', status: 'rejected', reason: 'not_found', serverRow: null }];
+      const expected = [{ id: 'u', status: 'rejected', reason: 'not_found', serverRow: null, code: 'conflict' }];
       expect(await store.applyClientWrites('c', [update('u', 'ghost', { title: 'boo' })])).toEqual(expected);
       expect(await store.applyClientWrites('c', [update('u', 'ghost', { title: 'boo' })])).toEqual(expected);
       expect(store.currentLsn()).toBe(start);

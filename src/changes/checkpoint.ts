@@ -1,7 +1,7 @@
 import { ReplaySubject, type Observable, type SchedulerLike, type Subscription } from 'rxjs';
 import { ZERO_LSN, type Lsn } from '../protocol/index.js';
 import type { MetaStore, SqliteExecutor } from '../storage/index.js';
-import { readLsn } from './local-schema.js';
+import { readLsn, readSetHash } from './local-schema.js';
 import type { EventBus } from '../streams/events.js';
 
 /** How long the IndexedDB copy of the checkpoint may lag behind (it is a hint, never the truth). */
@@ -20,6 +20,7 @@ const MIRROR_DELAY_MS = 1_000;
  */
 export class Checkpoint {
   private value: Lsn = ZERO_LSN;
+  private set: string | undefined;
   private readonly published = new ReplaySubject<Lsn>(1);
   private mirrorTimer: Subscription | undefined;
   private mirrored: Lsn | undefined;
@@ -36,6 +37,11 @@ export class Checkpoint {
     return this.value;
   }
 
+  /** What chose the synced rows, as the last snapshot said (a server with per-user rules); the hello repeats it. */
+  get setHash(): string | undefined {
+    return this.set;
+  }
+
   /**
    * Reads the checkpoint from the database (SQLite's value wins over any copy) and publishes it;
    * `meta`, where there is one, keeps the mirror.
@@ -43,14 +49,16 @@ export class Checkpoint {
   async load(db: SqliteExecutor, meta?: MetaStore): Promise<void> {
     this.meta = meta;
     this.value = await readLsn(db);
+    this.set = await readSetHash(db);
     this.mirrored = await this.meta?.get<Lsn>('lsn');
     this.published.next(this.value);
     if (this.meta && this.mirrored !== this.value) await this.writeMirror();
   }
 
-  /** A transaction that moved the checkpoint to `lsn` (or back to 0/0) has committed. */
-  committed(lsn: Lsn): void {
+  /** A transaction that moved the checkpoint to `lsn` (or back to 0/0) has committed; a snapshot's end also says what chose its rows (null: nothing did). */
+  committed(lsn: Lsn, setHash?: string | null): void {
     this.value = lsn;
+    if (setHash !== undefined) this.set = setHash ?? undefined;
   }
 
   /** Tells everyone that the committed checkpoint is `lsn` (lsn$, the `lsn_updated` event), and mirrors it soon. */

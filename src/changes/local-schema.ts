@@ -77,3 +77,13 @@ export const writeLsn = (db: SqliteExecutor, lsn: Lsn): Promise<void> => writeSt
 export async function pruneSettledChanges(db: SqliteExecutor, keep: number): Promise<void> {
   await db.run(`DELETE FROM local_changes WHERE settled = 1 AND status IN ('applied', 'rejected') AND seq <= (SELECT max(seq) FROM local_changes) - ?`, [keep]);
 }
+
+/**
+ * What chose the synced rows (a server with per-user rules says so at snapshot_end): written with
+ * the checkpoint that snapshot set, so the two always describe the same rows.
+ */
+export const readSetHash = (db: SqliteExecutor): Promise<string | undefined> => readState(db, 'set_hash');
+export async function writeSetHash(db: SqliteExecutor, setHash: string | undefined): Promise<void> {
+  if (setHash === undefined) await db.run(`DELETE FROM _rxsync_state WHERE key = 'set_hash'`);
+  else await writeState(db, 'set_hash', setHash);
+}

@@ -12,7 +12,7 @@ import {
   type SyncSchema,
 } from '../protocol/index.js';
 import type { OutboxOutcome } from './outbox.js';
-import { readLsn, writeLsn } from './local-schema.js';
+import { readLsn, writeLsn, writeSetHash } from './local-schema.js';
 import { keyFromJson, keyToJson, tableCodecs, type TableCodec } from './table-codec.js';
 import { Rebase } from './rebase.js';
 
@@ -56,7 +56,11 @@ export class ServerChanges {
    * source transaction share its commit LSN); throws before anything is written.
    */
   check(batch: Changes): void {
-    if (batch.changes.length === 0) throw new SyncProtocolError('invalid_message', `changes message ${batch.lsn} carries no change`);
+    // An empty message only moves the checkpoint: with per-user rules, the commits up to its LSN
+    // held nothing this client may see. A part of a transaction always carries changes.
+    if (batch.changes.length === 0 && (batch.partial || batch.offset !== undefined)) {
+      throw new SyncProtocolError('invalid_message', `a part of the transaction at ${batch.lsn} carries no change`);
+    }
     let previous: Lsn | undefined;
     for (const change of batch.changes) {
       if (previous !== undefined && compareLsn(change.lsn, previous) < 0) {
@@ -72,8 +76,9 @@ export class ServerChanges {
         if (change.row[pk] !== change.key) throw new SyncProtocolError('invalid_value', `${change.table}: the row's ${pk} is not the change's key`);
       }
     }
-    if (previous !== undefined && compareLsn(previous, batch.lsn) !== 0) {
-      throw new SyncProtocolError('invalid_lsn', `batch LSN ${batch.lsn} is not its last change's LSN ${previous}`);
+    // The batch's LSN may be past its last change: the commits between held nothing for this client.
+    if (previous !== undefined && compareLsn(previous, batch.lsn) > 0) {
+      throw new SyncProtocolError('invalid_lsn', `batch LSN ${batch.lsn} is before its last change's LSN ${previous}`);
     }
     if ((batch.partial || batch.offset !== undefined) && batch.changes.some((change) => change.lsn !== batch.lsn)) {
       throw new SyncProtocolError('invalid_lsn', `a part of the transaction at ${batch.lsn} carries changes of another transaction`);
@@ -103,7 +108,7 @@ export class ServerChanges {
     if (compareLsn(batch.lsn, checkpoint) <= 0) return undefined;
     if (batch.offset !== undefined) batch = await this.withStagedParts(tx, batch);
     let first = 0;
-    while (compareLsn(batch.changes[first].lsn, checkpoint) <= 0) first++;
+    while (first < batch.changes.length && compareLsn(batch.changes[first].lsn, checkpoint) <= 0) first++;
     const touched = new Set<string>();
     const keys: Array<[string, string]> = [];
     const records: unknown[][] = [];
@@ -215,10 +220,11 @@ export class ServerChanges {
     await this.rebase.afterServerRows(tx, () => params.map((p) => [chunk.table, keyToJson(p[pk] as string | number)] as [string, string]));
   }
 
-  /** Snapshot end: the LSN the snapshot was read at becomes the checkpoint. */
-  async endSnapshot(tx: SqliteExecutor, lsn: Lsn): Promise<void> {
+  /** Snapshot end: the LSN the snapshot was read at becomes the checkpoint, with what chose its rows. */
+  async endSnapshot(tx: SqliteExecutor, lsn: Lsn, setHash?: string): Promise<void> {
     await this.rebase.afterServerRows(tx, () => [], await confirmCoveredChanges(tx, lsn));
     await writeLsn(tx, lsn);
+    await writeSetHash(tx, setHash);
   }
 }
 

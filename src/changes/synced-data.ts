@@ -87,8 +87,8 @@ export class SyncedData {
         return {};
       }
       case 'snapshot_end': {
-        await this.db.transaction((tx) => this.server.endSnapshot(tx, message.lsn));
-        this.checkpoint.committed(message.lsn);
+        await this.db.transaction((tx) => this.server.endSnapshot(tx, message.lsn, message.setHash));
+        this.checkpoint.committed(message.lsn, message.setHash ?? null);
         this.events.emit('initial_sync_complete', { lsn: message.lsn, rows: [...this.progress.values()].reduce((n, p) => n + p.rowsDone, 0) });
         return { lsn: message.lsn };
       }

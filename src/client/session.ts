@@ -131,7 +131,7 @@ export class SocketSession implements PushTarget {
 
   private async sayHello(): Promise<void> {
     const token = await this.ctx.authToken();
-    const lsn = this.ctx.data.checkpoint.current;
+    const { current: lsn, setHash } = this.ctx.data.checkpoint;
     this.guard.helloSent(lsn);
     this.send({
       type: 'hello',
@@ -140,6 +140,7 @@ export class SocketSession implements PushTarget {
       lsn,
       schemaHash: this.ctx.schema.hash,
       ...(token !== undefined && { token }),
+      ...(setHash !== undefined && { setHash }),
     });
   }
 

@@ -35,7 +35,8 @@ export const CloseCode = {
   goingAway: 1001, // the server is shutting down
   messageTooBig: 1009, // a frame over maxMessageBytes, refused before it was parsed
   protocolViolation: 4400, // too many invalid messages in a row
-  unauthorized: 4401,
+  unauthorized: 4401, // the token was refused: final, the client stops reconnecting
+  tokenExpired: 4403, // the session's token expired (or came expired): the client fetches a new token and reconnects at once
   heartbeatTimeout: 4408,
   replaced: 4409, // a newer connection with the same client id took over
   resyncRequired: 4410, // the change log no longer reaches back to this client's position: reconnect for a fresh snapshot

@@ -49,7 +49,8 @@ export const HelloCodec = t.intersection([
     lsn: LsnCodec,
     schemaHash: t.string,
   }),
-  t.partial({ token: t.string }),
+  /** `setHash`: what the client's rows were selected by (rules and claims), from its last snapshot_end. */
+  t.partial({ token: t.string, setHash: t.string }),
 ]);
 export const AckCodec = t.type({ type: t.literal('ack'), lsn: LsnCodec });
 export const SnapshotAckCodec = t.type({ type: t.literal('snapshot_ack'), seq: Count });
@@ -71,7 +72,8 @@ export const SyncModeCodec = t.keyof({ initial: null, catchup: null, live: null,
 export type SyncMode = t.TypeOf<typeof SyncModeCodec>;
 /** `initial` and `reset` are followed by a snapshot; `catchup` and `live` stream changes from the client's LSN. */
 export const needsSnapshot = (mode: SyncMode): boolean => mode === 'initial' || mode === 'reset';
-export const ResetReasonCodec = t.keyof({ lsn_too_old: null, lsn_ahead: null, schema_mismatch: null });
+/** `set_changed`: the rules, or the claims they read, differ from those the client's rows were chosen by. */
+export const ResetReasonCodec = t.keyof({ lsn_too_old: null, lsn_ahead: null, schema_mismatch: null, set_changed: null });
 export type ResetReason = t.TypeOf<typeof ResetReasonCodec>;
 
 export const LimitsCodec = t.type({
@@ -125,7 +127,12 @@ export const SnapshotChunkCodec = t.type({
   columns: t.array(t.string),
   rows: RowArrays,
 });
-export const SnapshotEndCodec = t.type({ type: t.literal('snapshot_end'), lsn: LsnCodec });
+/**
+ * `setHash`, from a server with per-user rules: what chose the snapshot's rows (the rules and the
+ * claims they read). The client keeps it with the checkpoint and says it in its next hello, so a
+ * change of either brings a fresh snapshot instead of a catch-up from rows chosen otherwise.
+ */
+export const SnapshotEndCodec = t.intersection([t.type({ type: t.literal('snapshot_end'), lsn: LsnCodec }), t.partial({ setHash: t.string })]);
 /**
  * Changes of whole transactions; or, for a transaction too large for one message, a part of one:
  * every part but the last says `partial` (the transaction at `lsn` goes on in the next message),
@@ -140,7 +147,11 @@ export const ChangesCodec = t.intersection([
 export const PushResultEntryCodec = t.union([
   t.type({ id: ChangeIdCodec, status: t.literal('applied'), lsn: LsnCodec }),
   t.intersection([t.type({ id: ChangeIdCodec, status: t.literal('duplicate') }), t.partial({ lsn: LsnCodec })]),
-  t.type({ id: ChangeIdCodec, status: t.literal('rejected'), reason: t.string, serverRow: t.union([RowCodec, t.null]) }),
+  /** `code`: `forbidden` when a write rule refused it (then `serverRow` is null unless the row is in the client's set). */
+  t.intersection([
+    t.type({ id: ChangeIdCodec, status: t.literal('rejected'), reason: t.string, serverRow: t.union([RowCodec, t.null]) }),
+    t.partial({ code: t.keyof({ forbidden: null, conflict: null, constraint: null }) }),
+  ]),
 ]);
 export type PushResultEntry = t.TypeOf<typeof PushResultEntryCodec>;
 export const PushResultCodec = t.type({ type: t.literal('push_result'), results: t.array(PushResultEntryCodec) });

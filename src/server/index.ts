@@ -7,3 +7,5 @@ export { DEFAULT_LIMITS, type ServerLimits } from './limits.js';
 export type { SyncStore, SnapshotReader, BackendWrite, WriteResult, ConflictPolicy, Caller, Principal } from './store/store.js';
 export { defineSchema, type SyncSchema, type SchemaDefinition } from '../protocol/index.js';
 export { demoSchema } from '../protocol/demo-schema.js';
+export { loadRules, compileRules, RulesError, type CompiledRules, type RulesErrorLocation, type RulesSource } from './rules/index.js';
+export { createJwtVerifier, signToken, TokenRefusedError, type JwtOptions, type VerifiedToken, type SignTokenOptions } from './auth/index.js';

@@ -1,6 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SyncSchema } from '../protocol/index.js';
+import type { JwtOptions } from './auth/jwt-verifier.js';
 import type { ServerLimits } from './limits.js';
+import type { CompiledRules } from './rules/ast.js';
+import { compileRules } from './rules/compile-rules.js';
 import type { PostgresStoreOptions } from './store/postgres/postgres-store.js';
 import { createSqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import type { ConflictPolicy, SyncStore } from './store/store.js';
@@ -30,6 +33,18 @@ export interface SyncServerOptions {
    * made for it (see `Principal` in store/store.ts), so that per-user rules can use it.
    */
   authenticate?: (token: string | undefined, request: IncomingMessage) => unknown | Promise<unknown>;
+  /**
+   * Verify hello tokens as JWTs (HS256 secret, PEM public key or JWKS URL; docs/rules.md): a
+   * refused token gets no session, and the session ends when its token expires. The verified
+   * claims are what the rules read. With `authenticate` too, the hook runs after the verification.
+   */
+  jwt?: JwtOptions;
+  /**
+   * Per-user rules (docs/rules.md): the streams each user syncs and the writes each may make, as
+   * the object a rules file holds (or compiled with loadRules). A table no stream names is synced to
+   * no one; a write no rule allows is refused.
+   */
+  rules?: unknown;
   limits?: Partial<ServerLimits>;
   /** What a client write does to the current row; default last write wins. A given `store` applies its own. */
   conflictPolicy?: ConflictPolicy;
@@ -37,6 +52,18 @@ export interface SyncServerOptions {
   httpHandler?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
   /** Called with failures of the server itself (not of clients' input). Default: console.error. */
   onError?: (error: unknown) => void;
+}
+
+/** The options' rules, checked against the schema (a RulesError says what is wrong), or undefined. */
+export function resolveRules(options: SyncServerOptions): CompiledRules | undefined {
+  if (options.rules === undefined) return undefined;
+  if (options.postgres) throw new Error('rxsync: per-user rules are not supported on the Postgres store yet');
+  return isCompiled(options.rules) ? options.rules : compileRules(options.rules, options.schema);
+}
+
+function isCompiled(rules: unknown): rules is CompiledRules {
+  const candidate = rules as Partial<CompiledRules>;
+  return typeof candidate.hash === 'string' && Array.isArray(candidate.subqueries) && candidate.writes instanceof Map;
 }
 
 /** The store the options ask for: the one given, else Postgres when asked for, else the embedded SQLite store. */

@@ -5,7 +5,9 @@ import { CloseCode, type Key, type Lsn, type Row } from '../protocol/index.js';
 import { resolveLimits } from './limits.js';
 import { Fanout } from './fanout/fanout.js';
 import { SyncSession, type SessionHost, type SessionStats } from './session/session.js';
-import { openStore, type SyncServerOptions } from './options.js';
+import { openStore, resolveRules, type SyncServerOptions } from './options.js';
+import { createJwtVerifier } from './auth/jwt-verifier.js';
+import { RoutePlan } from './rules/route-plan.js';
 import type { SyncStore } from './store/store.js';
 
 export const SYNC_PATH = '/api/sync';
@@ -34,17 +36,22 @@ export interface SyncServer {
 export async function createSyncServer(options: SyncServerOptions): Promise<SyncServer> {
   const limits = resolveLimits(options.limits);
   const onError = options.onError ?? ((error: unknown) => console.error('[rxsync server]', error));
+  // Rules and token settings are checked before anything opens: a mistake stops the start.
+  const rules = resolveRules(options);
+  const verifier = options.jwt && createJwtVerifier(options.jwt);
   const store = await openStore(options, onError);
   if (store.schema.hash !== options.schema.hash) throw new Error('the store was opened with a different schema than the server');
   const sessions = new Set<SyncSession>();
   const byClient = new Map<string, SyncSession>();
 
-  const fanout = new Fanout(store, onError);
+  const fanout = new Fanout(store, onError, rules && new RoutePlan(rules, store.schema));
   const host: SessionHost = {
     store,
     fanout,
     limits,
     authenticate: options.authenticate as SessionHost['authenticate'],
+    ...(verifier && { verifier }),
+    ...(rules && { rules }),
     claimClient(clientId, session) {
       const previous = byClient.get(clientId);
       byClient.set(clientId, session);

@@ -1,6 +1,7 @@
 import type { ChangeRecord, Lsn } from '../../protocol/index.js';
+import type { RoutePlan } from '../rules/route-plan.js';
 import type { Caller, SyncStore } from '../store/store.js';
-import { LiveFeed } from './live-feed.js';
+import { LiveFeed, type LiveListener, type LiveSubscription } from './live-feed.js';
 import { RecentChanges } from './recent-changes.js';
 
 /**
@@ -21,9 +22,11 @@ export class Fanout {
   constructor(
     private readonly store: SyncStore,
     onError: (error: unknown) => void,
+    /** With per-user rules: how live changes are routed to the sessions they concern. */
+    plan?: RoutePlan,
   ) {
-    this.live = new LiveFeed(onError);
     this.lastLsn = store.currentLsn();
+    this.live = new LiveFeed(onError, this.lastLsn, plan);
     this.unsubscribeStore = store.subscribe((changes) => this.onCommit(changes));
     this.unsubscribeResets = store.subscribeResets((lsn) => {
       for (const listener of [...this.resetListeners]) listener(lsn);
@@ -37,11 +40,16 @@ export class Fanout {
   }
 
   /**
-   * Every committed change from now on, in LSN order, in batches of one or more commits. `caller`
-   * is who will receive them: where per-user rules will filter live changes (none do yet).
+   * Every committed change from now on, in LSN order, in batches of one or more commits; with
+   * `routes` (a session under per-user rules), only the changes its route keys name (LiveFeed).
    */
-  subscribe(listener: (changes: ChangeRecord[]) => void, _caller: Caller): () => void {
-    return this.live.subscribe(listener);
+  subscribe(listener: LiveListener, routes?: () => Iterable<string>): LiveSubscription {
+    return this.live.subscribe(listener, routes);
+  }
+
+  /** The last LSN the live feed handed out. */
+  get delivered(): Lsn {
+    return this.live.delivered;
   }
 
   /**

@@ -14,8 +14,13 @@ import {
   type Push,
   type ServerMessage,
 } from '../../protocol/index.js';
-import type { Caller, Principal, SyncStore } from '../store/store.js';
+import type { JwtVerifier } from '../auth/jwt-verifier.js';
+import type { CompiledRules } from '../rules/ast.js';
+import { RulesAccess } from '../rules/rules-access.js';
+import { UserView } from '../rules/user-view.js';
+import type { Caller, Principal, SyncStore, WriteResult } from '../store/store.js';
 import { DataPump, type DataSources } from './data-pump.js';
+import { authenticateHello } from './hello-auth.js';
 import { Heartbeat } from './heartbeat.js';
 import { InboundQueue } from './inbound-queue.js';
 import { InvalidMessages } from './invalid-messages.js';
@@ -45,8 +50,12 @@ export interface SessionStats {
 /** What a session needs from the server that hosts it. */
 export interface SessionHost extends DataSources {
   readonly store: SyncStore;
-  /** Falsy (or a throw) refuses the client; anything else is the session's principal. */
+  /** Falsy (or a throw) refuses the client; anything else is the session's principal (an object: its claims too). */
   authenticate?: (token: string | undefined, request: unknown) => unknown | Promise<unknown>;
+  /** Verifies hello tokens as JWTs: their claims are what the rules read. */
+  verifier?: JwtVerifier;
+  /** Per-user rules: each client reads and writes only what they allow. */
+  rules?: CompiledRules;
   /** A session took this client id: the host closes any older session holding it. */
   claimClient(clientId: string, session: SyncSession): void;
   releaseClient(clientId: string, session: SyncSession): void;
@@ -72,6 +81,11 @@ export class SyncSession {
   private readonly invalid: InvalidMessages;
   private readonly heartbeat: Heartbeat;
   private framesReceived = 0;
+  /** Under per-user rules: what this client's user may read and write. */
+  private view: UserView | undefined;
+  private access: RulesAccess | undefined;
+  /** Closes the session when its token expires. */
+  private expiry: ReturnType<typeof setTimeout> | undefined;
   /** How the pumps send: through `send`, so nothing goes out once the session is closed. */
   private readonly output: SessionOutput;
 
@@ -136,8 +150,8 @@ export class SyncSession {
     if (!decoded.ok) return this.reject(decoded.error);
     const message = decoded.value;
     if (message.type === 'ping') {
-      // After the hello, a pong carries the head LSN: how a client knows what "caught up" means now.
-      const lsn = this.clientId === undefined ? undefined : this.host.store.currentLsn();
+      // After the hello, a pong carries the LSN the client will reach: how it knows what "caught up" means now.
+      const lsn = this.clientId === undefined ? undefined : (this.data?.position() ?? this.host.store.currentLsn());
       return this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }), ...(lsn && { lsn }) });
     }
     if (message.type === 'pong') return;
@@ -167,6 +181,7 @@ export class SyncSession {
     if (this.closed) return;
     this.closed = true;
     this.heartbeat.stop();
+    clearTimeout(this.expiry);
     this.data?.close();
     if (this.clientId) this.host.releaseClient(this.clientId, this);
   }
@@ -195,20 +210,24 @@ export class SyncSession {
       this.sendError('unsupported_protocol', `protocol ${hello.protocol} is not supported; this server speaks ${PROTOCOL_VERSION}`, 'hello');
       return this.close(CloseCode.protocolViolation, 'unsupported protocol');
     }
-    if (this.host.authenticate) {
-      const principal = await this.authenticate(hello.token);
-      if (!principal) {
-        this.sendError('unauthorized', 'authentication failed', 'hello');
-        return this.close(CloseCode.unauthorized, 'unauthorized');
-      }
-      this.principal = principal;
+    const auth = await authenticateHello(this.host, hello.token, this.request);
+    if (!auth.ok) {
+      // A token that merely expired is worth a new one: the client fetches it and comes back at once.
+      this.sendError('unauthorized', auth.expired ? 'the token expired: fetch a new one and reconnect' : 'authentication failed', 'hello');
+      return this.close(auth.expired ? CloseCode.tokenExpired : CloseCode.unauthorized, auth.expired ? 'token expired' : 'unauthorized');
     }
+    this.principal = auth.principal;
+    if (auth.expiresAt !== undefined) this.closeAt(auth.expiresAt);
     if (this.closed) return;
     const { store, limits } = this.host;
     const clientKnown = await store.registerClient(hello.clientId);
     if (this.closed) return;
     this.clientId = hello.clientId;
     this.host.claimClient(hello.clientId, this);
+    if (this.host.rules) {
+      this.view = new UserView(this.host.rules, store.schema, auth.claims, hello.clientId);
+      this.access = new RulesAccess(this.host.rules, store.schema, auth.claims);
+    }
     this.data?.close(); // a hello whose snapshot failed to open, now tried again
     const data = (this.data = new DataPump(
       this.host,
@@ -216,6 +235,7 @@ export class SyncSession {
       this.output,
       (error) => this.onHandlerError(error, 'changes'),
       () => this.close(CloseCode.resyncRequired, "the change log no longer reaches back to this client's position: reconnect for a fresh snapshot"),
+      this.view,
     ));
     const { mode, reason } = chooseSyncMode({
       clientLsn: hello.lsn,
@@ -223,6 +243,7 @@ export class SyncSession {
       schemaHash: store.schema.hash,
       serverLsn: data.headLsn,
       oldestResumableLsn: store.oldestResumableLsn(),
+      ...(this.view && { clientSetHash: hello.setHash, setHash: this.view.setHash }),
     });
     this.send({
       type: 'welcome',
@@ -245,18 +266,20 @@ export class SyncSession {
     return needsSnapshot(mode) ? data.startSnapshot() : data.startStreaming(hello.lsn);
   }
 
-  /** What the hook answered when it accepted the client; a falsy value or a throw refuses it. */
-  private async authenticate(token: string | undefined): Promise<Principal> {
-    try {
-      return await this.host.authenticate!(token, this.request);
-    } catch {
-      return undefined;
-    }
+  /** The session ends when its token does; the client comes back with a new one (CloseCode.tokenExpired). */
+  private closeAt(expiresAt: number): void {
+    // setTimeout holds at most 2^31-1 ms; a longer token is re-checked then.
+    const delay = Math.min(Math.max(0, expiresAt - Date.now()), 0x7fffffff);
+    this.expiry = setTimeout(() => {
+      if (Date.now() >= expiresAt) this.close(CloseCode.tokenExpired, 'token expired');
+      else this.closeAt(expiresAt);
+    }, delay);
+    this.expiry.unref?.();
   }
 
   /** Who this session's store and fan-out calls are made for. */
   private get caller(): Caller {
-    return { principal: this.principal };
+    return { principal: this.principal, ...(this.access && { access: this.access }) };
   }
 
   private async onPush(push: Push): Promise<void> {
@@ -267,7 +290,13 @@ export class SyncSession {
     // Every change is checked before any is written: one bad change refuses the whole push.
     push.changes.forEach((change) => checkClientChange(store.schema, change));
     const results = await store.applyClientWrites(this.clientId!, push.changes, this.caller);
-    this.send({ type: 'push_result', results });
+    this.send({ type: 'push_result', results: this.view ? results.map((result, i) => this.withoutForeignRow(result, push.changes[i].table)) : results });
+  }
+
+  /** A rejection shows the server's row only when it is in the client's set: never a row it may not read. */
+  private withoutForeignRow(result: WriteResult, table: string): WriteResult {
+    if (result.status !== 'rejected' || result.serverRow === null || this.view!.mayRead(table, result.serverRow)) return result;
+    return { ...result, serverRow: null };
   }
 
   private onRateLimited(admitted: 'drop' | 'warn' | 'close'): void {

@@ -16,6 +16,8 @@ export class SnapshotPump {
     private readonly window: ChunkWindow,
     private readonly out: SessionOutput,
     chunkRows: number,
+    /** Under per-user rules: what chose the rows, told to the client with snapshot_end. */
+    private readonly setHash?: string,
   ) {
     const tables = reader.tables.map(({ table, rows }) => ({ table, rows, chunks: Math.ceil(rows / chunkRows) }));
     for (const { table, chunks } of tables) this.progress.set(table, { sent: 0, chunks });
@@ -30,7 +32,7 @@ export class SnapshotPump {
       if (out.isClosed) return undefined;
       if (!chunk) {
         reader.close();
-        out.send({ type: 'snapshot_end', lsn: reader.lsn }, 'data');
+        out.send({ type: 'snapshot_end', lsn: reader.lsn, ...(this.setHash !== undefined && { setHash: this.setHash }) }, 'data');
         return reader.lsn;
       }
       const progress = this.progress.get(chunk.table)!;

@@ -1,4 +1,4 @@
-import type { ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../../protocol/index.js';
+import type { ChangeOp, ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../../protocol/index.js';
 
 /**
  * The storage a sync server runs on. Sessions talk to storage only through this interface and
@@ -53,6 +53,14 @@ export interface SyncStore {
    */
   applyClientWrites(clientId: string, changes: ClientChange[], caller?: Caller): Promise<WriteResult[]>;
 
+  /**
+   * The rows each read names, as they were at `lsn` (at or after `oldestResumableLsn()`): the
+   * current rows with the changes after `lsn` undone. Per-user rules read a user's sets as of a
+   * client's position, and the rows a set change brings or takes away as of that change. Rejects
+   * when the log no longer reaches back to `lsn`.
+   */
+  rowsAt(lsn: Lsn, reads: readonly RowsRead[]): Promise<Row[][]>;
+
   /** A backend write (not from a sync client). Resolves to the LSN it committed at. */
   write(change: BackendWrite): Promise<Lsn>;
 
@@ -81,11 +89,57 @@ export type Principal = unknown;
 /**
  * Who a store call is made for. Sessions pass it with every call that reads or writes data for
  * their client, so that per-user rules can filter what a client reads and refuse what it writes.
- * Calls without one come from the server's owner (backend writes, tests, admin). No store filters
- * on it yet.
+ * Calls without one come from the server's owner (backend writes, tests, admin).
  */
 export interface Caller {
   readonly principal: Principal;
+  /** The per-user rules as they apply to this caller, on a server that has rules. */
+  readonly access?: CallerAccess;
+}
+
+/** One read of `rowsAt`: the rows of `table` whose `column` holds one of `values` (every row without a column). */
+export interface RowsRead {
+  readonly table: string;
+  readonly column?: string;
+  readonly values?: readonly unknown[];
+}
+
+/** A condition in a store's SQL dialect, its values as bound parameters. */
+export interface SqlCondition {
+  readonly sql: string;
+  readonly params: readonly unknown[];
+}
+
+/** How a store writes SQL: which dialect, and its placeholder for the n-th parameter (1-based). */
+export interface SqlDialect {
+  readonly dialect: 'sqlite' | 'postgres';
+  placeholder(index: number): string;
+}
+
+/** One change a client asks for, with the row before and after it (null: none). */
+export interface WriteAttempt {
+  readonly table: string;
+  readonly op: ChangeOp;
+  readonly before: Row | null;
+  readonly after: Row | null;
+}
+
+/**
+ * What per-user rules let one caller read and write (src/server/rules/). Stores ask it while they
+ * read a snapshot and apply a push; they never see the rules themselves.
+ */
+export interface CallerAccess {
+  /**
+   * The rows of `table` the caller may read, as a condition over the table's columns (the table
+   * is not aliased; parameters numbered from `firstParam`): true for every row, false for none.
+   */
+  readFilter(table: string, dialect: SqlDialect, firstParam?: number): SqlCondition | boolean;
+  /**
+   * Whether the caller may make this change. `exists` runs a query in the store's transaction
+   * (so a change sees the earlier changes of its push) and says whether it returned a row; when
+   * `exists` answers synchronously (an embedded store inside its transaction), so does this.
+   */
+  mayWrite(attempt: WriteAttempt, dialect: SqlDialect, exists: (query: SqlCondition) => boolean | Promise<boolean>): boolean | Promise<boolean>;
 }
 
 export interface SnapshotReader {
@@ -104,7 +158,7 @@ export type BackendWrite =
 export type WriteResult =
   | { id: string; status: 'applied'; lsn: Lsn }
   | { id: string; status: 'duplicate'; lsn?: Lsn }
-  | { id: string; status: 'rejected'; reason: string; serverRow: Row | null };
+  | { id: string; status: 'rejected'; reason: string; serverRow: Row | null; code?: 'forbidden' | 'conflict' | 'constraint' };
 
 /**
  * Decides what a client write does to the current server row. The default is server order, last

@@ -183,6 +183,11 @@ class PostgresSyncStore implements SyncStore {
     }
   }
 
+  /** Per-user rules on Postgres need the change log to keep old rows; until it does, a server refuses rules on this store. */
+  async rowsAt(): Promise<Row[][]> {
+    throw new Error('rxsync: per-user rules are not supported on the Postgres store yet');
+  }
+
   async health(): Promise<Record<string, unknown>> {
     this.assertOpen();
     const { rows } = await this.pool.query<{ active: boolean; wal_status: string | null; lag_bytes: string | null }>(

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { ClientChange, Key, Lsn, Row } from '../../../protocol/index.js';
 import { quoteIdentifier } from '../../../sql/index.js';
+import { rejectionCode } from '../rejection-code.js';
 import type { BackendWrite, ConflictPolicy, WriteResult } from '../store.js';
 import type { ChangeLogTail } from './change-log.js';
 import { rowFromPostgresText, toPostgresParameter, type PostgresTable } from './pg-values.js';
@@ -44,6 +45,7 @@ export class PostgresWriter {
               status: 'rejected',
               reason: earlier.reason ?? 'rejected',
               serverRow: await this.current(client, table, change.key, false),
+              code: rejectionCode(earlier.reason ?? ''),
             });
           } else if (earlier.xid === xid) {
             const duplicate = { id: change.id, status: 'duplicate' as const };
@@ -131,7 +133,7 @@ export class PostgresWriter {
       if (decision.action === 'reject') {
         await record('rejected', decision.reason, false);
         await client.query('RELEASE SAVEPOINT change');
-        return { result: { id: change.id, status: 'rejected', reason: decision.reason, serverRow: current }, changed: false };
+        return { result: { id: change.id, status: 'rejected', reason: decision.reason, serverRow: current, code: 'conflict' }, changed: false };
       }
       if (decision.row === null && current === null) {
         // Deleting a row that is already gone: applied, and nothing to log.
@@ -155,7 +157,10 @@ export class PostgresWriter {
       const reason = `constraint: ${(error as Error).message}`;
       await record('rejected', reason, false);
       await client.query('RELEASE SAVEPOINT change');
-      return { result: { id: change.id, status: 'rejected', reason, serverRow: await this.current(client, table, change.key, false) }, changed: false };
+      return {
+        result: { id: change.id, status: 'rejected', reason, serverRow: await this.current(client, table, change.key, false), code: 'constraint' },
+        changed: false,
+      };
     }
   }
 

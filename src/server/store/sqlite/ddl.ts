@@ -12,7 +12,8 @@ import { quoteIdentifier, SQL_COLUMN_TYPE } from '../../../sql/index.js';
 
 const INTERNAL_DDL = `
   -- Every committed change, in LSN order. row: the whole row after the change as JSON (NULL for a
-  -- delete); client_id/change_id: the client change that caused it (NULL for a backend write).
+  -- delete); old_row: the whole row before it (NULL for an insert), for per-user rules;
+  -- client_id/change_id: the client change that caused it (NULL for a backend write).
   CREATE TABLE IF NOT EXISTS _rxsync_changes (
     lsn INTEGER PRIMARY KEY,
     tbl TEXT NOT NULL,
@@ -20,7 +21,8 @@ const INTERNAL_DDL = `
     key TEXT NOT NULL,
     row TEXT,
     client_id TEXT,
-    change_id TEXT
+    change_id TEXT,
+    old_row TEXT
   );
   -- Idempotency: every client change id ever answered (until retention prunes it), per client, so
   -- that two clients that happen to use the same id never shadow each other's writes. lsn: the LSN
@@ -62,6 +64,7 @@ function createTableSql(name: string, table: TableSchema): string {
  */
 export function ensureSchema(db: Database.Database, schema: SyncSchema): void {
   db.exec(INTERNAL_DDL);
+  addOldRows(db);
   for (const name of schema.tableNames) {
     const table = schema.tables[name];
     db.exec(createTableSql(name, table));
@@ -72,6 +75,23 @@ export function ensureSchema(db: Database.Database, schema: SyncSchema): void {
       }
     }
   }
+}
+
+/**
+ * A log written before old rows were kept gets the column, and what it held is pruned: per-user
+ * rules cannot tell who saw a change without the row before it, so clients behind that point
+ * are reset instead of caught up from it (once, at the upgrade).
+ */
+function addOldRows(db: Database.Database): void {
+  const columns = db.prepare(`SELECT name FROM pragma_table_info('_rxsync_changes')`).pluck().all() as string[];
+  if (columns.includes('old_row')) return;
+  db.exec(`ALTER TABLE _rxsync_changes ADD COLUMN old_row TEXT`);
+  const last = db
+    .prepare(`SELECT MAX(value) FROM (SELECT value FROM _rxsync_meta WHERE key = 'last_lsn' UNION ALL SELECT MAX(lsn) FROM _rxsync_changes)`)
+    .pluck()
+    .get();
+  db.prepare(`DELETE FROM _rxsync_changes`).run();
+  db.prepare(`UPDATE _rxsync_meta SET value = ? WHERE key IN ('resumable_from', 'last_lsn')`).run(last ?? 0);
 }
 
 /** Connection settings: WAL and synchronous=NORMAL for a file database (nothing for ':memory:'). */

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { lsnFromBigInt, lsnToBigInt } from '../../../protocol/index.js';
 import type { ChangeOp, ChangeRecord, Key, Lsn, Origin, Row } from '../../../protocol/index.js';
+import { withOldRow } from '../old-rows.js';
 
 /**
  * The SQLite store's bookkeeping: the change log, the client-change (idempotency) records, the
@@ -24,11 +25,21 @@ export function parseLsn(lsn: Lsn): number {
 
 type ClientChangeRecord = { status: 'applied'; lsn: number; reason: null } | { status: 'rejected'; lsn: number; reason: string };
 
-type LogRow = [lsn: number, table: string, op: ChangeOp, key: string, row: string | null, clientId: string | null, changeId: string | null];
+type LogRow = [
+  lsn: number,
+  table: string,
+  op: ChangeOp,
+  key: string,
+  row: string | null,
+  clientId: string | null,
+  changeId: string | null,
+  oldRow: string | null,
+];
 
 export class StoreLog {
   private readonly append: Database.Statement;
   private readonly since: Database.Statement;
+  private readonly tableChangesSince: Database.Statement;
   private readonly pruneChanges: Database.Statement;
   private readonly pruneClientChanges: Database.Statement;
   private readonly findClientChangeStmt: Database.Statement;
@@ -40,8 +51,9 @@ export class StoreLog {
   private readonly upsertClient: Database.Statement;
 
   constructor(db: Database.Database) {
-    this.append = db.prepare('INSERT INTO _rxsync_changes (lsn, tbl, op, key, row, client_id, change_id) VALUES (?, ?, ?, ?, ?, ?, ?)');
-    this.since = db.prepare('SELECT lsn, tbl, op, key, row, client_id, change_id FROM _rxsync_changes WHERE lsn > ? ORDER BY lsn LIMIT ?').raw(true);
+    this.append = db.prepare('INSERT INTO _rxsync_changes (lsn, tbl, op, key, row, client_id, change_id, old_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    this.since = db.prepare('SELECT lsn, tbl, op, key, row, client_id, change_id, old_row FROM _rxsync_changes WHERE lsn > ? ORDER BY lsn LIMIT ?').raw(true);
+    this.tableChangesSince = db.prepare('SELECT key, old_row FROM _rxsync_changes WHERE lsn > ? AND tbl = ? ORDER BY lsn').raw(true);
     this.pruneChanges = db.prepare('DELETE FROM _rxsync_changes WHERE lsn <= ?');
     this.pruneClientChanges = db.prepare('DELETE FROM _rxsync_client_changes WHERE lsn <= ?');
     this.findClientChangeStmt = db.prepare('SELECT status, lsn, reason FROM _rxsync_client_changes WHERE client_id = ? AND change_id = ?');
@@ -66,13 +78,22 @@ export class StoreLog {
     this.setMeta.run(lsn, 'last_lsn');
   }
 
-  /** Appends one change; `row` is the whole row after it (null for a delete). */
-  appendChange(lsn: number, table: string, op: ChangeOp, key: Key, row: Row | null, origin?: Origin): ChangeRecord {
-    this.append.run(lsn, table, op, JSON.stringify(key), row && JSON.stringify(row), origin?.clientId ?? null, origin?.changeId ?? null);
+  /** Appends one change; `row` is the whole row after it (null for a delete), `old` the one before (null for an insert). */
+  appendChange(lsn: number, table: string, op: ChangeOp, key: Key, row: Row | null, old: Row | null, origin?: Origin): ChangeRecord {
+    this.append.run(
+      lsn,
+      table,
+      op,
+      JSON.stringify(key),
+      row && JSON.stringify(row),
+      origin?.clientId ?? null,
+      origin?.changeId ?? null,
+      old && JSON.stringify(old),
+    );
     const record: ChangeRecord = { lsn: formatLsn(lsn), table, op, key };
     if (row) record.row = row;
     if (origin) record.origin = origin;
-    return record;
+    return withOldRow(record, old);
   }
 
   /** Logged changes with LSN > `after`, in LSN order, at most `limit`. */
@@ -80,13 +101,25 @@ export class StoreLog {
     const rows = this.since.all(after, limit) as LogRow[];
     const records = new Array<ChangeRecord>(rows.length);
     for (let i = 0; i < rows.length; i++) {
-      const [lsn, table, op, key, row, clientId, changeId] = rows[i];
+      const [lsn, table, op, key, row, clientId, changeId, oldRow] = rows[i];
       const record: ChangeRecord = { lsn: formatLsn(lsn), table, op, key: JSON.parse(key) as Key };
       if (row !== null) record.row = JSON.parse(row) as Row;
       if (clientId !== null && changeId !== null) record.origin = { clientId, changeId };
-      records[i] = record;
+      records[i] = withOldRow(record, oldRow === null ? null : (JSON.parse(oldRow) as Row));
     }
     return records;
+  }
+
+  /**
+   * For every row of `table` changed after `after`: its key (as JSON) and how it was before the
+   * first of those changes (null: it did not exist), which is how it was at `after`.
+   */
+  rowsBeforeChangesSince(after: number, table: string): Map<string, Row | null> {
+    const before = new Map<string, Row | null>();
+    for (const [key, oldRow] of this.tableChangesSince.all(after, table) as Array<[string, string | null]>) {
+      if (!before.has(key)) before.set(key, oldRow === null ? null : (JSON.parse(oldRow) as Row));
+    }
+    return before;
   }
 
   /**

@@ -2,10 +2,22 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { tableOf } from '../../../protocol/index.js';
-import type { ChangeOp, ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
+import type { ChangeOp, ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
 import { lastWriteWins } from '../conflict-policy.js';
+import { rejectionCode } from '../rejection-code.js';
 import { checkBackendWrite, StoreListeners } from '../store-listeners.js';
-import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from '../store.js';
+import type {
+  BackendWrite,
+  Caller,
+  CallerAccess,
+  ConflictPolicy,
+  RowsRead,
+  SnapshotReader,
+  SqlCondition,
+  SqlDialect,
+  SyncStore,
+  WriteResult,
+} from '../store.js';
 import { configure, ensureSchema } from './ddl.js';
 import { formatLsn, parseLsn, StoreLog } from './log.js';
 import { openSqliteSnapshot } from './snapshot.js';
@@ -24,6 +36,9 @@ export interface SqliteStoreOptions {
 }
 
 const DEFAULT_MAX_CHANGES = 100_000;
+
+/** How per-user rules write SQL for this store. */
+const SQLITE: SqlDialect = { dialect: 'sqlite', placeholder: () => '?' };
 
 /**
  * The embedded SyncStore on better-sqlite3: synced tables created from the schema, a change log
@@ -57,9 +72,11 @@ class SqliteSyncStore implements SyncStore {
   private resumableFrom = 0;
   private closed = false;
   private readonly writeTx: (write: BackendWrite, table: SyncedTable) => Commit;
-  private readonly applyTx: (clientId: string, changes: ClientChange[]) => { results: WriteResult[]; commit: Commit };
+  private readonly applyTx: (clientId: string, changes: ClientChange[], access: CallerAccess | undefined) => { results: WriteResult[]; commit: Commit };
   /** One client change inside a SAVEPOINT: an SQLite error rolls back that change alone. */
-  private readonly applyOneTx: (clientId: string, change: ClientChange, table: SyncedTable, lsn: number) => Outcome;
+  private readonly applyOneTx: (clientId: string, change: ClientChange, table: SyncedTable, lsn: number, access: CallerAccess | undefined) => Outcome;
+  /** Statements the write rules' membership checks run, by their SQL. */
+  private readonly ruleQueries = new Map<string, Database.Statement>();
   private readonly registerTx: (clientId: string) => boolean;
 
   constructor(options: SqliteStoreOptions) {
@@ -81,9 +98,11 @@ class SqliteSyncStore implements SyncStore {
       this.log = new StoreLog(this.db);
       ({ lastLsn: this.lastLsn, resumableFrom: this.resumableFrom } = this.log.readCounters());
       this.writeTx = this.db.transaction((write: BackendWrite, table: SyncedTable) => this.writeInTx(write, table));
-      this.applyTx = this.db.transaction((clientId: string, changes: ClientChange[]) => this.applyInTx(clientId, changes));
-      this.applyOneTx = this.db.transaction((clientId: string, change: ClientChange, table: SyncedTable, lsn: number) =>
-        this.applyOneInTx(clientId, change, table, lsn),
+      this.applyTx = this.db.transaction((clientId: string, changes: ClientChange[], access: CallerAccess | undefined) =>
+        this.applyInTx(clientId, changes, access),
+      );
+      this.applyOneTx = this.db.transaction((clientId: string, change: ClientChange, table: SyncedTable, lsn: number, access: CallerAccess | undefined) =>
+        this.applyOneInTx(clientId, change, table, lsn, access),
       );
       this.registerTx = this.db.transaction((clientId: string) => this.log.registerClient(clientId, Date.now()));
       // A store reopened with a smaller retention prunes at once.
@@ -102,10 +121,31 @@ class SqliteSyncStore implements SyncStore {
     return formatLsn(this.resumableFrom);
   }
 
-  async openSnapshot(options: { chunkRows: number }): Promise<SnapshotReader> {
+  async openSnapshot(options: { chunkRows: number }, caller?: Caller): Promise<SnapshotReader> {
     this.assertOpen();
-    const tables = this.schema.tableNames.map((name) => this.tables.get(name)!);
-    return openSqliteSnapshot(this.currentLsn(), tables, options.chunkRows, () => this.assertOpen());
+    const sources: Array<{ table: SyncedTable; filter?: SqlCondition }> = [];
+    for (const name of this.schema.tableNames) {
+      const filter = caller?.access ? caller.access.readFilter(name, SQLITE) : true;
+      if (filter !== false) sources.push({ table: this.tables.get(name)!, ...(filter !== true && { filter }) });
+    }
+    return openSqliteSnapshot(this.currentLsn(), sources, options.chunkRows, () => this.assertOpen());
+  }
+
+  async rowsAt(lsn: Lsn, reads: readonly RowsRead[]): Promise<Row[][]> {
+    this.assertOpen();
+    const at = parseLsn(lsn);
+    if (at < this.resumableFrom) throw new Error(`rowsAt ${lsn}: the change log no longer reaches back there (it starts after ${this.oldestResumableLsn()})`);
+    return reads.map((read) => {
+      const table = this.tables.get(read.table);
+      if (!table) throw new Error(`rowsAt: unknown table ${JSON.stringify(read.table)}`);
+      // Rows changed since `lsn` are taken as they were before their first change since then.
+      const before = this.log.rowsBeforeChangesSince(at, read.table);
+      const wanted = read.column === undefined ? undefined : new Set(read.values);
+      const matches = (row: Row) => wanted === undefined || wanted.has(row[read.column!]);
+      const rows = table.select(read.column, read.values).filter((row) => !before.has(JSON.stringify(row[table.primaryKey])));
+      for (const row of before.values()) if (row && matches(row)) rows.push(row);
+      return rows;
+    });
   }
 
   async changesSince(lsn: Lsn, limit: number): Promise<ChangeRecord[]> {
@@ -125,11 +165,11 @@ class SqliteSyncStore implements SyncStore {
     return this.listeners.subscribeResets(listener);
   }
 
-  async applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]> {
+  async applyClientWrites(clientId: string, changes: ClientChange[], caller?: Caller): Promise<WriteResult[]> {
     this.assertOpen();
     for (const change of changes) tableOf(this.schema, change.table);
     if (changes.length === 0) return [];
-    const { results, commit } = this.applyTx(clientId, changes);
+    const { results, commit } = this.applyTx(clientId, changes, caller?.access);
     this.afterCommit(commit);
     return results;
   }
@@ -174,22 +214,25 @@ class SqliteSyncStore implements SyncStore {
   private writeInTx(write: BackendWrite, table: SyncedTable): Commit {
     const lsn = this.lastLsn + 1;
     let row: Row | null = null;
+    let old: Row | null;
     if (write.op === 'insert') {
       row = table.whole(write.row);
+      old = table.get(row[table.primaryKey] as Key);
       table.upsert(row);
     } else if (write.op === 'update') {
-      const current = table.get(write.key);
-      if (!current) throw new Error(`update of ${write.table} ${JSON.stringify(write.key)}: no such row`);
-      row = table.whole({ ...current, ...write.patch }, write.key);
+      old = table.get(write.key);
+      if (!old) throw new Error(`update of ${write.table} ${JSON.stringify(write.key)}: no such row`);
+      row = table.whole({ ...old, ...write.patch }, write.key);
       table.upsert(row);
-    } else if (!table.delete(write.key)) {
-      throw new Error(`delete of ${write.table} ${JSON.stringify(write.key)}: no such row`);
+    } else {
+      old = table.get(write.key);
+      if (!old || !table.delete(write.key)) throw new Error(`delete of ${write.table} ${JSON.stringify(write.key)}: no such row`);
     }
-    const key = write.op === 'insert' ? (row![table.primaryKey] as string | number) : write.key;
-    return this.finish([this.log.appendChange(lsn, write.table, write.op, key, row)], lsn);
+    const key = write.op === 'insert' ? (row![table.primaryKey] as Key) : write.key;
+    return this.finish([this.log.appendChange(lsn, write.table, write.op, key, row, old)], lsn);
   }
 
-  private applyInTx(clientId: string, changes: ClientChange[]): { results: WriteResult[]; commit: Commit } {
+  private applyInTx(clientId: string, changes: ClientChange[], access: CallerAccess | undefined): { results: WriteResult[]; commit: Commit } {
     let lsn = this.lastLsn;
     const results: WriteResult[] = [];
     const records: ChangeRecord[] = [];
@@ -201,18 +244,18 @@ class SqliteSyncStore implements SyncStore {
         results.push(
           seen.status === 'applied'
             ? { id: change.id, status: 'duplicate', lsn: formatLsn(seen.lsn) }
-            : { id: change.id, status: 'rejected', reason: seen.reason, serverRow: table.get(change.key) },
+            : { id: change.id, status: 'rejected', reason: seen.reason, serverRow: table.get(change.key), code: rejectionCode(seen.reason) },
         );
         continue;
       }
       let outcome: Outcome;
       try {
-        outcome = this.applyOneTx(clientId, change, table, lsn);
+        outcome = this.applyOneTx(clientId, change, table, lsn, access);
       } catch (error) {
         if (!isDataError(error)) throw error;
         const reason = `constraint: ${error.message}`;
         this.log.recordClientChangeResult(change.id, clientId, 'rejected', lsn, reason);
-        outcome = { result: { id: change.id, status: 'rejected', reason, serverRow: table.get(change.key) }, record: null, lsn };
+        outcome = { result: { id: change.id, status: 'rejected', reason, serverRow: table.get(change.key), code: 'constraint' }, record: null, lsn };
       }
       results.push(outcome.result);
       if (outcome.record) records.push(outcome.record);
@@ -221,14 +264,13 @@ class SqliteSyncStore implements SyncStore {
     return { results, commit: this.finish(records, lsn) };
   }
 
-  private applyOneInTx(clientId: string, change: ClientChange, table: SyncedTable, lsn: number): Outcome {
+  private applyOneInTx(clientId: string, change: ClientChange, table: SyncedTable, lsn: number, access: CallerAccess | undefined): Outcome {
     const { id, key } = change;
     const current = table.get(key);
     const decision = this.policy({ clientId, change, current });
-    if (decision.action === 'reject') {
-      this.log.recordClientChangeResult(id, clientId, 'rejected', lsn, decision.reason);
-      return { result: { id, status: 'rejected', reason: decision.reason, serverRow: current }, record: null, lsn };
-    }
+    if (decision.action === 'reject') return this.refuse(clientId, id, lsn, decision.reason, current);
+    const forbidden = access && this.forbidden(access, change.table, current, decision.row, table, key);
+    if (forbidden) return this.refuse(clientId, id, lsn, forbidden, current);
     if (decision.row === null && current === null) {
       // Deleting a row that is already gone: applied, and nothing to log.
       this.log.recordClientChangeResult(id, clientId, 'applied', lsn);
@@ -244,9 +286,35 @@ class SqliteSyncStore implements SyncStore {
       op = change.op !== 'delete' ? change.op : current ? 'update' : 'insert';
     }
     const next = lsn + 1;
-    const record = this.log.appendChange(next, change.table, op, key, row, { clientId, changeId: id });
+    const record = this.log.appendChange(next, change.table, op, key, row, current, { clientId, changeId: id });
     this.log.recordClientChangeResult(id, clientId, 'applied', next);
     return { result: { id, status: 'applied', lsn: record.lsn }, record, lsn: next };
+  }
+
+  private refuse(clientId: string, id: string, lsn: number, reason: string, current: Row | null): Outcome {
+    this.log.recordClientChangeResult(id, clientId, 'rejected', lsn, reason);
+    return { result: { id, status: 'rejected', reason, serverRow: current, code: rejectionCode(reason) }, record: null, lsn };
+  }
+
+  /**
+   * Why the write rules refuse this change (undefined: they allow it), judged by what it does: a
+   * row that appears is an insert, one that goes a delete, any other an update (so an "insert"
+   * over someone else's row is checked as the update it is). Runs inside the push's transaction,
+   * so membership checks see the push's earlier changes.
+   */
+  private forbidden(access: CallerAccess, tableName: string, before: Row | null, decided: Row | null, table: SyncedTable, key: Key): string | undefined {
+    const after = decided === null ? null : table.whole(decided, key);
+    if (before === null && after === null) return undefined; // deleting what is not there changes nothing
+    const op: ChangeOp = before === null ? 'insert' : after === null ? 'delete' : 'update';
+    const allowed = access.mayWrite({ table: tableName, op, before, after }, SQLITE, (query) => this.ruleQuery(query.sql).get(...query.params) !== undefined);
+    if (typeof allowed !== 'boolean') throw new Error('rxsync: write rules must answer synchronously inside an SQLite transaction');
+    return allowed ? undefined : `forbidden: the write rules do not allow this ${op} of ${tableName}`;
+  }
+
+  private ruleQuery(sql: string): Database.Statement {
+    let statement = this.ruleQueries.get(sql);
+    if (!statement) this.ruleQueries.set(sql, (statement = this.db.prepare(sql)));
+    return statement;
   }
 
   /** Persists the counter and applies retention, in the committing transaction. */

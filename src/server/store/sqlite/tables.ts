@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { Key, Row, TableSchema } from '../../../protocol/index.js';
+import type { SqlCondition } from '../store.js';
 import { jsonToSql, quoteIdentifier, tableStatements } from '../../../sql/index.js';
 
 /**
@@ -21,9 +22,10 @@ export class SyncedTable {
   private readonly countRows: Database.Statement;
   private readonly firstChunk: Database.Statement;
   private readonly nextChunk: Database.Statement;
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(
-    db: Database.Database,
+    private readonly db: Database.Database,
     readonly name: string,
     spec: TableSchema,
   ) {
@@ -83,6 +85,71 @@ export class SyncedTable {
 
   count(): number {
     return this.countRows.get() as number;
+  }
+
+  /** The rows whose `column` holds one of `values` (every row without a column), json columns decoded. */
+  select(column: string | undefined, values: readonly unknown[] = []): Row[] {
+    const list = this.columns.map(quoteIdentifier).join(', ');
+    const table = quoteIdentifier(this.name);
+    if (column === undefined) return this.toRows(this.db.prepare(`SELECT ${list} FROM ${table}`).raw(true).all() as unknown[][]);
+    const rows: Row[] = [];
+    // In slices: a statement takes a bounded number of parameters.
+    for (let i = 0; i < values.length; i += 500) {
+      const slice = values.slice(i, i + 500);
+      const sql = `SELECT ${list} FROM ${table} WHERE ${quoteIdentifier(column)} IN (${slice.map(() => '?').join(', ')})`;
+      rows.push(
+        ...this.toRows(
+          this.db
+            .prepare(sql)
+            .raw(true)
+            .all(...slice) as unknown[][],
+        ),
+      );
+    }
+    return rows;
+  }
+
+  /** How many rows `filter` (a condition over this table's columns) lets through. */
+  countWhere(filter: SqlCondition): number {
+    return this.statement(`SELECT COUNT(*) FROM ${quoteIdentifier(this.name)} WHERE (${filter.sql})`)
+      .pluck()
+      .get(...filter.params) as number;
+  }
+
+  /** As `chunk`, of the rows `filter` lets through. */
+  chunkWhere(filter: SqlCondition, after: Key | undefined, limit: number): unknown[][] {
+    const pk = quoteIdentifier(this.primaryKey);
+    const base = `SELECT ${this.columns.map(quoteIdentifier).join(', ')} FROM ${quoteIdentifier(this.name)} WHERE (${filter.sql})`;
+    const rows = (
+      after === undefined
+        ? this.statement(`${base} ORDER BY ${pk} LIMIT ?`)
+            .raw(true)
+            .all(...filter.params, limit)
+        : this.statement(`${base} AND ${pk} > ? ORDER BY ${pk} LIMIT ?`)
+            .raw(true)
+            .all(...filter.params, after, limit)
+    ) as unknown[][];
+    if (this.jsonIndexes.length) for (const values of rows) this.decode(values);
+    return rows;
+  }
+
+  /** A statement by its SQL, prepared once: every user of the same rules reads with the same SQL. */
+  private statement(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      if (this.statements.size >= 256) this.statements.clear();
+      this.statements.set(sql, (statement = this.db.prepare(sql)));
+    }
+    return statement;
+  }
+
+  private toRows(arrays: unknown[][]): Row[] {
+    return arrays.map((values) => {
+      this.decode(values);
+      const row: Row = {};
+      for (let i = 0; i < values.length; i++) row[this.columns[i]] = values[i];
+      return row;
+    });
   }
 
   /**

@@ -1,0 +1,134 @@
+import type { SyncServer } from '../../src/server/index.js';
+import { cleanupClients, until } from '../support/test-client.js';
+import { ids, startRulesServer, userClient } from '../support/rules-fixture.js';
+
+/**
+ * Per-user rules end to end: a real server with the issue's rules and HS256 tokens, real clients
+ * (wa-sqlite in memory), backend writes as the app's server would make them. Each test checks
+ * what a user would: which rows each client holds once synced.
+ */
+describe('per-user rules (lists shared through memberships)', () => {
+  let server: SyncServer;
+  beforeEach(async () => {
+    server = await startRulesServer();
+    await server.insert('lists', { id: 'la', owner_id: 'alice', name: "alice's" });
+    await server.insert('lists', { id: 'lb', owner_id: 'bob', name: "bob's" });
+    await server.insert('todos', { id: 'ta1', list_id: 'la', title: 'a1', done: 0 });
+    await server.insert('todos', { id: 'tb1', list_id: 'lb', title: 'b1', done: 0 });
+    await server.insert('tags', { id: 'g1', name: 'everyone' });
+  });
+  afterEach(async () => {
+    await cleanupClients();
+    await server.close();
+  });
+
+  async function synced(sub: string) {
+    const client = userClient(sub);
+    await client.initialize();
+    await client.connect(server.url);
+    await client.whenSynced({ timeoutMs: 5000 });
+    return client;
+  }
+
+  it('gives each user only their rows, and tables with no stream to no one', async () => {
+    await server.insert('list_members', { id: 'm1', list_id: 'lb', user_id: 'carol' });
+    const alice = await synced('alice');
+    const bob = await synced('bob');
+    expect(await ids(alice, 'lists')).toEqual(['la']);
+    expect(await ids(alice, 'todos')).toEqual(['ta1']);
+    expect(await ids(bob, 'lists')).toEqual(['lb']);
+    expect(await ids(bob, 'todos')).toEqual(['tb1']);
+    for (const client of [alice, bob]) {
+      expect(await ids(client, 'tags')).toEqual(['g1']);
+      expect(await ids(client, 'list_members')).toEqual([]);
+    }
+    // Live: a row of bob's reaches bob and not alice.
+    await server.insert('todos', { id: 'tb2', list_id: 'lb', title: 'b2', done: 0 });
+    await until(async () => (await ids(bob, 'todos')).includes('tb2'), 5000, 'tb2 at bob');
+    await alice.whenSynced({ timeoutMs: 5000 });
+    expect(await ids(alice, 'todos')).toEqual(['ta1']);
+  });
+
+  it('whenSynced resolves when the head moved on through commits the client cannot see', async () => {
+    const alice = await synced('alice');
+    for (let i = 0; i < 5; i++) await server.insert('todos', { id: `tbx${i}`, list_id: 'lb', title: 'not alice', done: 0 });
+    await alice.whenSynced({ timeoutMs: 5000 });
+    expect(alice.currentLsn).toBe(server.currentLsn());
+    expect(await ids(alice, 'todos')).toEqual(['ta1']);
+  });
+
+  it('an update moving a row into or out of a set arrives as an insert or a delete', async () => {
+    const alice = await synced('alice');
+    // out -> in: bob's todo moved to alice's list
+    await server.update('todos', 'tb1', { list_id: 'la' });
+    await until(async () => (await ids(alice, 'todos')).includes('tb1'), 5000, 'tb1 moved in');
+    // in -> in: an edit
+    await server.update('todos', 'tb1', { title: 'edited' });
+    await until(async () => (await alice.query<{ title: string }>("SELECT title FROM todos WHERE id = 'tb1'"))[0]?.title === 'edited', 5000, 'the edit');
+    // in -> out: moved back
+    await server.update('todos', 'tb1', { list_id: 'lb' });
+    await until(async () => !(await ids(alice, 'todos')).includes('tb1'), 5000, 'tb1 moved out');
+    // out -> out: nothing reaches alice
+    await server.update('todos', 'tb1', { title: 'bob only' });
+    await alice.whenSynced({ timeoutMs: 5000 });
+    expect(await ids(alice, 'todos')).toEqual(['ta1']);
+  });
+
+  it('membership added brings the list and its todos; removed takes them; a row reachable two ways stays', async () => {
+    const bob = await synced('bob');
+    await server.insert('list_members', { id: 'm1', list_id: 'la', user_id: 'bob' });
+    await until(async () => (await ids(bob, 'todos')).includes('ta1'), 5000, "alice's todo at bob");
+    expect(await ids(bob, 'lists')).toEqual(['la', 'lb']);
+    // A second way to reach list la (a second membership row): removing one keeps it.
+    await server.insert('list_members', { id: 'm2', list_id: 'la', user_id: 'bob' });
+    await server.delete('list_members', 'm1');
+    await bob.whenSynced({ timeoutMs: 5000 });
+    expect(await ids(bob, 'todos')).toEqual(['ta1', 'tb1']);
+    await server.delete('list_members', 'm2');
+    await until(async () => !(await ids(bob, 'todos')).includes('ta1'), 5000, "alice's todo gone from bob");
+    expect(await ids(bob, 'lists')).toEqual(['lb']);
+  });
+
+  it('a client that was away gets exactly what its set gained and lost meanwhile', async () => {
+    const bob = await synced('bob');
+    await server.insert('list_members', { id: 'm1', list_id: 'la', user_id: 'bob' });
+    await until(async () => (await ids(bob, 'todos')).includes('ta1'), 5000, "alice's todo at bob");
+    bob.disconnect('away');
+    await server.delete('list_members', 'm1'); // loses la
+    await server.insert('lists', { id: 'lc', owner_id: 'alice', name: 'third' });
+    await server.insert('todos', { id: 'tc1', list_id: 'lc', title: 'c1', done: 0 });
+    await server.insert('list_members', { id: 'm3', list_id: 'lc', user_id: 'bob' }); // gains lc
+    await server.insert('todos', { id: 'ta2', list_id: 'la', title: 'a2', done: 0 }); // never his
+    const modes: string[] = [];
+    bob.on('connected', (data: { mode: string }) => modes.push(data.mode));
+    await bob.connect(server.url);
+    await bob.whenSynced({ timeoutMs: 5000 });
+    expect(modes).toEqual(['catchup']);
+    expect(await ids(bob, 'lists')).toEqual(['lb', 'lc']);
+    expect(await ids(bob, 'todos')).toEqual(['tb1', 'tc1']);
+  });
+
+  it('refuses a forbidden write with code forbidden, undoes it on the client, and applies the rest of the push', async () => {
+    const alice = await synced('alice');
+    const rejected: Array<{ reason: string; key: unknown }> = [];
+    alice.on('client_change_rejected', (data: { reason: string; key: unknown }) => rejected.push(data));
+    // One push: a list, a todo in it (sees the list created before it), and a todo in bob's list.
+    alice.disconnect('batch the writes');
+    await alice.insert('lists', { id: 'la2', owner_id: 'alice', name: 'new' });
+    await alice.insert('todos', { id: 'ta9', list_id: 'la2', title: 'in my new list', done: 0 });
+    await alice.insert('todos', { id: 'tx', list_id: 'lb', title: 'into bob', done: 0 });
+    await alice.connect(server.url);
+    await alice.whenSynced({ timeoutMs: 5000 });
+    expect(rejected).toEqual([expect.objectContaining({ key: 'tx', reason: expect.stringMatching(/^forbidden/) })]);
+    expect(await ids(alice, 'todos')).toEqual(['ta1', 'ta9']);
+    expect((await server.query<{ id: string }>('SELECT id FROM todos ORDER BY id')).map((r) => r.id)).toEqual(['ta1', 'ta9', 'tb1']);
+  });
+
+  it("a user's own write outside their read set is applied and leaves their client", async () => {
+    const alice = await synced('alice');
+    await alice.insert('list_members', { id: 'm5', list_id: 'la', user_id: 'bob' });
+    await alice.whenSynced({ timeoutMs: 5000 });
+    expect(await ids(alice, 'list_members')).toEqual([]);
+    expect(await server.query('SELECT id, user_id FROM list_members')).toEqual([{ id: 'm5', user_id: 'bob' }]);
+  });
+});
