@@ -166,6 +166,7 @@ describe('createJwtVerifier with a PEM public key', () => {
     await expect(verifier.verify(await sign(payload, rsa.privateKey, 'RS256'))).resolves.toEqual({
       claims: payload,
       expiresAt: (payload.exp as number) * 1000,
+      acceptedUntil: ((payload.exp as number) + 60) * 1000,
     });
     await expectRefused(verifier, await sign(claims(), otherRsa.privateKey, 'RS256'), 'token_invalid');
   });

@@ -2,7 +2,8 @@ import { Client } from 'pg';
 import type { ColumnType } from '../../../src/protocol/index.js';
 import { expressionToSql, subqueryMembershipSql, subqueryValuesSql } from '../../../src/server/rules/to-sql.js';
 import { startPostgres, type TestPostgres } from '../../support/postgres.js';
-import { ExpressionGenerator, prng, randomCase, randomRows, types, type Row } from './random-rules.js';
+import { prng } from '../../support/prng.js';
+import { ExpressionGenerator, randomCase, randomRows, types, type Row } from './random-rules.js';
 
 /**
  * sql-agreement.spec.ts against a real PostgreSQL: evaluate and the Postgres SQL of

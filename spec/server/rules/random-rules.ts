@@ -2,6 +2,7 @@ import { defineSchema, type ColumnType } from '../../../src/protocol/index.js';
 import type { CompiledRules } from '../../../src/server/rules/ast.js';
 import { compileRules } from '../../../src/server/rules/compile-rules.js';
 import { evaluate } from '../../../src/server/rules/evaluate.js';
+import type { Random } from '../../support/prng.js';
 
 /**
  * Random rules, claims and rows for the property that evaluate and the SQL of expressionToSql agree
@@ -29,21 +30,7 @@ const CLAIM_NAMES = ['sub', 'org', 'n', 's', 'f', 'b', 'o'];
 const CLAIM_VALUES: unknown[] = [...TEXTS, ...INTEGERS, ...REALS, '1e1', '-2', ' 3', true, false, null, { a: 1 }, [1]];
 const COMPARE_OPS = ['=', '!=', '<>', '<', '<=', '>', '>='];
 
-/** mulberry32: small, seedable, good enough to pick test cases. */
-export function prng(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
-  const chance = (p: number) => next() < p;
-  return { next, pick, chance };
-}
-export type Random = ReturnType<typeof prng>;
+
 
 function valueOfType(random: Random, type: ColumnType): unknown {
   if (random.chance(0.2)) return null;

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import type { CompiledRules } from '../../../src/server/rules/ast.js';
 import { expressionToSql, subqueryMembershipSql, subqueryValuesSql } from '../../../src/server/rules/to-sql.js';
 import { jsonToSql } from '../../../src/sql/column-types.js';
-import { ExpressionGenerator, prng, randomCase, randomRows, types, type Row } from './random-rules.js';
+import { prng } from '../../support/prng.js';
+import { ExpressionGenerator, randomCase, randomRows, types, type Row } from './random-rules.js';
 
 /**
  * The property that keeps snapshots and live changes in step: for random rules, claims and rows,

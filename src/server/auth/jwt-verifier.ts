@@ -49,6 +49,11 @@ export interface VerifiedToken {
   claims: Record<string, unknown>;
   /** When the token expires: its `exp`, in milliseconds since the epoch. */
   expiresAt: number;
+  /**
+   * Until when the verifier would still accept it: `expiresAt` plus the clock tolerance. A session
+   * ends then, not sooner: ending it at `expiresAt` would let the same token straight back in.
+   */
+  acceptedUntil: number;
 }
 
 /** Stable codes of a refused token; callers may branch on them. */
@@ -160,7 +165,7 @@ export function createJwtVerifier(options: JwtOptions): JwtVerifier {
       }
       const exp = payload.exp as number; // jose checked it is present and a number
       checkLifetime(exp, payload.iat, Math.floor(nowMs / 1000), maxLifetimeSeconds, clockToleranceSeconds);
-      return { claims: { ...payload }, expiresAt: exp * 1000 };
+      return { claims: { ...payload }, expiresAt: exp * 1000, acceptedUntil: (exp + clockToleranceSeconds) * 1000 };
     },
   };
 }

@@ -47,6 +47,11 @@ export class Fanout {
     return this.live.subscribe(listener, routes);
   }
 
+  /** Resolves once the commits reported so far have been handed to the sessions. */
+  settled(): Promise<void> {
+    return this.live.settled();
+  }
+
   /** The last LSN the live feed handed out. */
   get delivered(): Lsn {
     return this.live.delivered;

@@ -37,6 +37,7 @@ export class LiveFeed {
   private readonly index = new Map<string, Set<Subscriber>>();
   private pending: ChangeRecord[] = [];
   private scheduled = false;
+  private flushed: Array<() => void> = [];
   private deliveredUpTo: Lsn;
 
   /** `onListenerError`: a listener threw (the others still get the batch). */
@@ -74,9 +75,17 @@ export class LiveFeed {
   }
 
   close(): void {
+    for (const resolve of this.flushed) resolve();
+    this.flushed = [];
     this.everyone.clear();
     this.index.clear();
     this.pending = [];
+  }
+
+  /** Resolves once every commit published so until now has been handed out. */
+  settled(): Promise<void> {
+    if (!this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.flushed.push(resolve));
   }
 
   /** One commit's changes, as the store reported them. */
@@ -106,6 +115,16 @@ export class LiveFeed {
 
   private flush(): void {
     this.scheduled = false;
+    const waiting = this.flushed;
+    this.flushed = [];
+    try {
+      this.deliverPending();
+    } finally {
+      for (const resolve of waiting) resolve();
+    }
+  }
+
+  private deliverPending(): void {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];

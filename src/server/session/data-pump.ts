@@ -11,7 +11,7 @@ import { SnapshotPump } from './snapshot-pump.js';
 /** Where a session's data comes from. */
 export interface DataSources {
   readonly store: Pick<SyncStore, 'openSnapshot' | 'currentLsn' | 'oldestResumableLsn' | 'rowsAt'>;
-  readonly fanout: Pick<Fanout, 'subscribe' | 'changesSince' | 'onReset' | 'delivered'>;
+  readonly fanout: Pick<Fanout, 'subscribe' | 'changesSince' | 'onReset' | 'delivered' | 'settled'>;
   readonly limits: ServerLimits;
 }
 
@@ -125,10 +125,13 @@ export class DataPump {
    * Where the client will stand once it applied what was sent: what a pong tells it. Under rules,
    * a session caught up with the feed first sends an empty `changes` at its position when that is
    * past the last message (commits the client cannot see moved it); a busy one does so once it is
-   * caught up, and the pong names the head it will reach.
+   * caught up, and the pong names the head it will reach. Commits made before the ping but still
+   * on their way through the feed are waited for: they are part of "now".
    */
-  position(): Lsn {
+  async position(): Promise<Lsn> {
     if (!this.view || this.state !== 'streaming') return this.sources.store.currentLsn();
+    await this.sources.fanout.settled();
+    if (this.out.isClosed || this.state !== 'streaming') return this.sources.store.currentLsn();
     this.followFeed();
     if (!this.inFeed) {
       this.positionWanted = true;
@@ -211,6 +214,7 @@ export class DataPump {
     if (lsn === undefined) return;
     this.snapshot = undefined;
     this.sentLsn = lsn;
+    this.lastMessageLsn = lsn; // snapshot_end took the client there
     this.state = 'streaming';
   }
 

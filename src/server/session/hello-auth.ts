@@ -3,7 +3,8 @@ import type { Principal } from '../store/store.js';
 
 /** Who a hello's token says the client is, or why it was refused. */
 export type HelloAuth =
-  | { ok: true; principal: Principal; claims: Readonly<Record<string, unknown>>; expiresAt?: number }
+  /** `endsAt`: when the token stops being accepted (its `exp` plus the clock tolerance): the session ends then. */
+  | { ok: true; principal: Principal; claims: Readonly<Record<string, unknown>>; endsAt?: number }
   /** `expired`: the token was good but is past its time: the client fetches a new one and retries. */
   | { ok: false; expired: boolean };
 
@@ -21,11 +22,11 @@ export interface HelloAuthenticator {
 export async function authenticateHello(auth: HelloAuthenticator, token: string | undefined, request: unknown): Promise<HelloAuth> {
   let claims: Readonly<Record<string, unknown>> = {};
   let principal: Principal;
-  let expiresAt: number | undefined;
+  let endsAt: number | undefined;
   if (auth.verifier) {
     try {
       const verified = await auth.verifier.verify(token);
-      ({ claims, expiresAt } = verified);
+      ({ claims, acceptedUntil: endsAt } = verified);
       principal = claims;
     } catch (error) {
       return { ok: false, expired: (error as { code?: unknown }).code === 'token_expired' };
@@ -42,5 +43,5 @@ export async function authenticateHello(auth: HelloAuthenticator, token: string 
     principal = answer;
     if (typeof answer === 'object') claims = answer as Record<string, unknown>;
   }
-  return { ok: true, principal, claims, ...(expiresAt !== undefined && { expiresAt }) };
+  return { ok: true, principal, claims, ...(endsAt !== undefined && { endsAt }) };
 }

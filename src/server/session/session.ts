@@ -11,6 +11,7 @@ import {
   type ClientMessage,
   type ErrorCode,
   type Hello,
+  type Lsn,
   type Push,
   type ServerMessage,
 } from '../../protocol/index.js';
@@ -151,8 +152,11 @@ export class SyncSession {
     const message = decoded.value;
     if (message.type === 'ping') {
       // After the hello, a pong carries the LSN the client will reach: how it knows what "caught up" means now.
-      const lsn = this.clientId === undefined ? undefined : (this.data?.position() ?? this.host.store.currentLsn());
-      return this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }), ...(lsn && { lsn }) });
+      const pong = (lsn?: Lsn) => this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }), ...(lsn && { lsn }) });
+      if (this.clientId === undefined || !this.data) return pong();
+      if (!this.view) return pong(this.host.store.currentLsn());
+      this.data.position().then(pong, (error) => this.onHandlerError(error, 'ping'));
+      return;
     }
     if (message.type === 'pong') return;
     this.enqueue(message);
@@ -217,7 +221,7 @@ export class SyncSession {
       return this.close(auth.expired ? CloseCode.tokenExpired : CloseCode.unauthorized, auth.expired ? 'token expired' : 'unauthorized');
     }
     this.principal = auth.principal;
-    if (auth.expiresAt !== undefined) this.closeAt(auth.expiresAt);
+    if (auth.endsAt !== undefined) this.closeAt(auth.endsAt);
     if (this.closed) return;
     const { store, limits } = this.host;
     const clientKnown = await store.registerClient(hello.clientId);
