@@ -1,16 +1,40 @@
 import type { SyncServer } from '../../src/server/index.js';
 import { cleanupClients, until } from '../support/test-client.js';
-import { ids, startRulesServer, userClient } from '../support/rules-fixture.js';
+import { ids, LISTS_DDL, listsSchema, startRulesServer, tokenFor, userClient } from '../support/rules-fixture.js';
+import { createAppDatabase, useTestPostgres, type AppDatabase } from '../support/postgres.js';
+import { TestPeer } from '../support/test-peer.js';
+import { autoAck } from '../support/test-server.js';
 
 /**
  * Per-user rules end to end: a real server with the issue's rules and HS256 tokens, real clients
  * (wa-sqlite in memory), backend writes as the app's server would make them. Each test checks
- * what a user would: which rows each client holds once synced.
+ * what a user would: which rows each client holds once synced. The same suite runs on the
+ * embedded SQLite store and on a Postgres source (a throwaway cluster, logical replication).
  */
-describe('per-user rules (lists shared through memberships)', () => {
+describe('per-user rules (lists shared through memberships), SQLite store', () => {
+  rulesSuite(() => startRulesServer());
+});
+
+describe('per-user rules (lists shared through memberships), Postgres store', () => {
+  const cluster = useTestPostgres();
+  let database: AppDatabase | undefined;
+  rulesSuite(
+    async () => {
+      database = await createAppDatabase(cluster(), LISTS_DDL);
+      return startRulesServer({ postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200 } });
+    },
+    async () => {
+      await database?.drop();
+      database = undefined;
+    },
+  );
+});
+
+/** The suite, on the server `start` makes; `stopped` runs after the server closed (its store's database can go then). */
+function rulesSuite(start: () => Promise<SyncServer>, stopped?: () => Promise<void>): void {
   let server: SyncServer;
   beforeEach(async () => {
-    server = await startRulesServer();
+    server = await start();
     await server.insert('lists', { id: 'la', owner_id: 'alice', name: "alice's" });
     await server.insert('lists', { id: 'lb', owner_id: 'bob', name: "bob's" });
     await server.insert('todos', { id: 'ta1', list_id: 'la', title: 'a1', done: 0 });
@@ -20,6 +44,7 @@ describe('per-user rules (lists shared through memberships)', () => {
   afterEach(async () => {
     await cleanupClients();
     await server.close();
+    await stopped?.();
   });
 
   async function synced(sub: string) {
@@ -130,5 +155,51 @@ describe('per-user rules (lists shared through memberships)', () => {
     await alice.whenSynced({ timeoutMs: 5000 });
     expect(await ids(alice, 'list_members')).toEqual([]);
     expect(await server.query('SELECT id, user_id FROM list_members')).toEqual([{ id: 'm5', user_id: 'bob' }]);
+  });
+}
+
+describe('per-user rules on the wire: nothing outside the set ever leaves the server', () => {
+  let server: SyncServer;
+  afterEach(async () => {
+    await server.close();
+  });
+
+  it("bob's connection never carries a row, key or value of alice's private list, whatever happens around it", async () => {
+    server = await startRulesServer();
+    await server.insert('lists', { id: 'secret-list', owner_id: 'alice', name: 'SECRET-NAME' });
+    await server.insert('todos', { id: 'secret-todo', list_id: 'secret-list', title: 'SECRET-TITLE', done: 0 });
+    await server.insert('lists', { id: 'lb', owner_id: 'bob', name: "bob's" });
+    const peer = await TestPeer.connect(server.url);
+    autoAck(peer);
+    peer.hello(listsSchema, { clientId: 'bob-peer', token: await tokenFor('bob') });
+    await peer.next('welcome');
+    // Around bob: alice edits, adds and deletes secret rows, shares her list with someone else,
+    // and bob tries to overwrite, take over and delete her rows.
+    await server.update('todos', 'secret-todo', { title: 'SECRET-TITLE-2' });
+    await server.insert('list_members', { id: 'm-carol', list_id: 'secret-list', user_id: 'carol' });
+    await server.insert('todos', { id: 'secret-todo-2', list_id: 'secret-list', title: 'SECRET-TITLE-3', done: 0 });
+    await server.delete('todos', 'secret-todo-2');
+    peer.send({ type: 'push', changes: [{ id: 'x1', table: 'todos', op: 'update', key: 'secret-todo', row: { title: 'hijack' } }] });
+    peer.send({
+      type: 'push',
+      changes: [{ id: 'x2', table: 'lists', op: 'insert', key: 'secret-list', row: { id: 'secret-list', owner_id: 'bob', name: 'mine now' } }],
+    });
+    peer.send({ type: 'push', changes: [{ id: 'x3', table: 'todos', op: 'delete', key: 'secret-todo' }] });
+    const results = [await peer.next('push_result'), await peer.next('push_result'), await peer.next('push_result')];
+    // A change he may see, so we know the stream went past all of the above.
+    await server.insert('todos', { id: 'tb1', list_id: 'lb', title: 'his', done: 0 });
+    await until(() => peer.messages.some((m) => m.type === 'changes' && m.changes.some((c) => c.key === 'tb1')) || undefined, 5000, 'tb1');
+    peer.send({ type: 'ping', id: 1 });
+    await peer.next('pong');
+
+    expect(results.map((r) => (r.type === 'push_result' ? r.results[0] : undefined))).toEqual([
+      expect.objectContaining({ id: 'x1', status: 'rejected', code: 'forbidden', serverRow: null }),
+      expect.objectContaining({ id: 'x2', status: 'rejected', code: 'forbidden', serverRow: null }),
+      expect.objectContaining({ id: 'x3', status: 'rejected', code: 'forbidden', serverRow: null }),
+    ]);
+    const wire = JSON.stringify(peer.messages);
+    for (const secret of ['secret-list', 'secret-todo', 'SECRET', 'm-carol', 'carol']) expect(wire).not.toContain(secret);
+    expect((await server.query<{ title: string }>("SELECT title FROM todos WHERE id = 'secret-todo'"))[0].title).toBe('SECRET-TITLE-2');
+    await peer.close();
   });
 });

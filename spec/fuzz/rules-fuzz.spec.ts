@@ -2,7 +2,8 @@ import type { SyncClient } from '../../src/index.js';
 import type { Row } from '../../src/protocol/index.js';
 import type { SyncServer } from '../../src/server/index.js';
 import { prng, type Random } from '../support/prng.js';
-import { startRulesServer, userClient } from '../support/rules-fixture.js';
+import { createAppDatabase, useTestPostgres, type AppDatabase } from '../support/postgres.js';
+import { LISTS_DDL, startRulesServer, userClient } from '../support/rules-fixture.js';
 import { cleanupClients } from '../support/test-client.js';
 
 /**
@@ -13,22 +14,44 @@ import { cleanupClients } from '../support/test-client.js';
  * for that user from the server's final tables: row for row, every column.
  */
 const USERS = ['u0', 'u1', 'u2', 'u3'];
-/** More with RULES_FUZZ_SEEDS=n (a soak); CI runs eight. */
-const SEEDS = Array.from({ length: Number(process.env.RULES_FUZZ_SEEDS ?? 8) }, (_, i) => 11 + i);
+/** More with RULES_FUZZ_SEEDS=n (a soak); CI runs eight on SQLite and two on Postgres. */
+const seeds = (n: number) => Array.from({ length: Number(process.env.RULES_FUZZ_SEEDS ?? n) }, (_, i) => 11 + i);
 const STEPS = 120;
 
-describe('per-user rules, randomized against a model', () => {
+describe('per-user rules, randomized against a model, SQLite store', () => {
+  fuzzSuite(seeds(8), () => startRulesServer());
+});
+
+describe('per-user rules, randomized against a model, Postgres store', () => {
+  const cluster = useTestPostgres();
+  let database: AppDatabase | undefined;
+  fuzzSuite(
+    seeds(2),
+    async () => {
+      database = await createAppDatabase(cluster(), LISTS_DDL);
+      return startRulesServer({ postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200 } });
+    },
+    async () => {
+      await database?.drop();
+      database = undefined;
+    },
+  );
+});
+
+/** The randomized run for each seed, on the server `start` makes; `stopped` runs once it closed. */
+function fuzzSuite(seedList: number[], start: () => Promise<SyncServer>, stopped?: () => Promise<void>): void {
   let server: SyncServer;
   afterEach(async () => {
     await cleanupClients();
     await server.close();
+    await stopped?.();
   });
 
-  it.each(SEEDS)(
+  it.each(seedList)(
     'seed %i: every client converges to exactly its user’s rows',
     async (seed) => {
       const random = prng(seed);
-      server = await startRulesServer();
+      server = await start();
       const clients = new Map<string, SyncClient>(USERS.map((user) => [user, userClient(user)]));
       await Promise.all([...clients.values()].map((client) => client.connect(server.url)));
       const online = new Set(USERS);
@@ -69,7 +92,7 @@ describe('per-user rules, randomized against a model', () => {
     },
     60_000,
   );
-});
+}
 
 type Tables = Record<'lists' | 'list_members' | 'todos' | 'tags', Row[]>;
 

@@ -14,6 +14,13 @@ export const listsSchema = defineSchema({
   },
 });
 
+/** The same tables in Postgres, as an app would have them. */
+export const LISTS_DDL = `
+  CREATE TABLE lists (id text PRIMARY KEY, owner_id text, name text);
+  CREATE TABLE list_members (id text PRIMARY KEY, list_id text, user_id text);
+  CREATE TABLE todos (id text PRIMARY KEY, list_id text, title text, done integer);
+  CREATE TABLE tags (id text PRIMARY KEY, name text);`;
+
 /** The rules of the issue: own and shared lists, their todos, tags for everyone (read-only). */
 export const listsRules = {
   streams: {

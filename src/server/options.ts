@@ -57,7 +57,6 @@ export interface SyncServerOptions {
 /** The options' rules, checked against the schema (a RulesError says what is wrong), or undefined. */
 export function resolveRules(options: SyncServerOptions): CompiledRules | undefined {
   if (options.rules === undefined) return undefined;
-  if (options.postgres) throw new Error('rxsync: per-user rules are not supported on the Postgres store yet');
   return isCompiled(options.rules) ? options.rules : compileRules(options.rules, options.schema);
 }
 

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { compareLsn, ZERO_LSN, type ChangeOp, type ChangeRecord, type Key, type Lsn, type Row } from '../../../protocol/index.js';
+import { withOldRow } from '../old-rows.js';
 import { connectClient, type PostgresConnectionOptions } from './connection.js';
 import { CHANGES_CHANNEL } from './wal-messages.js';
 
@@ -13,19 +14,21 @@ interface LogRow {
   row: string | null;
   client_id: string | null;
   change_id: string | null;
+  old_row: string | null;
 }
 
 /**
  * Read as text: an LSN and a 64-bit xid do not fit a JavaScript number. (An output column named
  * like an input one wins in ORDER BY, so the queries order by `c.lsn`, the pg_lsn, never `lsn`.)
  */
-const LOG_COLUMNS = 'c.lsn::text AS lsn, c.seq, c.xid::text AS xid, c.table_name, c.op, c.key::text AS key, c.row::text AS row, c.client_id, c.change_id';
+const LOG_COLUMNS =
+  'c.lsn::text AS lsn, c.seq, c.xid::text AS xid, c.table_name, c.op, c.key::text AS key, c.row::text AS row, c.client_id, c.change_id, c.old_row::text AS old_row';
 
 function toRecord(row: LogRow): ChangeRecord {
   const record: ChangeRecord = { lsn: row.lsn, table: row.table_name, op: row.op, key: JSON.parse(row.key) as Key };
   if (row.row !== null) record.row = JSON.parse(row.row) as Row;
   if (row.client_id !== null && row.change_id !== null) record.origin = { clientId: row.client_id, changeId: row.change_id };
-  return record;
+  return withOldRow(record, row.old_row === null ? null : (JSON.parse(row.old_row) as Row));
 }
 
 /**

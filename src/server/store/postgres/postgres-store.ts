@@ -1,10 +1,10 @@
 import type pg from 'pg';
-import { tableOf } from '../../../protocol/index.js';
+import { compareLsn, tableOf } from '../../../protocol/index.js';
 import type { ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
 import { isPlainIdentifier } from '../../../sql/index.js';
 import { lastWriteWins } from '../conflict-policy.js';
 import { checkBackendWrite, StoreListeners } from '../store-listeners.js';
-import type { BackendWrite, ConflictPolicy, SnapshotReader, SyncStore, WriteResult } from '../store.js';
+import type { BackendWrite, Caller, ConflictPolicy, RowsRead, SnapshotReader, SqlCondition, SyncStore, WriteResult } from '../store.js';
 import { ChangeLogTail, readChangesSince } from './change-log.js';
 import { createPool, type PostgresConnectionOptions } from './connection.js';
 import { describeConnection } from './describe-connection.js';
@@ -12,8 +12,9 @@ import type { PostgresTable } from './pg-values.js';
 import { Replicator } from './replicator.js';
 import { checkPostgresSchema } from './schema-check.js';
 import { ensureReplicationSetup, startFromNewSlot } from './setup.js';
+import { rowsAtLsn } from './rows-at.js';
 import { openPostgresSnapshot } from './snapshot.js';
-import { PostgresWriter } from './writes.js';
+import { POSTGRES, PostgresWriter } from './writes.js';
 
 export interface PostgresStoreOptions extends PostgresConnectionOptions {
   schema: SyncSchema;
@@ -135,10 +136,19 @@ class PostgresSyncStore implements SyncStore {
     return this.tail.resumable;
   }
 
-  async openSnapshot(options: { chunkRows: number }): Promise<SnapshotReader> {
+  async openSnapshot(options: { chunkRows: number }, caller?: Caller): Promise<SnapshotReader> {
     this.assertOpen();
-    const tables = this.schema.tableNames.map((name) => this.tables.get(name)!);
-    return openPostgresSnapshot(this.pool, tables, this.names, options.chunkRows);
+    const sources: Array<{ table: PostgresTable; filter?: (firstParam: number) => SqlCondition }> = [];
+    for (const name of this.schema.tableNames) {
+      const access = caller?.access;
+      const readable = access ? access.readFilter(name, POSTGRES) : true;
+      if (readable === false) continue;
+      sources.push({
+        table: this.tables.get(name)!,
+        ...(readable !== true && { filter: (first: number) => access!.readFilter(name, POSTGRES, first) as SqlCondition }),
+      });
+    }
+    return openPostgresSnapshot(this.pool, sources, this.names, options.chunkRows);
   }
 
   async changesSince(lsn: Lsn, limit: number): Promise<ChangeRecord[]> {
@@ -157,11 +167,11 @@ class PostgresSyncStore implements SyncStore {
     return this.listeners.subscribeResets(listener);
   }
 
-  async applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]> {
+  async applyClientWrites(clientId: string, changes: ClientChange[], caller?: Caller): Promise<WriteResult[]> {
     this.assertOpen();
     for (const change of changes) tableOf(this.schema, change.table);
     if (changes.length === 0) return [];
-    return this.writer.applyClientWrites(clientId, changes);
+    return this.writer.applyClientWrites(clientId, changes, caller?.access);
   }
 
   async write(write: BackendWrite): Promise<Lsn> {
@@ -183,9 +193,10 @@ class PostgresSyncStore implements SyncStore {
     }
   }
 
-  /** Per-user rules on Postgres need the change log to keep old rows; until it does, a server refuses rules on this store. */
-  async rowsAt(): Promise<Row[][]> {
-    throw new Error('rxsync: per-user rules are not supported on the Postgres store yet');
+  async rowsAt(lsn: Lsn, reads: readonly RowsRead[]): Promise<Row[][]> {
+    this.assertOpen();
+    if (compareLsn(lsn, this.tail.resumable) < 0) throw new Error(`rowsAt ${lsn}: the change log no longer reaches back there`);
+    return rowsAtLsn(this.pool, this.tables, this.names, lsn, reads);
   }
 
   async health(): Promise<Record<string, unknown>> {

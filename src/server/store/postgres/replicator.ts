@@ -44,6 +44,7 @@ interface LoggedChange {
   op: ChangeOp;
   key: Key;
   row: Row | null;
+  old: Row | null;
   origin: Origin | null;
 }
 
@@ -297,10 +298,10 @@ export class Replicator {
   private async rowChange(message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete): Promise<void> {
     const table = this.relations.get(message.relation.relationOid);
     if (!this.tx?.store || !table) return;
-    for (const change of rowChanges(message, table)) await this.append(table, change.op, change.key, change.row);
+    for (const change of rowChanges(message, table)) await this.append(table, change.op, change.key, change.row, change.old);
   }
 
-  private async append(table: PostgresTable, op: ChangeOp, key: Key, row: Row | null): Promise<void> {
+  private async append(table: PostgresTable, op: ChangeOp, key: Key, row: Row | null, old: Row | null): Promise<void> {
     const tx = this.tx!;
     let origin: Origin | null = null;
     const pending = tx.pendingOrigin;
@@ -309,7 +310,7 @@ export class Replicator {
       tx.pendingOrigin = null;
       tx.hasOrigins = true;
     }
-    tx.batch.push({ table: table.name, op, key, row, origin });
+    tx.batch.push({ table: table.name, op, key, row, old, origin });
     if (tx.batch.length >= BATCH_ROWS) await this.flush(tx);
   }
 
@@ -336,9 +337,9 @@ export class Replicator {
     tx.batch = [];
     const seqs = batch.map(() => tx.seq++);
     await writer.query(
-      `INSERT INTO rxsync.change_log (lsn, seq, xid, table_name, op, key, row, client_id, change_id, committed_at)
-       SELECT $1::pg_lsn, s, $2::bigint, t, o, k, r, c, i, CASE WHEN s = 0 THEN to_timestamp($10::float8 / 1000) END
-         FROM unnest($3::int[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::text[]) AS u(s, t, o, k, r, c, i)`,
+      `INSERT INTO rxsync.change_log (lsn, seq, xid, table_name, op, key, row, client_id, change_id, committed_at, old_row)
+       SELECT $1::pg_lsn, s, $2::bigint, t, o, k, r, c, i, CASE WHEN s = 0 THEN to_timestamp($10::float8 / 1000) END, p
+         FROM unnest($3::int[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::text[], $11::jsonb[]) AS u(s, t, o, k, r, c, i, p)`,
       [
         tx.lsn,
         tx.xid8,
@@ -350,6 +351,7 @@ export class Replicator {
         batch.map((c) => c.origin?.clientId ?? null),
         batch.map((c) => c.origin?.changeId ?? null),
         tx.commitTimeMs,
+        batch.map((c) => (c.old === null ? null : JSON.stringify(c.old))),
       ],
     );
     this.retention.added(batch.length);

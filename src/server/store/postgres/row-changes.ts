@@ -10,20 +10,22 @@ import { fromPostgresText, rowFromPostgresText, type PostgresTable } from './pg-
 export function rowChanges(
   message: Pgoutput.MessageInsert | Pgoutput.MessageUpdate | Pgoutput.MessageDelete,
   table: PostgresTable,
-): Array<{ op: ChangeOp; key: Key; row: Row | null }> {
+): Array<{ op: ChangeOp; key: Key; row: Row | null; old: Row | null }> {
   const keyOf = (tuple: Record<string, unknown>) =>
     fromPostgresText(tuple[table.primaryKey] as string | null, table.byColumn.get(table.primaryKey)!, `${table.name}.${table.primaryKey}`) as Key;
-  if (message.tag === 'delete') return [{ op: 'delete', key: keyOf((message.old ?? message.key)!), row: null }];
+  // The whole old row comes with REPLICA IDENTITY FULL (the set-up sets it); with only a key, none.
+  const old = message.tag !== 'insert' && message.old ? rowFromPostgresText(table, message.old) : null;
+  if (message.tag === 'delete') return [{ op: 'delete', key: keyOf((message.old ?? message.key)!), row: null, old }];
   const row = rowFromPostgresText(table, message.new);
   const key = row[table.primaryKey] as Key;
-  if (message.tag === 'insert') return [{ op: 'insert', key, row }];
+  if (message.tag === 'insert') return [{ op: 'insert', key, row, old: null }];
   const before = message.old ?? message.key;
   const oldKey = before ? keyOf(before) : key;
   if (oldKey !== key) {
     return [
-      { op: 'delete', key: oldKey, row: null },
-      { op: 'insert', key, row },
+      { op: 'delete', key: oldKey, row: null, old },
+      { op: 'insert', key, row, old: null },
     ];
   }
-  return [{ op: 'update', key, row }];
+  return [{ op: 'update', key, row, old }];
 }

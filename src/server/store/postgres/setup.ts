@@ -32,6 +32,7 @@ const RXSYNC_DDL = `
     op text NOT NULL CHECK (op IN ('insert', 'update', 'delete')),
     key jsonb NOT NULL,
     row jsonb,                    -- the whole row after the change, as clients get it; NULL for a delete
+    old_row jsonb,                -- the whole row before it (NULL for an insert): who could see it, for per-user rules
     client_id text,               -- the client change that caused it, if one did
     change_id text,
     committed_at timestamptz,     -- when the source transaction committed (on its first change only)
@@ -81,6 +82,7 @@ export async function ensureReplicationSetup(db: Queryable, schema: SyncSchema, 
   try {
     await db.query('SELECT pg_advisory_xact_lock($1)', [SETUP_LOCK]);
     await db.query(RXSYNC_DDL);
+    await addOldRows(db, slot);
     const { rows } = await db.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1) AS exists', [publication]);
     await db.query(
       rows[0].exists
@@ -107,6 +109,21 @@ export async function ensureReplicationSetup(db: Queryable, schema: SyncSchema, 
     if ((error as { code?: string }).code === '42710') return { createdSlot: false };
     throw error;
   }
+}
+
+/**
+ * A change log written before old rows were kept gets the column, and what it held stops being
+ * resumable: per-user rules cannot tell who saw a change without the row before it, so clients
+ * behind that point are reset instead of caught up from it (once, at the upgrade).
+ */
+async function addOldRows(db: Queryable, slot: string): Promise<void> {
+  const { rows } = await db.query<{ missing: boolean }>(
+    `SELECT NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'rxsync' AND table_name = 'change_log' AND column_name = 'old_row') AS missing`,
+  );
+  if (!rows[0].missing) return;
+  await db.query('ALTER TABLE rxsync.change_log ADD COLUMN old_row jsonb');
+  await db.query('UPDATE rxsync.replication_state SET resumable_lsn = stored_lsn WHERE slot = $1', [slot]);
+  await db.query('DELETE FROM rxsync.change_log');
 }
 
 /**

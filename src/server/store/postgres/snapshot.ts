@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Lsn } from '../../../protocol/index.js';
 import { quoteIdentifier } from '../../../sql/index.js';
-import type { SnapshotReader } from '../store.js';
+import type { SnapshotReader, SqlCondition } from '../store.js';
 import { fromPostgresText, type PostgresTable } from './pg-values.js';
 import { MARK_MESSAGE_PREFIX } from './wal-messages.js';
 
@@ -23,21 +23,20 @@ export function visibleIn(snapshot: TransactionSnapshot, xid: bigint): boolean {
 }
 
 /**
- * A snapshot of the synced tables in one REPEATABLE READ transaction, read table by table in
- * chunks by primary key (keyset pagination), every value as its text converted like a WAL row.
- *
- * Its LSN is where the rows stand in the change log (see snapshotLsn): the catch-up from it brings
- * every transaction the rows do not hold, and none they do.
+ * One REPEATABLE READ transaction whose rows stand at a known place in the change log: every
+ * transaction up to `lsn` is in them (see snapshotLsn), and `snapshot` says which later ones are.
+ * `complete` when the replicator confirmed it stored every transaction the rows hold (then the
+ * change log tells exactly what the rows hold); `release` commits and returns the connection.
  */
-export async function openPostgresSnapshot(
-  pool: pg.Pool,
-  tables: readonly PostgresTable[],
-  names: { slot: string; namespace: string },
-  chunkRows: number,
-): Promise<SnapshotReader> {
-  const { slot } = names;
-  const qualified = (table: PostgresTable) => `${quoteIdentifier(names.namespace)}.${quoteIdentifier(table.name)}`;
-  if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
+export interface ExactSnapshot {
+  readonly client: pg.PoolClient;
+  readonly lsn: Lsn;
+  readonly snapshot: TransactionSnapshot;
+  readonly complete: boolean;
+  release(): void;
+}
+
+export async function beginExactSnapshot(pool: pg.Pool, names: { slot: string; namespace: string }): Promise<ExactSnapshot> {
   const client = await pool.connect();
   let released = false;
   const release = () => {
@@ -51,27 +50,65 @@ export async function openPostgresSnapshot(
     // transaction the snapshot holds committed before `wal`.
     const state = await client.query<{ snapshot: string; stored: string; wal: string }>(
       'SELECT pg_current_snapshot()::text AS snapshot, stored_lsn::text AS stored, pg_current_wal_lsn()::text AS wal FROM rxsync.replication_state WHERE slot = $1',
-      [slot],
+      [names.slot],
     );
+    // Per-user rules name tables without their schema (their subqueries).
+    await client.query(`SET LOCAL search_path TO ${quoteIdentifier(names.namespace)}`);
     const snapshot = parseSnapshot(state.rows[0].snapshot);
-    const lsn = await snapshotLsn(pool, client, snapshot, state.rows[0].stored, state.rows[0].wal, slot);
+    const { lsn, complete } = await snapshotLsn(pool, client, snapshot, state.rows[0].stored, state.rows[0].wal, names.slot);
+    return { client, lsn, snapshot, complete, release };
+  } catch (error) {
+    release();
+    throw error;
+  }
+}
+
+/**
+ * A snapshot of the synced tables in one REPEATABLE READ transaction, read table by table in
+ * chunks by primary key (keyset pagination), every value as its text converted like a WAL row.
+ * A table may come with a filter (per-user rules: the rows its caller may read), with parameters
+ * numbered from `$1` for the count, `$2` for the first chunk and `$3` for the next ones.
+ *
+ * Its LSN is where the rows stand in the change log (see snapshotLsn): the catch-up from it brings
+ * every transaction the rows do not hold, and none they do.
+ */
+export async function openPostgresSnapshot(
+  pool: pg.Pool,
+  sources: ReadonlyArray<{ table: PostgresTable; filter?: (firstParam: number) => SqlCondition }>,
+  names: { slot: string; namespace: string },
+  chunkRows: number,
+): Promise<SnapshotReader> {
+  const qualified = (table: PostgresTable) => `${quoteIdentifier(names.namespace)}.${quoteIdentifier(table.name)}`;
+  if (!Number.isSafeInteger(chunkRows) || chunkRows < 1) throw new RangeError(`chunkRows must be a positive integer, got ${chunkRows}`);
+  const { client, lsn, release } = await beginExactSnapshot(pool, names);
+  let released = false;
+  const close = () => {
+    released = true;
+    release();
+  };
+  try {
     const summary: Array<{ table: string; rows: number; columns: readonly string[] }> = [];
-    for (const table of tables) {
-      const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(table)}`);
+    for (const { table, filter } of sources) {
+      const where = filter?.(1);
+      const count = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${qualified(table)}${where ? ` WHERE (${where.sql})` : ''}`, [
+        ...(where?.params ?? []),
+      ]);
       summary.push({ table: table.name, rows: Number(count.rows[0].n), columns: table.columns.map((c) => c.column) });
     }
     let index = 0;
     let after: string | null = null;
     const nextChunk = async () => {
-      while (!released && index < tables.length) {
+      while (!released && index < sources.length) {
         const current = index;
-        const table = tables[current];
+        const { table, filter } = sources[current];
         const selected = table.columns.map((c) => `${quoteIdentifier(c.column)}::text`).join(', ');
         // By the table's own key column (`t.`): the text output column of the same name would sort as text.
         const key = `t.${quoteIdentifier(table.primaryKey)}`;
+        const where = filter?.(after === null ? 2 : 3);
+        const conditions = [...(after === null ? [] : [`${key} > $2`]), ...(where ? [`(${where.sql})`] : [])];
         const { rows } = await client.query<string[]>({
-          text: `SELECT ${selected} FROM ${qualified(table)} AS t ${after === null ? '' : `WHERE ${key} > $2`} ORDER BY ${key} LIMIT $1`,
-          values: after === null ? [chunkRows] : [chunkRows, after],
+          text: `SELECT ${selected} FROM ${qualified(table)} AS t ${conditions.length ? `WHERE ${conditions.join(' AND ')}` : ''} ORDER BY ${key} LIMIT $1`,
+          values: [...(after === null ? [chunkRows] : [chunkRows, after]), ...(where?.params ?? [])],
           rowMode: 'array',
         });
         const keyIndex = table.columns.findIndex((c) => c.column === table.primaryKey);
@@ -86,12 +123,12 @@ export async function openPostgresSnapshot(
           return { table: table.name, columns: summary[current].columns, rows: values };
         }
       }
-      release();
+      close();
       return null;
     };
-    return { lsn, tables: summary, nextChunk, close: release };
+    return { lsn, tables: summary, nextChunk, close };
   } catch (error) {
-    release();
+    close();
     throw error;
   }
 }
@@ -110,9 +147,15 @@ const MARK_WAIT_MS = 5000;
  * the LSN is the stored position the snapshot sees, and the transactions in between are
  * replayed: that converges (whole-row upserts, deletes by key) but sends them twice.
  */
-async function snapshotLsn(pool: pg.Pool, client: pg.PoolClient, snapshot: TransactionSnapshot, stored: Lsn, wal: Lsn, slot: string): Promise<Lsn> {
+async function snapshotLsn(
+  pool: pg.Pool,
+  client: pg.PoolClient,
+  snapshot: TransactionSnapshot,
+  stored: Lsn,
+  wal: Lsn,
+  slot: string,
+): Promise<{ lsn: Lsn; complete: boolean }> {
   const base = await consistentLsn(client, snapshot, stored);
-  if (base !== stored) return base;
   const { rows } = await pool.query<{ mark: string }>(`SELECT pg_logical_emit_message(false, $1, '')::text AS mark`, [MARK_MESSAGE_PREFIX]);
   const deadline = Date.now() + MARK_WAIT_MS;
   for (;;) {
@@ -121,19 +164,20 @@ async function snapshotLsn(pool: pg.Pool, client: pg.PoolClient, snapshot: Trans
       slot,
     ]);
     if (marked.rows[0]?.done) break;
-    if (Date.now() > deadline) return base;
+    if (Date.now() > deadline) return { lsn: base, complete: false };
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
   const after = await pool.query<{ lsn: string; xid: string }>(
     'SELECT DISTINCT c.lsn::text AS lsn, c.xid::text AS xid, c.lsn AS position FROM rxsync.change_log c WHERE c.lsn > $1 AND c.lsn <= $2 ORDER BY position',
     [stored, wal],
   );
+  if (base !== stored) return { lsn: base, complete: true };
   let lsn = base;
   for (const transaction of after.rows) {
     if (!visibleIn(snapshot, BigInt(transaction.xid))) break;
     lsn = transaction.lsn;
   }
-  return lsn;
+  return { lsn, complete: true };
 }
 
 /**

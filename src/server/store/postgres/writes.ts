@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { ClientChange, Key, Lsn, Row } from '../../../protocol/index.js';
 import { quoteIdentifier } from '../../../sql/index.js';
 import { rejectionCode } from '../rejection-code.js';
-import type { BackendWrite, ConflictPolicy, WriteResult } from '../store.js';
+import type { BackendWrite, CallerAccess, ConflictPolicy, SqlDialect, WriteResult } from '../store.js';
 import type { ChangeLogTail } from './change-log.js';
 import { rowFromPostgresText, toPostgresParameter, type PostgresTable } from './pg-values.js';
 import { ORIGIN_MESSAGE_PREFIX } from './wal-messages.js';
@@ -24,9 +24,11 @@ export class PostgresWriter {
     private readonly tail: ChangeLogTail,
   ) {}
 
-  /** Input must already be checked against the schema (the store checks the tables). */
-  async applyClientWrites(clientId: string, changes: ClientChange[]): Promise<WriteResult[]> {
+  /** Input must already be checked against the schema (the store checks the tables). `access`: the caller's write rules. */
+  async applyClientWrites(clientId: string, changes: ClientChange[], access?: CallerAccess): Promise<WriteResult[]> {
     return this.transaction(async (client, xid) => {
+      // The rules' subqueries name tables without their schema.
+      if (access) await client.query(`SET LOCAL search_path TO ${quoteIdentifier(this.namespace)}`);
       const results: WriteResult[] = [];
       /** Results that take this transaction's commit LSN, once it is known. */
       const atCommit: Array<{ id: string; status: 'applied' | 'duplicate' }> = [];
@@ -56,7 +58,7 @@ export class PostgresWriter {
           }
           continue;
         }
-        const outcome = await this.applyOne(client, clientId, change, table, xid);
+        const outcome = await this.applyOne(client, clientId, change, table, xid, access);
         results.push(outcome.result);
         if (outcome.changed) {
           changed = true;
@@ -116,6 +118,7 @@ export class PostgresWriter {
     change: ClientChange,
     table: PostgresTable,
     xid: string,
+    access: CallerAccess | undefined,
   ): Promise<{ result: WriteResult; changed: boolean }> {
     const record = (status: 'applied' | 'rejected', reason: string | null, changed: boolean) =>
       client.query('INSERT INTO rxsync.applied_changes (client_id, change_id, status, reason, xid, lsn) VALUES ($1, $2, $3, $4, $5, $6)', [
@@ -134,6 +137,12 @@ export class PostgresWriter {
         await record('rejected', decision.reason, false);
         await client.query('RELEASE SAVEPOINT change');
         return { result: { id: change.id, status: 'rejected', reason: decision.reason, serverRow: current, code: 'conflict' }, changed: false };
+      }
+      const forbidden = access && (await this.forbidden(client, access, table, current, decision.row, change.key));
+      if (forbidden) {
+        await record('rejected', forbidden, false);
+        await client.query('RELEASE SAVEPOINT change');
+        return { result: { id: change.id, status: 'rejected', reason: forbidden, serverRow: current, code: 'forbidden' }, changed: false };
       }
       if (decision.row === null && current === null) {
         // Deleting a row that is already gone: applied, and nothing to log.
@@ -162,6 +171,29 @@ export class PostgresWriter {
         changed: false,
       };
     }
+  }
+
+  /**
+   * Why the write rules refuse this change (undefined: they allow it), judged by what it does (an
+   * "insert" over an existing row is the update it is), in this transaction: a change sees the
+   * push's earlier changes. The same judgement as the SQLite store's.
+   */
+  private async forbidden(
+    client: pg.PoolClient,
+    access: CallerAccess,
+    table: PostgresTable,
+    before: Row | null,
+    decided: Row | null,
+    key: Key,
+  ): Promise<string | undefined> {
+    const after = decided === null ? null : { ...this.whole(table, decided), [table.primaryKey]: key };
+    if (before === null && after === null) return undefined;
+    const op = before === null ? 'insert' : after === null ? 'delete' : 'update';
+    const allowed = await access.mayWrite({ table: table.name, op, before, after }, POSTGRES, async (query) => {
+      const { rowCount } = await client.query(query.sql, [...query.params]);
+      return (rowCount ?? 0) > 0;
+    });
+    return allowed ? undefined : `forbidden: the write rules do not allow this ${op} of ${table.name}`;
   }
 
   private qualified(table: PostgresTable): string {
@@ -196,6 +228,9 @@ export class PostgresWriter {
     return written.rowCount! > 0; // DO NOTHING on a key-only table writes nothing
   }
 }
+
+/** How per-user rules write SQL for Postgres. */
+export const POSTGRES: SqlDialect = { dialect: 'postgres', placeholder: (index) => `$${index}` };
 
 /**
  * Postgres errors caused by one change's data (SQLSTATE class 22, data exception, and 23,
