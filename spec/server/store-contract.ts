@@ -1,5 +1,6 @@
 import { compareLsn, defineSchema, isLsn, ZERO_LSN } from '../../src/protocol/index.js';
 import type { ChangeRecord, ClientChange, Row, SyncSchema } from '../../src/protocol/index.js';
+import { oldRowOf } from '../../src/server/store/old-rows.js';
 import type { SyncStore } from '../../src/server/store/store.js';
 
 /**
@@ -315,6 +316,50 @@ export function describeStoreContract(name: string, open: OpenStore): void {
       expect(after).toHaveLength(5);
       expect(after[0].lsn).toBe(lsns[10]);
       expect(after.slice(2).map((c) => c.origin?.changeId)).toEqual(['r1', 'r2', 'r3']);
+    });
+
+    it('reads rows as they were at an LSN (rowsAt): by column value or whole tables, across inserts, updates and deletes', async () => {
+      const start = store.currentLsn();
+      const atInsert = await store.write({ op: 'insert', table: 'todos', row: todo('a', { title: 'first', done: 0 }) });
+      await store.write({ op: 'insert', table: 'todos', row: todo('b', { title: 'other', done: 1 }) });
+      const atUpdate = await store.write({ op: 'update', table: 'todos', key: 'a', patch: { done: 1, title: 'moved' } });
+      const [, atClient] = await Promise.all([null, store.applyClientWrites('c', [insert('c1', 'c', { title: 'by a client', done: 0 })])]);
+      const atDelete = await store.write({ op: 'delete', table: 'todos', key: 'b' });
+      const clientLsn = (atClient[0] as { lsn: string }).lsn;
+      const sorted = (rows: Row[]) => [...rows].sort((x, y) => String(x.id).localeCompare(String(y.id)));
+      const at = async (lsn: string, column?: string, values?: unknown[]) =>
+        sorted((await store.rowsAt(lsn, [{ table: 'todos', ...(column && { column, values }) }]))[0]);
+
+      expect(await at(start)).toEqual([]);
+      expect(await at(atInsert, 'done', [0])).toEqual([todo('a', { title: 'first', done: 0 })]);
+      expect(await at(atUpdate, 'done', [0])).toEqual([]);
+      expect(await at(atUpdate, 'done', [1])).toEqual([todo('a', { title: 'moved', done: 1 }), todo('b', { title: 'other', done: 1 })]);
+      expect(await at(clientLsn, 'done', [0, 1])).toEqual([
+        todo('a', { title: 'moved', done: 1 }),
+        todo('b', { title: 'other', done: 1 }),
+        todo('c', { title: 'by a client', done: 0 }),
+      ]);
+      expect(await at(atDelete)).toEqual([todo('a', { title: 'moved', done: 1 }), todo('c', { title: 'by a client', done: 0 })]);
+      // Several reads at once, one per table.
+      await store.write({ op: 'insert', table: 'items', row: { n: 7, label: 'seven' } });
+      const [todos, items] = await store.rowsAt(store.currentLsn(), [
+        { table: 'todos', column: 'id', values: ['c'] },
+        { table: 'items', column: 'n', values: [7, 8] },
+      ]);
+      expect(todos).toEqual([todo('c', { title: 'by a client', done: 0 })]);
+      expect(items).toEqual([{ n: 7, label: 'seven' }]);
+    });
+
+    it('keeps the row before each change on the changes it reports (never in what is sent)', async () => {
+      await store.write({ op: 'insert', table: 'todos', row: todo('a', { title: 'first' }) });
+      await store.write({ op: 'update', table: 'todos', key: 'a', patch: { title: 'second' } });
+      await store.write({ op: 'delete', table: 'todos', key: 'a' });
+      const changes = await store.changesSince(ZERO_LSN, 100);
+      const mine = changes.filter((change) => change.table === 'todos');
+      expect(mine.map((change) => oldRowOf(change))).toEqual([null, todo('a', { title: 'first' }), todo('a', { title: 'second' })]);
+      expect(JSON.parse(JSON.stringify(mine))).toEqual(mine.map((change) => ({ ...change })));
+      // The delete, as a message carries it: its key, not the row it removed.
+      expect(JSON.stringify(mine[2])).not.toContain('second');
     });
 
     it('registers clients, telling whether each was known', async () => {
