@@ -1,3 +1,4 @@
+import pg from 'pg';
 import type { SyncServer } from '../../src/server/index.js';
 import { cleanupClients, until } from '../support/test-client.js';
 import { ids, LISTS_DDL, listsSchema, startRulesServer, tokenFor, userClient } from '../support/rules-fixture.js';
@@ -18,16 +19,53 @@ describe('per-user rules (lists shared through memberships), SQLite store', () =
 describe('per-user rules (lists shared through memberships), Postgres store', () => {
   const cluster = useTestPostgres();
   let database: AppDatabase | undefined;
-  rulesSuite(
-    async () => {
-      database = await createAppDatabase(cluster(), LISTS_DDL);
-      return startRulesServer({ postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200 } });
-    },
-    async () => {
+  describe('the shared suite', () =>
+    rulesSuite(
+      async () => {
+        database = await createAppDatabase(cluster(), LISTS_DDL);
+        return startRulesServer({ postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200 } });
+      },
+      async () => {
+        await database?.drop();
+        database = undefined;
+      },
+    ));
+
+  describe('a membership removed by a cascade', () => {
+    let server: SyncServer;
+    afterEach(async () => {
+      await cleanupClients();
+      await server?.close();
       await database?.drop();
       database = undefined;
-    },
-  );
+    });
+
+    it('deleting a list deletes its memberships (ON DELETE CASCADE) and takes its todos from the members', async () => {
+      database = await createAppDatabase(
+        cluster(),
+        `${LISTS_DDL}
+         ALTER TABLE list_members ADD FOREIGN KEY (list_id) REFERENCES lists (id) ON DELETE CASCADE;
+         INSERT INTO lists VALUES ('la', 'alice', 'shared'), ('lb', 'bob', 'his');
+         INSERT INTO list_members VALUES ('m1', 'la', 'bob');
+         INSERT INTO todos VALUES ('ta1', 'la', 'in the shared list', 0), ('tb1', 'lb', 'his', 0);`,
+      );
+      server = await startRulesServer({ postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200 } });
+      const bob = userClient('bob');
+      await bob.connect(server.url);
+      await bob.whenSynced({ timeoutMs: 10_000 });
+      expect(await ids(bob, 'todos')).toEqual(['ta1', 'tb1']);
+      const psql = new pg.Client({ connectionString: database.connectionString });
+      await psql.connect();
+      try {
+        await psql.query(`DELETE FROM lists WHERE id = 'la'`);
+      } finally {
+        await psql.end();
+      }
+      await until(async () => !(await ids(bob, 'todos')).includes('ta1'), 10_000, 'the shared todo gone from bob');
+      expect(await ids(bob, 'lists')).toEqual(['lb']);
+      expect(await ids(bob, 'todos')).toEqual(['tb1']);
+    });
+  });
 });
 
 /** The suite, on the server `start` makes; `stopped` runs after the server closed (its store's database can go then). */
