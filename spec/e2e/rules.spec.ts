@@ -1,8 +1,8 @@
 import pg from 'pg';
 import type { SyncServer } from '../../src/server/index.js';
 import { cleanupClients, until } from '../support/test-client.js';
-import { ids, LISTS_DDL, listsSchema, startRulesServer, tokenFor, userClient } from '../support/rules-fixture.js';
-import { createAppDatabase, useTestPostgres, type AppDatabase } from '../support/postgres.js';
+import { ids, LISTS_DDL, listsSchema, postgresRulesServers, startRulesServer, tokenFor, userClient } from '../support/rules-fixture.js';
+import { useTestPostgres } from '../support/postgres.js';
 import { TestPeer } from '../support/test-peer.js';
 import { autoAck } from '../support/test-server.js';
 
@@ -17,18 +17,11 @@ describe('per-user rules (lists shared through memberships), SQLite store', () =
 });
 
 describe('per-user rules (lists shared through memberships), Postgres store', () => {
-  const cluster = useTestPostgres();
-  let database: AppDatabase | undefined;
+  const postgres = postgresRulesServers(useTestPostgres());
   describe('the shared suite', () =>
     rulesSuite(
-      async () => {
-        database = await createAppDatabase(cluster(), LISTS_DDL);
-        return startRulesServer({ postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200 } });
-      },
-      async () => {
-        await database?.drop();
-        database = undefined;
-      },
+      () => postgres.start(),
+      () => postgres.drop(),
     ));
 
   describe('a membership removed by a cascade', () => {
@@ -36,25 +29,22 @@ describe('per-user rules (lists shared through memberships), Postgres store', ()
     afterEach(async () => {
       await cleanupClients();
       await server?.close();
-      await database?.drop();
-      database = undefined;
+      await postgres.drop();
     });
 
     it('deleting a list deletes its memberships (ON DELETE CASCADE) and takes its todos from the members', async () => {
-      database = await createAppDatabase(
-        cluster(),
+      server = await postgres.start(
         `${LISTS_DDL}
          ALTER TABLE list_members ADD FOREIGN KEY (list_id) REFERENCES lists (id) ON DELETE CASCADE;
          INSERT INTO lists VALUES ('la', 'alice', 'shared'), ('lb', 'bob', 'his');
          INSERT INTO list_members VALUES ('m1', 'la', 'bob');
          INSERT INTO todos VALUES ('ta1', 'la', 'in the shared list', 0), ('tb1', 'lb', 'his', 0);`,
       );
-      server = await startRulesServer({ postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200 } });
       const bob = userClient('bob');
       await bob.connect(server.url);
       await bob.whenSynced({ timeoutMs: 10_000 });
       expect(await ids(bob, 'todos')).toEqual(['ta1', 'tb1']);
-      const psql = new pg.Client({ connectionString: database.connectionString });
+      const psql = new pg.Client({ connectionString: postgres.connectionString });
       await psql.connect();
       try {
         await psql.query(`DELETE FROM lists WHERE id = 'la'`);

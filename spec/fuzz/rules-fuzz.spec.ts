@@ -2,8 +2,8 @@ import type { SyncClient } from '../../src/index.js';
 import type { Row } from '../../src/protocol/index.js';
 import type { SyncServer } from '../../src/server/index.js';
 import { prng, type Random } from '../support/prng.js';
-import { createAppDatabase, useTestPostgres, type AppDatabase } from '../support/postgres.js';
-import { LISTS_DDL, startRulesServer, userClient } from '../support/rules-fixture.js';
+import { useTestPostgres } from '../support/postgres.js';
+import { postgresRulesServers, startRulesServer, userClient } from '../support/rules-fixture.js';
 import { cleanupClients } from '../support/test-client.js';
 
 /**
@@ -23,18 +23,11 @@ describe('per-user rules, randomized against a model, SQLite store', () => {
 });
 
 describe('per-user rules, randomized against a model, Postgres store', () => {
-  const cluster = useTestPostgres();
-  let database: AppDatabase | undefined;
+  const postgres = postgresRulesServers(useTestPostgres());
   fuzzSuite(
     seeds(2),
-    async () => {
-      database = await createAppDatabase(cluster(), LISTS_DDL);
-      return startRulesServer({ postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200 } });
-    },
-    async () => {
-      await database?.drop();
-      database = undefined;
-    },
+    () => postgres.start(),
+    () => postgres.drop(),
   );
 });
 

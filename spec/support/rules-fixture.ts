@@ -1,6 +1,7 @@
 import { defineSchema } from '../../src/protocol/index.js';
 import { signToken } from '../../src/server/auth/index.js';
 import { createSyncServer, type SyncServer, type SyncServerOptions } from '../../src/server/index.js';
+import { createAppDatabase, type AppDatabase, type TestPostgres } from './postgres.js';
 import { testClient } from './test-client.js';
 import type { SyncClientOptions } from '../../src/client/options.js';
 
@@ -59,6 +60,27 @@ export function startRulesServer(options: Partial<SyncServerOptions> = {}): Prom
     onError: () => undefined,
     ...options,
   });
+}
+
+/**
+ * Rules servers on fresh Postgres databases of `cluster` (a throwaway cluster, useTestPostgres):
+ * `start` makes one (the lists tables, or `ddl`), `drop` removes its database once it is closed.
+ */
+export function postgresRulesServers(cluster: () => TestPostgres) {
+  let database: AppDatabase | undefined;
+  return {
+    async start(ddl = LISTS_DDL, options: Partial<SyncServerOptions> = {}): Promise<SyncServer> {
+      database = await createAppDatabase(cluster(), ddl);
+      return startRulesServer({ postgres: { connectionString: database.connectionString, slot: database.name, pollMs: 200 }, ...options });
+    },
+    get connectionString(): string {
+      return database!.connectionString;
+    },
+    async drop(): Promise<void> {
+      await database?.drop();
+      database = undefined;
+    },
+  };
 }
 
 /** A token for `sub`, valid for `seconds`. */
