@@ -237,7 +237,12 @@ export class SyncSession {
       this.host,
       this.caller,
       this.output,
-      (error) => this.onHandlerError(error, 'changes'),
+      (error) => {
+        this.onHandlerError(error, 'changes');
+        // A view that failed mid-change (a store read refused) cannot tell what it applied: a new
+        // session loads the sets afresh at the client's checkpoint.
+        if (this.view) this.close(CloseCode.internalError, 'the server failed to send this client its changes: reconnect');
+      },
       () => this.close(CloseCode.resyncRequired, "the change log no longer reaches back to this client's position: reconnect for a fresh snapshot"),
       this.view,
     ));
