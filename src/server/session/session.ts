@@ -272,7 +272,14 @@ export class SyncSession {
       ...(reason && { reason }),
       ...(reason === 'schema_mismatch' && { schema: schemaDefinition(store.schema) }),
     });
-    return needsSnapshot(mode) ? data.startSnapshot() : data.startStreaming(hello.lsn);
+    try {
+      await (needsSnapshot(mode) ? data.startSnapshot() : data.startStreaming(hello.lsn));
+    } catch (error) {
+      if (!this.view) throw error;
+      // The user's sets could not be read (see the DataPump's error handler above): start afresh.
+      this.onHandlerError(error, 'hello');
+      this.close(CloseCode.internalError, 'the server failed to start this client on its rows: reconnect');
+    }
   }
 
   /** The session ends when its token does; the client comes back with a new one (CloseCode.tokenExpired). */
