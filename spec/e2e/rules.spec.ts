@@ -231,3 +231,27 @@ describe('per-user rules on the wire: nothing outside the set ever leaves the se
     await peer.close();
   });
 });
+
+describe('per-user rules and retention', () => {
+  let server: SyncServer;
+  afterEach(async () => {
+    await cleanupClients();
+    await server.close();
+  });
+
+  it('an idle client whose user sees none of the commits is not reset when the log is pruned past its last message', async () => {
+    server = await startRulesServer({ retention: { maxChanges: 5 } });
+    await server.insert('lists', { id: 'la', owner_id: 'alice', name: "alice's" });
+    const alice = userClient('alice');
+    const modes: string[] = [];
+    alice.on('connected', (data: { mode: string }) => modes.push(data.mode));
+    await alice.connect(server.url);
+    await alice.whenSynced({ timeoutMs: 5000 });
+    for (let i = 0; i < 20; i++) await server.insert('todos', { id: `tb${i}`, list_id: 'lb', title: 'not hers', done: 0 });
+    await server.insert('todos', { id: 'ta1', list_id: 'la', title: 'hers', done: 0 });
+    await until(async () => (await ids(alice, 'todos')).includes('ta1'), 5000, 'her todo');
+    await alice.whenSynced({ timeoutMs: 5000 });
+    expect(modes).toEqual(['initial']);
+    expect(await ids(alice, 'todos')).toEqual(['ta1']);
+  });
+});

@@ -28,8 +28,12 @@ export class Fanout {
     this.lastLsn = store.currentLsn();
     this.live = new LiveFeed(onError, this.lastLsn, plan);
     this.unsubscribeStore = store.subscribe((changes) => this.onCommit(changes));
+    // Told after the live feed handed out the commits before it: a session that followed them
+    // is past the reset, and only one that is truly behind has to start over.
     this.unsubscribeResets = store.subscribeResets((lsn) => {
-      for (const listener of [...this.resetListeners]) listener(lsn);
+      void this.live.settled().then(() => {
+        for (const listener of [...this.resetListeners]) listener(lsn);
+      });
     });
   }
 

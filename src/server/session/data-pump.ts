@@ -74,6 +74,7 @@ export class DataPump {
     if (view) view.onRoutesChanged = () => this.subscription.reroute();
     this.head = sources.store.currentLsn();
     this.unsubscribeResets = sources.fanout.onReset((lsn) => {
+      this.followFeed(); // an idle session under rules is further on than its last read
       if (this.state === 'streaming' && compareLsn(this.sentLsn, lsn) < 0) this.onLogGone();
     });
   }
@@ -196,6 +197,7 @@ export class DataPump {
       this.pumpAgain = true;
       return;
     }
+    this.followFeed();
     this.pumping = true;
     this.inFeed = false;
     try {
@@ -358,7 +360,10 @@ export class DataPump {
     const changes = routed.filter((change) => compareLsn(change.lsn, this.sentLsn) > 0);
     const ready = this.state === 'streaming' && this.inFeed && !this.pumping && this.lsnWindow.hasRoom && this.out.hasRoom;
     if (!ready || changes.some((change) => view.movesSets(change.table))) {
-      if (changes.length > 0 || !this.inFeed) void this.pump().catch(this.onError);
+      if (changes.length === 0 && this.inFeed) return; // nothing new for it: still in the feed
+      // This batch is delivered but not judged: the pump must read it, not jump over it.
+      this.inFeed = false;
+      void this.pump().catch(this.onError);
       return;
     }
     const visible = view.filter(changes, this.rowsAt) as ChangeRecord[];
@@ -370,6 +375,7 @@ export class DataPump {
       // Too many for one message: the pump sends them.
       this.queue = visible;
       this.queueEnd = end;
+      this.inFeed = false;
       void this.pump().catch(this.onError);
       return;
     }
