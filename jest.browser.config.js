@@ -13,7 +13,7 @@ export default {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/spec/browser/**/*.spec.ts'],
   transform: { '^.+\\.(t|j|mj)sx?$': swc },
-  transformIgnorePatterns: ['/node_modules/(?!wa-sqlite/)'],
+  transformIgnorePatterns: ['/node_modules/(?!wa-sqlite/|jose/)'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1', '^ws$': '<rootDir>/node_modules/ws/index.js' },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'cjs', 'json'],
   // Tests wait on real sync: their timeout (30 s) is set by describeInBrowser (spec/support/browser/chromium.ts),

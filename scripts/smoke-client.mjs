@@ -1,8 +1,9 @@
 // Smoke test of the README's "Use it from Node": runs `npm start` (on a free port and a throwaway
 // database), then
-//   1. `node examples/node-client.mjs <url> --once` must print the 3 demo todos and an LSN, exit 0;
-//   2. `node examples/node-client.mjs <url>` (live) must print a todo that a second client (built
-//      from dist/) inserts, and exit 0 on SIGINT;
+//   1. `node examples/node-client.mjs <url> --once` (alice) must print alice's 4 demo todos and an
+//      LSN, none of bob's own, and exit 0;
+//   2. `node examples/node-client.mjs <url>` (live, alice) must print a todo that bob, a second
+//      client (built from dist/), adds to the list alice shares with him, and exit 0 on SIGINT;
 //   3. /healthz must report the server's LSN moved past the first client's.
 // Exits non-zero on any failure; the whole run is bounded (see DEADLINE_MS).
 import { spawn } from 'node:child_process';
@@ -14,7 +15,9 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const example = join(root, 'examples', 'node-client.mjs');
 const DEADLINE_MS = 60_000; // `npm start` builds first; the checks themselves take a few seconds
-const DEMO_TITLES = ['Try rxsync', 'Open a second window', 'Go offline, edit, come back'];
+/** What alice syncs of the demo's seed; bob's own list holds 'Fix the bike light'. */
+const DEMO_TITLES = ['Oat milk', 'Book the train', 'Pack the tent', 'Check the weather'];
+const BOB_ONLY = 'Fix the bike light';
 
 const dir = mkdtempSync(join(tmpdir(), 'rxsync-smoke-client-'));
 const children = new Set();
@@ -78,12 +81,13 @@ function within(ms, promise, what) {
 const health = async (url) => (await fetch(url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '/healthz'))).json();
 
 async function check(url) {
-  // 1. --once: the 3 demo todos and the LSN.
+  // 1. --once: alice's 4 demo todos (not bob's own) and the LSN.
   const once = await within(15_000, runExample([url, '--once']).exited, 'node examples/node-client.mjs --once');
   if (once.code !== 0) throw new Error(`--once exited ${once.code ?? once.signal}\n${once.stdout}${once.stderr}`);
   const missing = DEMO_TITLES.filter((title) => !once.stdout.includes(title));
   if (missing.length) throw new Error(`--once did not print ${JSON.stringify(missing)}:\n${once.stdout}`);
-  const lsn = once.stdout.match(/^lsn (\d+\/\d+)$/m)?.[1];
+  if (once.stdout.includes(BOB_ONLY)) throw new Error(`--once (alice) printed bob's todo ${JSON.stringify(BOB_ONLY)}:\n${once.stdout}`);
+  const lsn = once.stdout.match(/^lsn ([0-9A-F]+\/[0-9A-F]+)$/m)?.[1];
   if (!lsn || lsn === '0/0') throw new Error(`--once printed no LSN:\n${once.stdout}`);
   const before = await health(url);
   if (before.lsn !== lsn) throw new Error(`the client synced to ${lsn} but /healthz says ${before.lsn}`);
@@ -107,11 +111,13 @@ async function check(url) {
   );
 
   const { createSyncClient } = await import('../dist/index.js');
-  const { demoSchema } = await import('../dist/server/index.js');
-  const writer = createSyncClient({ schema: demoSchema });
+  const { DEMO_LISTS, demoListsSchema } = await import('../dist/server/demo.js');
+  const bobsToken = async () =>
+    (await (await fetch(url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '/demo/token?user=bob'), { method: 'POST' })).json()).token;
+  const writer = createSyncClient({ schema: demoListsSchema, authToken: bobsToken });
   try {
     if (!(await within(5_000, writer.connect(url), 'the second client to connect'))) throw new Error('the second client was not welcomed');
-    await writer.insert('todos', { id, title: 'from the smoke test', done: 0, updated_at: new Date().toISOString() });
+    await writer.insert('todos', { id, list_id: DEMO_LISTS.trip.id, title: 'from the smoke test', done: 0, updated_at: new Date().toISOString() });
     await writer.whenSynced({ timeoutMs: 5_000 });
   } finally {
     await writer.cleanup();
@@ -126,7 +132,7 @@ async function check(url) {
   const after = await health(url);
   if (after.lsn === before.lsn) throw new Error(`/healthz LSN did not move after the insert (${after.lsn})`);
   console.log(
-    `smoke-client: node examples/node-client.mjs synced the 3 demo todos at ${lsn}, saw a live insert (server now at ${after.lsn}), exited on SIGINT`,
+    `smoke-client: node examples/node-client.mjs synced alice's 4 demo todos at ${lsn}, saw bob's live insert in their shared list (server now at ${after.lsn}), exited on SIGINT`,
   );
 }
 

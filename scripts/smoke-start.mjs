@@ -1,6 +1,7 @@
 // Smoke test of the README's start command: runs `npm start` (on a free port and a throwaway
-// database), waits for it to print its URL, checks /healthz and that the WebSocket endpoint
-// answers a hello with a welcome, then stops it. Exits non-zero on any failure.
+// database), waits for it to print its URL and the demo users' tokens, checks /healthz, the page,
+// and that the WebSocket endpoint answers a hello with alice's token with a welcome, then stops
+// it. Exits non-zero on any failure.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -31,7 +32,8 @@ let output = '';
 child.stdout.on('data', async (data) => {
   output += data;
   const match = output.match(/listening: (ws:\/\/\S+)/);
-  if (!match) return;
+  // The demo prints a ready token for each user after the URL.
+  if (!match || !/token for bob: +ey/.test(output)) return;
   child.stdout.removeAllListeners('data');
   clearTimeout(timer);
   try {
@@ -42,18 +44,21 @@ child.stdout.on('data', async (data) => {
     const page = await fetch(url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '/'));
     if (page.status !== 200 || !/text\/html/.test(page.headers.get('content-type') ?? ''))
       throw new Error(`GET / answered ${page.status} ${page.headers.get('content-type')}`);
-    const { demoSchema } = await import('../dist/server/index.js');
+    const { demoListsSchema } = await import('../dist/server/demo.js');
+    const signIn = await fetch(url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '/demo/token?user=alice'), { method: 'POST' });
+    if (signIn.status !== 200) throw new Error(`POST /demo/token?user=alice answered ${signIn.status}`);
+    const { token } = await signIn.json();
     const welcome = await new Promise((resolve, reject) => {
       const ws = new WebSocket(url);
       ws.on('error', reject);
-      ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, clientId: 'smoke', lsn: '0/0', schemaHash: demoSchema.hash })));
+      ws.on('open', () => ws.send(JSON.stringify({ type: 'hello', protocol: 1, clientId: 'smoke', lsn: '0/0', schemaHash: demoListsSchema.hash, token })));
       ws.on('message', (data) => {
         ws.close();
         resolve(JSON.parse(data.toString()));
       });
     });
     if (welcome.type !== 'welcome') throw new Error(`expected welcome, got ${JSON.stringify(welcome)}`);
-    console.log(`smoke: npm start serves ${url}: /healthz ok (lsn ${body.lsn}), the demo page at /, WebSocket welcome mode ${welcome.mode}`);
+    console.log(`smoke: npm start serves ${url}: /healthz ok (lsn ${body.lsn}), the demo page at /, WebSocket welcome for alice, mode ${welcome.mode}`);
     stop(0);
   } catch (error) {
     console.error('smoke:', error);

@@ -4,8 +4,10 @@ import { useDemoInBrowser } from '../support/browser/demo-fixture.js';
 
 describeInBrowser('tabs of one browser (Chromium)', () => {
   const demo = useDemoInBrowser({
+    // alice's lists, and one todo in her own list; both tabs are alice's.
     seed: async (server) => {
-      await server.server.insert('todos', { id: 'a', title: 'Shared', done: 0, updated_at: new Date().toISOString() });
+      await server.seedLists();
+      await server.insertTodo({ id: 'a', title: 'Shared' });
     },
   });
 

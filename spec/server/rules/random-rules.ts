@@ -30,8 +30,6 @@ const CLAIM_NAMES = ['sub', 'org', 'n', 's', 'f', 'b', 'o'];
 const CLAIM_VALUES: unknown[] = [...TEXTS, ...INTEGERS, ...REALS, '1e1', '-2', ' 3', true, false, null, { a: 1 }, [1]];
 const COMPARE_OPS = ['=', '!=', '<>', '<', '<=', '>', '>='];
 
-
-
 function valueOfType(random: Random, type: ColumnType): unknown {
   if (random.chance(0.2)) return null;
   switch (type) {

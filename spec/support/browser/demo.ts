@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createSqliteStore, createSyncServer, demoSchema, type ServerLimits, type SyncServer, type SyncStore } from '../../../src/server/index.js';
+import { createDemoSecret, DEMO_LISTS, demoListsSchema, demoRoutes, demoRules, seedDemo, type DemoUser } from '../../../src/server/demo.js';
+import { createSqliteStore, createSyncServer, type ServerLimits, type SyncServer, type SyncStore } from '../../../src/server/index.js';
 import { serveStatic } from '../../../src/server/static-files.js';
 import { watchPage } from './chromium.js';
 
@@ -32,10 +33,15 @@ export interface ServerCounts {
   chunks: number;
 }
 
+/** alice's own list, where the specs' todos go unless they say otherwise. */
+export const ALICE_LIST = DEMO_LISTS.groceries.id;
+
 /**
- * The demo server as `rxsync serve --demo` runs it (the demo schema, the page at /, the sync endpoint
- * at /api/sync) on 127.0.0.1, over a fresh SQLite file, with the store wrapped to count snapshots.
- * `stop()` and `start()` restart it on the SAME port over the SAME file (a server that went away).
+ * The demo server as `rxsync serve --demo` runs it (the demo schema and per-user rules, tokens
+ * signed with its secret and handed out at POST /demo/token, the page at /, the sync endpoint at
+ * /api/sync) on 127.0.0.1, over a fresh SQLite file, with the store wrapped to count snapshots.
+ * `stop()` and `start()` restart it on the SAME port over the SAME file and secret (a server that
+ * went away). It starts empty: `seedLists()` adds the demo's lists, `seedDemo()` its todos too.
  */
 export class DemoServer {
   server!: SyncServer;
@@ -43,6 +49,8 @@ export class DemoServer {
   readonly counts: ServerCounts = { snapshots: 0, chunks: 0 };
   readonly dir = mkdtempSync(join(tmpdir(), 'rxsync-browser-db-'));
   readonly database = join(this.dir, 'sync.db');
+  /** The demo's secret; `rxsync serve --demo` makes a new one at every start, this one only at `restartWithNewSecret`. */
+  private secret = createDemoSecret();
 
   private constructor(
     private readonly webRoot: string,
@@ -62,15 +70,24 @@ export class DemoServer {
 
   async start(): Promise<void> {
     this.server = await createSyncServer({
-      schema: demoSchema,
+      schema: demoListsSchema,
+      rules: demoRules,
+      jwt: { secret: this.secret },
       host: '127.0.0.1',
       port: this.port,
-      store: countingStore(createSqliteStore({ schema: demoSchema, database: this.database }), this.counts),
+      store: countingStore(createSqliteStore({ schema: demoListsSchema, database: this.database }), this.counts),
       limits: this.limits,
-      httpHandler: serveStatic(this.webRoot),
+      httpHandler: demoRoutes(this.secret, serveStatic(this.webRoot)),
       onError: (error) => process.stderr.write(`[demo server] ${String(error)}\n`),
     });
     this.port = this.server.port;
+  }
+
+  /** What `npm start` run again does: the same port and data, a new secret (earlier tokens are refused). */
+  async restartWithNewSecret(): Promise<void> {
+    await this.stop();
+    this.secret = createDemoSecret();
+    await this.start();
   }
 
   async stop(): Promise<void> {
@@ -82,7 +99,22 @@ export class DemoServer {
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /** Inserts rows in transactions of 1000 (a backend import, as far as clients can tell). */
+  /** The demo's lists: alice's, bob's, and one of alice's shared with bob (no todos). */
+  seedLists(): Promise<void> {
+    return seedDemo(this.server, { todos: false });
+  }
+
+  /** The demo's seed as `npm start` makes it: the lists and their todos. */
+  seedDemo(): Promise<void> {
+    return seedDemo(this.server);
+  }
+
+  /** Inserts a todo (in alice's own list unless `list_id` says otherwise), as the backend would. */
+  insertTodo(todo: { id: string; title: string; done?: number; list_id?: string }): Promise<string> {
+    return this.server.insert('todos', { list_id: ALICE_LIST, done: 0, updated_at: new Date().toISOString(), ...todo });
+  }
+
+  /** Inserts todo rows in transactions of 1000 (a backend import, as far as clients can tell). */
   async seed(count: number, row: (i: number) => Record<string, unknown>): Promise<void> {
     for (let start = 0; start < count; start += 1000) {
       const changes = [];
@@ -105,9 +137,10 @@ function countingStore(store: SyncStore, counts: ServerCounts): SyncStore {
   return new Proxy(store, {
     get(target, property) {
       if (property === 'openSnapshot') {
-        return async (options: { chunkRows: number }) => {
+        return async (...args: Parameters<SyncStore['openSnapshot']>) => {
           counts.snapshots++;
-          const reader = await target.openSnapshot(options);
+          // Every argument: the caller is whose rows the snapshot holds.
+          const reader = await target.openSnapshot(...args);
           return {
             get lsn() {
               return reader.lsn;
@@ -143,7 +176,10 @@ export interface DemoPage {
   /** Waits until the page counts this many todos (the count pill, from a watch on the table). */
   waitForCount(n: number, timeoutMs?: number): Promise<void>;
   waitForPending(n: number, timeoutMs?: number): Promise<void>;
-  add(title: string): Promise<void>;
+  /** Adds a todo through the form, to the list with this id (default: the one chosen in the form). */
+  add(title: string, listId?: string): Promise<void>;
+  /** The names of the lists shown, in order, each with its badge ("only you", "shared by alice", ...). */
+  lists(): Promise<Array<{ name: string; badge: string }>>;
   toggle(title: string): Promise<void>;
   remove(title: string): Promise<void>;
   /** SQL on the page's local database, through the demo's client. */
@@ -152,11 +188,14 @@ export interface DemoPage {
   eventCounts(): Promise<Record<string, number>>;
 }
 
-/** Opens the demo in a new page of `context` and waits until its client is attached to the worker. */
-export async function openDemo(context: BrowserContext, url: string, label = 'page'): Promise<DemoPage> {
+/**
+ * Opens the demo in a new page of `context`, signed in as `user` (`?user=`, as the sign-in buttons
+ * would), and waits until its client is attached to the worker.
+ */
+export async function openDemo(context: BrowserContext, url: string, label = 'page', user: DemoUser = 'alice'): Promise<DemoPage> {
   const page = await context.newPage();
   const { errors } = watchPage(page, label);
-  await page.goto(url);
+  await page.goto(`${url}?user=${user}`);
   await page.waitForFunction(() => Boolean(window.rxsyncDemo?.client), undefined, { timeout: 15_000 });
   const item = (title: string) => page.locator('#todos li', { has: page.locator('.title', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) });
   const demo: DemoPage = {
@@ -187,7 +226,8 @@ export async function openDemo(context: BrowserContext, url: string, label = 'pa
     async waitForPending(n, timeoutMs = 10_000) {
       await page.waitForSelector(`#pending[data-pending="${n}"]`, { timeout: timeoutMs });
     },
-    async add(title) {
+    async add(title, listId) {
+      if (listId) await page.selectOption('#new-list', listId);
       await page.fill('#new-title', title);
       await page.press('#new-title', 'Enter');
     },
@@ -197,6 +237,10 @@ export async function openDemo(context: BrowserContext, url: string, label = 'pa
     async remove(title) {
       await item(title).locator('button.delete').click();
     },
+    lists: () =>
+      page.$$eval('#todos .list h2', (headings) =>
+        headings.map((heading) => ({ name: heading.querySelector('.name')?.textContent ?? '', badge: heading.querySelector('.badge')?.textContent ?? '' })),
+      ),
     query: <T>(sql: string) => page.evaluate((text) => window.rxsyncDemo.client!.query(text), sql) as Promise<T[]>,
     eventCounts: () => page.evaluate(() => ({ ...window.rxsyncDemo.eventCounts })),
   };
