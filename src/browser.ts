@@ -41,7 +41,7 @@ const WORKER_NAME = 'rxsync';
  */
 export async function createWorkerSyncClient(options: WorkerSyncClientOptions): Promise<RemoteSyncClient> {
   const { workerUrl, shared = true, wasmUrl, ...rest } = options;
-  const engine: EngineOptions = { ...rest, ...(wasmUrl !== undefined && { wasmUrl: String(wasmUrl) }) };
+  const engine = { ...rest, ...(wasmUrl !== undefined && { wasmUrl: String(wasmUrl) }) };
   const SharedWorkerCtor = (globalThis as { SharedWorker?: typeof SharedWorker }).SharedWorker;
   let failedWith!: (error: Error) => void;
   const failed = new Promise<never>((_, reject) => (failedWith = reject));

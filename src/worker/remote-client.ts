@@ -6,7 +6,7 @@
  * subscription its own channel with an explicit release, which is exactly the lifetime a
  * subscription has (see observable-bridge.ts). Errors travel inside the answers (types.ts, Outcome).
  */
-import { releaseProxy, wrap, type Endpoint, type Remote } from 'comlink';
+import { proxy, releaseProxy, wrap, type Endpoint, type Remote } from 'comlink';
 import { share, type Observable } from 'rxjs';
 import { SYNC_CLIENT_CALLS, type Promisified, type SyncClientCalls } from '../client/api.js';
 import { CancelledError } from '../errors.js';
@@ -15,7 +15,7 @@ import type { ConnectionStatus } from '../streams/connection-state.js';
 import { EventListeners, type SyncEvent, type SyncEventMessage } from '../streams/events.js';
 import { deserializeError } from './errors.js';
 import { fromRemote, type RemoteObserver } from './observable-bridge.js';
-import type { EngineOptions, Outcome, RemoteStream, RemoteSyncClient, TabApi, WorkerDebugInfo } from './types.js';
+import type { EngineOptions, Outcome, RemoteStream, RemoteSyncClient, TabApi, WorkerDebugInfo, WorkerSyncClientOptions } from './types.js';
 
 export interface ConnectRemoteOptions {
   /** The tab's id for tab coordination (the worker watches the tab's Web Lock of that id). */
@@ -27,12 +27,19 @@ export interface ConnectRemoteOptions {
 }
 
 /** Attaches to the engine of `options.database` behind `endpoint` and returns the proxy. */
-export async function connectRemoteClient(endpoint: Endpoint, options: EngineOptions, extra: ConnectRemoteOptions = {}): Promise<RemoteSyncClient> {
+export async function connectRemoteClient(
+  endpoint: Endpoint,
+  options: EngineOptions | (Omit<EngineOptions, 'authToken'> & Pick<WorkerSyncClientOptions, 'authToken'>),
+  extra: ConnectRemoteOptions = {},
+): Promise<RemoteSyncClient> {
   const remote = wrap<TabApi>(endpoint);
   const client = new WorkerSyncClient(remote, extra.onClose);
-  const engineOptions: EngineOptions = { ...options, schema: { tables: options.schema.tables } };
+  const { authToken, ...rest } = options;
+  const engineOptions: EngineOptions = { ...rest, schema: { tables: options.schema.tables }, ...(typeof authToken === 'string' && { authToken }) };
+  // A function cannot be cloned into the worker: it goes as a comlink proxy, called from there.
+  const tokenSource = typeof authToken === 'function' ? proxy(async () => authToken()) : undefined;
   try {
-    const attached = unwrap(remote.attach(engineOptions, extra.tabId));
+    const attached = unwrap(remote.attach(engineOptions, extra.tabId, tokenSource));
     await (extra.failed ? Promise.race([attached, extra.failed]) : attached);
   } catch (error) {
     await client.close();

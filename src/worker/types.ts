@@ -22,7 +22,7 @@ import type { RemoteObserver } from './observable-bridge.js';
 export interface EngineOptions extends Pick<SyncClientOptions, 'database' | 'storage' | 'clientId' | 'heartbeat' | 'reconnect' | 'changes' | 'apply'> {
   /** The schema (a SyncSchema from defineSchema, or its plain definition); checked again in the worker. */
   schema: SyncSchema | SchemaDefinition;
-  /** A string only: functions do not cross the boundary. Update it later with `setAuthToken`. */
+  /** A string here (structured clone); a tab may give a function instead, see {@link WorkerSyncClientOptions.authToken}. */
   authToken?: string;
   /**
    * Where wa-sqlite's `wa-sqlite.wasm` and `wa-sqlite-async.wasm` are (a directory URL, ending in
@@ -31,8 +31,17 @@ export interface EngineOptions extends Pick<SyncClientOptions, 'database' | 'sto
   wasmUrl?: string;
 }
 
+/** A tab's token function as the worker holds it: a comlink proxy, asked at every hello. */
+export type TokenSource = () => Promise<string | undefined>;
+
 /** Options of {@link createWorkerSyncClient} (src/browser.ts). */
-export interface WorkerSyncClientOptions extends Omit<EngineOptions, 'wasmUrl'> {
+export interface WorkerSyncClientOptions extends Omit<EngineOptions, 'wasmUrl' | 'authToken'> {
+  /**
+   * The token for the server's hello: a string (update it with `setAuthToken`), or a function the
+   * worker calls (through this tab) before every connect, so an expired token (close 4403) is
+   * replaced by a fresh one without the page doing anything.
+   */
+  authToken?: string | (() => string | Promise<string>);
   /** The bundled worker script (dist/browser/rxsync-worker.js), loaded as a module worker. */
   workerUrl: string | URL;
   /**
@@ -84,7 +93,8 @@ export type TabCalls = { [K in keyof SyncClientCalls]: (...args: Parameters<Sync
  * this object is exposed: the core and the engine are not reachable from a tab.
  */
 export interface TabApi extends TabCalls {
-  attach(options: EngineOptions, tabId?: string): Promise<Outcome<AttachResult>>;
+  /** `tokenSource`: the tab's token function (a comlink proxy), asked before every connect while the tab is attached. */
+  attach(options: EngineOptions, tabId?: string, tokenSource?: TokenSource): Promise<Outcome<AttachResult>>;
   clientId(): Promise<Outcome<string>>;
   currentStatus(): Promise<Outcome<ConnectionStatus>>;
   currentLsn(): Promise<Outcome<Lsn>>;

@@ -24,7 +24,7 @@ import { defineSchema, type SyncSchema } from '../protocol/index.js';
 import { EngineMismatchError, serializeError } from './errors.js';
 import { pipeToRemote, type RemoteObserver, type RemoteSubscription } from './observable-bridge.js';
 import { watchTab, type TabWatcher } from './tab-coordination.js';
-import type { AttachResult, EngineOptions, Outcome, RemoteStream, TabApi, TabCalls, WorkerDebugInfo } from './types.js';
+import type { AttachResult, EngineOptions, Outcome, RemoteStream, TabApi, TabCalls, TokenSource, WorkerDebugInfo } from './types.js';
 import { SYNC_CLIENT_CALLS } from '../client/api.js';
 
 export interface WorkerCoreOptions {
@@ -41,12 +41,17 @@ const RUNNING = new Set(['connecting', 'handshaking', 'syncing', 'live', 'backof
 const WELCOMED = new Set(['syncing', 'live']);
 const STOPPED = new Set(['idle', 'disconnected', 'closed']);
 
+/** How long the worker waits for a tab's token function before asking the next tab. */
+const TOKEN_WAIT_MS = 5000;
+
 /** One engine and the tabs attached to it. */
 class EngineHost {
   readonly tabs = new Set<TabSession>();
   /** The url of the last connect(), while the engine is meant to be connected. */
   url: string | undefined;
   token: string | undefined;
+  /** The attached tabs' token functions: asked in turn before every connect, the string token as the fallback. */
+  readonly tokenSources = new Map<TabSession, TokenSource>();
 
   constructor(
     readonly name: string,
@@ -54,6 +59,25 @@ class EngineHost {
     readonly clientIdOption: string | undefined,
     readonly client: SyncClient,
   ) {}
+
+  /**
+   * The token for the next hello: from the first attached tab whose token function answers (a tab
+   * that died without detaching never answers, so each gets a few seconds), else the string token.
+   */
+  async nextToken(): Promise<string | undefined> {
+    for (const source of [...this.tokenSources.values()]) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      try {
+        const token = await Promise.race([source(), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), TOKEN_WAIT_MS)))]);
+        if (token !== undefined) return token;
+      } catch {
+        // That tab's function failed: ask the next one.
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    return this.token;
+  }
 
   async connect(url: string, options: { timeoutMs?: number }): Promise<boolean> {
     const status = this.client.currentStatus;
@@ -131,7 +155,7 @@ export class WorkerCore {
   }
 
   /** @internal */
-  async attachTo(session: TabSession, options: EngineOptions): Promise<EngineHost> {
+  async attachTo(session: TabSession, options: EngineOptions, tokenSource?: TokenSource): Promise<EngineHost> {
     const schema = defineSchema({ tables: options.schema.tables });
     const name = options.database ?? ':memory:';
     await this.closing.get(name)?.catch(() => undefined);
@@ -163,14 +187,16 @@ export class WorkerCore {
           ...(options.changes && { changes: options.changes }),
           ...(options.apply && { apply: options.apply }),
           ...(wasm && { wasm }),
-          // Read at every hello, so a later tab's (or setAuthToken's) token is used at the next connect.
-          authToken: (() => created.token) as () => string,
+          // Read at every hello, so a tab's token function, or a later tab's (or setAuthToken's)
+          // token, is used at the next connect.
+          authToken: (() => created.nextToken()) as () => Promise<string>,
         }),
       );
       host = created;
       this.engines.set(name, host);
     }
     if (options.authToken !== undefined) host.token = options.authToken;
+    if (tokenSource) host.tokenSources.set(session, tokenSource);
     host.tabs.add(session);
     return host;
   }
@@ -178,6 +204,9 @@ export class WorkerCore {
   /** @internal */
   async detachFrom(host: EngineHost, session: TabSession): Promise<void> {
     host.tabs.delete(session);
+    const source = host.tokenSources.get(session);
+    host.tokenSources.delete(session);
+    (source as Partial<Remote<TokenSource>> | undefined)?.[releaseProxy]?.();
     this.sessions.delete(session);
     if (host.tabs.size > 0 || this.engines.get(host.name) !== host) return;
     this.engines.delete(host.name);
@@ -213,10 +242,10 @@ export class TabSession {
     return this.host?.tabs.size ?? 0;
   }
 
-  async attach(options: EngineOptions, tabId?: string): Promise<AttachResult> {
+  async attach(options: EngineOptions, tabId?: string, tokenSource?: TokenSource): Promise<AttachResult> {
     if (this.detached) throw new CancelledError('this tab was cleaned up');
     if (this.attaching) throw new Error('this tab is already attached');
-    this.attaching = this.core.attachTo(this, options);
+    this.attaching = this.core.attachTo(this, options, tokenSource);
     let host: EngineHost;
     try {
       host = await this.attaching;
@@ -308,7 +337,7 @@ export class TabSession {
           this.engine().disconnect(reason);
           this.host!.url = undefined;
         }),
-      attach: (options, tabId) => run(() => this.attach(options, tabId)),
+      attach: (options, tabId, tokenSource) => run(() => this.attach(options, tabId, tokenSource)),
       clientId: () =>
         run(async () => {
           const engine = this.engine();
