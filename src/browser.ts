@@ -21,7 +21,7 @@
 import type { Endpoint } from 'comlink';
 import { connectRemoteClient } from './worker/remote-client.js';
 import { holdTabLock, newTabId } from './worker/tab-coordination.js';
-import type { EngineOptions, RemoteSyncClient, WorkerSyncClientOptions } from './worker/types.js';
+import type { RemoteSyncClient, WorkerSyncClientOptions } from './worker/types.js';
 
 export type { EngineOptions, RemoteSyncClient, WorkerDebugInfo, WorkerSyncClientOptions } from './worker/types.js';
 export { connectRemoteClient, type ConnectRemoteOptions } from './worker/remote-client.js';
