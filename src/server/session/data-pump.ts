@@ -7,6 +7,7 @@ import type { Caller, SyncStore } from '../store/store.js';
 import type { SessionOutput } from './outbound.js';
 import { ChunkWindow, LsnWindow } from './send-window.js';
 import { SnapshotPump } from './snapshot-pump.js';
+import { transactionLength, wholeTransactionsWithin } from './transaction-runs.js';
 
 /** Where a session's data comes from. */
 export interface DataSources {
@@ -381,20 +382,4 @@ export class DataPump {
     }
     this.sendChanges(visible, end);
   }
-}
-
-/** How many changes at the start of `changes` (in LSN order) belong to its first transaction. */
-function transactionLength(changes: readonly ChangeRecord[]): number {
-  let n = 1;
-  while (n < changes.length && changes[n].lsn === changes[0].lsn) n++;
-  return n;
-}
-
-/** How many of the first changes make whole transactions and at most `limit` changes (0: the first transaction alone is larger). */
-function wholeTransactionsWithin(changes: readonly ChangeRecord[], limit: number): number {
-  let end = 0;
-  for (let i = 1; i <= Math.min(limit, changes.length); i++) {
-    if (i === changes.length || changes[i].lsn !== changes[i - 1].lsn) end = i;
-  }
-  return end;
 }
