@@ -24,7 +24,7 @@ describe('per-user rules (lists shared through memberships), Postgres store', ()
       () => postgres.drop(),
     ));
 
-  describe('a membership removed by a cascade', () => {
+  describe('what only Postgres does: cascades and key changes', () => {
     let server: SyncServer;
     afterEach(async () => {
       await cleanupClients();
@@ -54,6 +54,29 @@ describe('per-user rules (lists shared through memberships), Postgres store', ()
       await until(async () => !(await ids(bob, 'todos')).includes('ta1'), 10_000, 'the shared todo gone from bob');
       expect(await ids(bob, 'lists')).toEqual(['lb']);
       expect(await ids(bob, 'todos')).toEqual(['tb1']);
+    });
+
+    it('a primary key change reaches a member as a delete and an insert, and one out of the set as a delete alone', async () => {
+      server = await postgres.start(
+        `${LISTS_DDL}
+         INSERT INTO lists VALUES ('lb', 'bob', 'his'), ('la', 'alice', 'hers');
+         INSERT INTO todos VALUES ('tb1', 'lb', 'renamed soon', 0), ('tb2', 'lb', 'moved away soon', 0);`,
+      );
+      const bob = userClient('bob');
+      await bob.connect(server.url);
+      await bob.whenSynced({ timeoutMs: 10_000 });
+      expect(await ids(bob, 'todos')).toEqual(['tb1', 'tb2']);
+      const psql = new pg.Client({ connectionString: postgres.connectionString });
+      await psql.connect();
+      try {
+        await psql.query(`UPDATE todos SET id = 'tb1-new' WHERE id = 'tb1'`);
+        await psql.query(`UPDATE todos SET id = 'ta9', list_id = 'la' WHERE id = 'tb2'`);
+      } finally {
+        await psql.end();
+      }
+      await until(async () => (await ids(bob, 'todos')).join() === 'tb1-new' || undefined, 10_000, 'the key change at bob');
+      await bob.whenSynced({ timeoutMs: 10_000 });
+      expect(await bob.query('SELECT id, title FROM todos')).toEqual([{ id: 'tb1-new', title: 'renamed soon' }]);
     });
   });
 });
