@@ -52,6 +52,7 @@ import { runMain } from './run-main.js';
 import { warmUp } from './snapshot-warm-up.js';
 import { median, rate } from './stats.js';
 import { fmtMs, fmtRate, table } from './text-table.js';
+import { loadAverage } from './machine.js';
 
 // ---- options -------------------------------------------------------------------------------
 
@@ -156,10 +157,6 @@ function serveWeb(): Promise<{ url: string; server: Server }> {
 async function main(): Promise<void> {
   if (!CHROMIUM) throw new Error('no Chromium found (apt-get install -y chromium, or set CHROMIUM_PATH)');
   const started = now();
-  const load = () =>
-    loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ');
   const loadBefore = loadavg()[0];
   const bundle = prepareBundle();
   await preparePage();
@@ -167,7 +164,9 @@ async function main(): Promise<void> {
   const server = await cachedSeedServer('browser-server', ROWS, 'browser-initial-sync');
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 20_000 });
   try {
-    console.log(`browser-initial-sync bench: ${ROWS.toLocaleString('en-US')} rows, ${RUNS} run(s) per side, ${cpus().length} CPU(s), load average ${load()}`);
+    console.log(
+      `browser-initial-sync bench: ${ROWS.toLocaleString('en-US')} rows, ${RUNS} run(s) per side, ${cpus().length} CPU(s), load average ${loadAverage()}`,
+    );
     console.log(`bundle: ${bundle}`);
     console.log(
       `server: ${ROWS.toLocaleString('en-US')} rows ${server.seedMs > 100 ? `seeded in ${(server.seedMs / 1000).toFixed(1)} s` : 'reused from the cache'}, ${server.url}`,
@@ -262,7 +261,7 @@ async function main(): Promise<void> {
       `\nratioToRaw ${ratioToRaw} (median client rows/s over median raw rows/s); first (cold) client run ${fmtRate(rate(ROWS, clientRuns[0].completeMs))}`,
     );
     console.log(`OPFS: not measured (not shipped: no synchronous OPFS access handles in a SharedWorker); IndexedDB only.`);
-    console.log(`total bench time ${((now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`);
+    console.log(`total bench time ${((now() - started) / 1000).toFixed(1)} s, load average ${loadAverage()} (other load on the machine skews every figure)\n`);
 
     const data = {
       rows: ROWS,

@@ -28,7 +28,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchSchema } from './fixtures.js';
 import { option } from './cli-options.js';
@@ -39,6 +39,7 @@ import { startBenchServer } from './seed-server-process.js';
 import { round2, stats } from './stats.js';
 import { table } from './text-table.js';
 import { clockOffset } from './wall-clock.js';
+import { loadAverage, machineLine } from './machine.js';
 
 const SESSIONS = Number(option('sessions') ?? 1000);
 const RATE = Number(option('rate') ?? 100);
@@ -67,13 +68,9 @@ const mb = (bytes: number) => bytes / 1048576;
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rxsync-fanout-'));
   const started = performance.now();
-  const load = () =>
-    loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ');
   const loadBefore = loadavg()[0];
   console.log(
-    `fanout bench: ${SESSIONS} sessions over ${LOAD_PROCESSES} load process(es), ${RATE} changes/s for ${SECONDS} s, node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, load average ${load()}`,
+    `fanout bench: ${SESSIONS} sessions over ${LOAD_PROCESSES} load process(es), ${RATE} changes/s for ${SECONDS} s, ${machineLine()}, load average ${loadAverage()}`,
   );
   const serverArgv = [
     ...process.execArgv.filter((a) => a !== '--expose-gc'),
@@ -188,7 +185,7 @@ async function main(): Promise<void> {
     if (errors.length) console.warn(`load process errors (first ${errors.length}): ${errors.join('; ')}`);
     console.log(`\ngoal: 1,000 sessions with delivery p99 <= 100 ms. Clock offset server - bench ${clock.offsetMs.toFixed(3)} ms (not applied).`);
     console.log(
-      `total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`,
+      `total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${loadAverage()} (other load on the machine skews every figure)\n`,
     );
 
     const result = {

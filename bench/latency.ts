@@ -30,7 +30,7 @@
  *   as `latency.rxsync` (see docs/benchmarks.md); the last line of output is that JSON.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { monitorEventLoopDelay, performance as nodePerformance } from 'node:perf_hooks';
 import WebSocket from 'ws';
@@ -46,6 +46,7 @@ import { round2, stats, type Stats } from './stats.js';
 import { table } from './text-table.js';
 import { clockOffset, wallNow } from './wall-clock.js';
 import { WatchProgress } from './watch-progress.js';
+import { loadAverage, machineLine } from './machine.js';
 
 const WRITES = Number(option('writes') ?? 1000);
 const RATE = Number(option('rate') ?? 5000);
@@ -162,13 +163,9 @@ const fmt = (x: number) => x.toFixed(2);
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'rxsync-latency-'));
   const started = performance.now();
-  const load = () =>
-    loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ');
   const loadBefore = loadavg()[0];
   console.log(
-    `latency bench: ${WRITES} writes per figure, background ${RATE.toLocaleString('en-US')} changes/s, node ${process.version}, ${cpus().length} CPU(s) ${cpus()[0]?.model ?? ''}, load average ${load()}`,
+    `latency bench: ${WRITES} writes per figure, background ${RATE.toLocaleString('en-US')} changes/s, ${machineLine()}, load average ${loadAverage()}`,
   );
   const serverArgv = SERVER_PROFILE_DIR ? [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${SERVER_PROFILE_DIR}`] : process.execArgv;
   const server = await startBenchServer('latency', { database: join(dir, 'server.db') }, serverArgv);
@@ -253,7 +250,7 @@ async function main(): Promise<void> {
     );
     console.log(`goals: live p99 <= 5 ms idle, <= 25 ms under load. Clock offset ${clock.offsetMs.toFixed(3)} ms (not applied).`);
     console.log(
-      `total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`,
+      `total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${loadAverage()} (other load on the machine skews every figure)\n`,
     );
 
     const pick = (s: Stats | undefined) => s && { p50: round2(s.p50), p99: round2(s.p99) };

@@ -35,7 +35,7 @@ import { fork } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { GCProfiler } from 'node:v8';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -48,6 +48,7 @@ import { recordAndPrint } from './record-and-print.js';
 import { runMain } from './run-main.js';
 import { warmUp } from './snapshot-warm-up.js';
 import { table } from './text-table.js';
+import { loadAverage } from './machine.js';
 
 // ---- options -------------------------------------------------------------------------------
 
@@ -228,12 +229,8 @@ function runChild(url: string, rows: number): Promise<ChildReport> {
 
 async function main(): Promise<void> {
   const started = now();
-  const load = () =>
-    loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ');
   console.log(
-    `memory bench: sizes ${SIZES.map((s) => s.toLocaleString('en-US')).join(', ')}, node ${process.version}, ${cpus().length} CPU(s), load average ${load()}`,
+    `memory bench: sizes ${SIZES.map((s) => s.toLocaleString('en-US')).join(', ')}, node ${process.version}, ${cpus().length} CPU(s), load average ${loadAverage()}`,
   );
   const reports: ChildReport[] = [];
   /** The JS heap's peak: the sampled peak, or the used size before a GC when that was higher. */
@@ -312,7 +309,7 @@ async function main(): Promise<void> {
         `against database +${toMB(large.dbBytes - small.dbBytes)} MB and wasm memory +${toMB(large.wasmBytes - small.wasmBytes)} MB.`,
     );
   }
-  console.log(`total bench time ${((now() - started) / 1000).toFixed(1)} s, load average ${load()}\n`);
+  console.log(`total bench time ${((now() - started) / 1000).toFixed(1)} s, load average ${loadAverage()}\n`);
   const entry = (r: ChildReport | undefined) =>
     r && {
       peakRssMB: toMB(r.peakRss),

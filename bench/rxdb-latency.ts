@@ -35,7 +35,6 @@
  *   figures for idle/underLoad) in bench/results.json, on a full run with the default --writes and
  *   --rate only (as bench/latency.ts does); the last line of output is that JSON.
  */
-import { loadavg } from 'node:os';
 import { performance as nodePerformance } from 'node:perf_hooks';
 import { replicateWithWebsocketServer } from 'rxdb/plugins/replication-websocket';
 import type { RxReplicationState } from 'rxdb/plugins/replication';
@@ -57,6 +56,7 @@ import { round2, stats, type Stats } from './stats.js';
 import { table } from './text-table.js';
 import { clockOffset, wallNow } from './wall-clock.js';
 import { WatchProgress } from './watch-progress.js';
+import { loadAverage } from './machine.js';
 
 const WRITES = Number(option('writes') ?? 1000);
 const RATE = Number(option('rate') ?? 5000);
@@ -156,12 +156,8 @@ const fmt = (x: number) => x.toFixed(2);
 async function main(): Promise<void> {
   quietRxdb();
   const started = performance.now();
-  const load = () =>
-    loadavg()
-      .map((l) => l.toFixed(2))
-      .join(' ');
   console.log(
-    `rxdb latency bench: ${WRITES} writes per figure, background ${RATE.toLocaleString('en-US')} changes/s, batchSize ${BATCH_SIZE}, node ${process.version}, load average ${load()}`,
+    `rxdb latency bench: ${WRITES} writes per figure, background ${RATE.toLocaleString('en-US')} changes/s, batchSize ${BATCH_SIZE}, node ${process.version}, load average ${loadAverage()}`,
   );
   const server = await startRxdbServer(0, 'rxdb-latency');
   let db: ItemsDatabase | undefined;
@@ -241,7 +237,7 @@ async function main(): Promise<void> {
     console.log(`\nclock offset ${clock.offsetMs.toFixed(3)} ms (not applied); client and server row counts agree (${count}).`);
     if (silenced.length) console.log(`(silenced ${silenced.length} RxDB websocket-client console lines: ${silenced.slice(0, 4).join(' | ')})`);
     console.log(
-      `total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${load()} (other load on the machine skews every figure)\n`,
+      `total bench time ${((performance.now() - started) / 1000).toFixed(1)} s, load average ${loadAverage()} (other load on the machine skews every figure)\n`,
     );
 
     const pick = (s: Stats) => ({ p50: round2(s.p50), p99: round2(s.p99) });

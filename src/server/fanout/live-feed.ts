@@ -136,8 +136,12 @@ export class LiveFeed {
     for (const [subscriber, changes] of this.route(batch)) this.deliver(subscriber, changes, after, end);
   }
 
-  /** The routed subscribers a batch concerns, each with its changes (in order, each once). */
-  private route(batch: readonly ChangeRecord[]): Map<Subscriber, ChangeRecord[]> {
+  /**
+   * The routed subscribers a batch concerns, each with its changes (in order, each once). One that
+   * all of the batch concerns gets the batch's own array: a change every session sees (a table
+   * read whole) then makes one shared message, encoded once, as without rules.
+   */
+  private route(batch: ChangeRecord[]): Map<Subscriber, ChangeRecord[]> {
     const targets = new Map<Subscriber, ChangeRecord[]>();
     for (const change of batch) {
       for (const key of this.plan!.keysOf(change)) {
@@ -148,6 +152,7 @@ export class LiveFeed {
         }
       }
     }
+    for (const [subscriber, changes] of targets) if (changes.length === batch.length) targets.set(subscriber, batch);
     return targets;
   }
 

@@ -358,7 +358,8 @@ export class DataPump {
   private onRoutedCommit(routed: ChangeRecord[], after: Lsn, end: Lsn): void {
     const view = this.view!;
     if (this.inFeed && !this.pumping && compareLsn(this.sentLsn, after) < 0) this.sentLsn = after;
-    const changes = routed.filter((change) => compareLsn(change.lsn, this.sentLsn) > 0);
+    // The routed array as it is when all of it is new (it may be the batch itself, shared by every session).
+    const changes = compareLsn(routed[0].lsn, this.sentLsn) > 0 ? routed : routed.filter((change) => compareLsn(change.lsn, this.sentLsn) > 0);
     const ready = this.state === 'streaming' && this.inFeed && !this.pumping && this.lsnWindow.hasRoom && this.out.hasRoom;
     if (!ready || changes.some((change) => view.movesSets(change.table))) {
       if (changes.length === 0 && this.inFeed) return; // nothing new for it: still in the feed
@@ -380,6 +381,12 @@ export class DataPump {
       void this.pump().catch(this.onError);
       return;
     }
-    this.sendChanges(visible, end);
+    // Passed through whole: send the routed array, so sessions given the same one share a message.
+    this.sendChanges(sameChanges(visible, changes) ? changes : visible, end);
   }
+}
+
+/** Whether two runs hold the very same change records, in the same order. */
+function sameChanges(a: readonly ChangeRecord[], b: readonly ChangeRecord[]): boolean {
+  return a.length === b.length && a.every((change, i) => change === b[i]);
 }
