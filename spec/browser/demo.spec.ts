@@ -118,7 +118,9 @@ describeInBrowser('the demo page in Chromium', () => {
     await alice.page.waitForSelector('#todos li.done .title:text-is("Written by alice")');
 
     await alice.add('Only for alice', 'alice-groceries');
-    await alice.waitForPending(0);
+    // Shown means written with its outbox entry; whenSynced then waits for the server's answer.
+    await alice.waitForTitles([...ALICE_TITLES, 'Written by alice', 'Written by bob', 'Only for alice']);
+    await alice.page.evaluate(() => window.rxsyncDemo.client!.whenSynced({ timeoutMs: 5000 }));
     await bob.page.evaluate(() => window.rxsyncDemo.client!.whenSynced({ timeoutMs: 5000 }));
     expect(await bob.titles()).not.toContain('Only for alice');
     expect(await bob.query("SELECT count(*) AS n FROM todos WHERE list_id = 'alice-groceries'")).toEqual([{ n: 0 }]);
@@ -139,6 +141,7 @@ describeInBrowser('the demo page in Chromium', () => {
     const a = await open(context, 'A');
     await a.waitForTitles(ALICE_TITLES);
     await a.add('Before the reload');
+    await a.waitForTitles([...ALICE_TITLES, 'Before the reload']); // written, with its outbox entry
     await a.waitForPending(0);
     expect(server.counts.snapshots).toBe(1);
     const chunks = server.counts.chunks;
