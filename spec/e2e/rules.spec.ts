@@ -1,5 +1,5 @@
 import pg from 'pg';
-import type { SyncServer } from '../../src/server/index.js';
+import { createSqliteStore, type SyncServer } from '../../src/server/index.js';
 import { cleanupClients, until } from '../support/test-client.js';
 import { ids, LISTS_DDL, listsSchema, postgresRulesServers, startRulesServer, tokenFor, userClient } from '../support/rules-fixture.js';
 import { useTestPostgres } from '../support/postgres.js';
@@ -276,5 +276,45 @@ describe('per-user rules and retention', () => {
     await alice.whenSynced({ timeoutMs: 5000 });
     expect(modes).toEqual(['initial']);
     expect(await ids(alice, 'todos')).toEqual(['ta1']);
+  });
+});
+
+describe('per-user rules when a store read fails', () => {
+  let server: SyncServer;
+  afterEach(async () => {
+    await cleanupClients();
+    await server.close();
+  });
+
+  it('a session whose set read fails closes with 1011; the client reconnects from its checkpoint and converges', async () => {
+    // The embedded store, with rowsAt failing while `failing` is set (a Postgres replicator that
+    // does not answer in time fails it the same way).
+    const store = createSqliteStore({ schema: listsSchema });
+    let failing = false;
+    const flaky = new Proxy(store, {
+      get(target, name, receiver) {
+        if (name === 'rowsAt')
+          return (...args: Parameters<typeof store.rowsAt>) => (failing ? Promise.reject(new Error('rowsAt refused (injected)')) : target.rowsAt(...args));
+        const value = Reflect.get(target, name, receiver);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
+    });
+    server = await startRulesServer({ store: flaky });
+    await server.insert('lists', { id: 'la', owner_id: 'alice', name: "alice's" });
+    await server.insert('todos', { id: 'ta1', list_id: 'la', title: 'a1', done: 0 });
+    const bob = userClient('bob');
+    const closes: string[] = [];
+    bob.on('disconnected', (data: { reason?: string }) => closes.push(String(data.reason ?? '')));
+    await bob.connect(server.url);
+    await bob.whenSynced({ timeoutMs: 5000 });
+
+    failing = true;
+    await server.insert('list_members', { id: 'm1', list_id: 'la', user_id: 'bob' }); // his set moves: rowsAt fails
+    await until(() => closes.some((reason) => reason.includes('1011')) || undefined, 5000, 'the 1011 close');
+    failing = false;
+    await until(async () => (await ids(bob, 'todos')).includes('ta1'), 5000, "the shared list's todo after the reconnect");
+    await bob.whenSynced({ timeoutMs: 5000 });
+    expect(await ids(bob, 'lists')).toEqual(['la']);
+    expect(await ids(bob, 'todos')).toEqual(['ta1']);
   });
 });
