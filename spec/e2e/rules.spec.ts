@@ -318,3 +318,35 @@ describe('per-user rules when a store read fails', () => {
     expect(await ids(bob, 'todos')).toEqual(['ta1']);
   });
 });
+
+describe('per-user rules: the position message when the window is full', () => {
+  let server: SyncServer;
+  afterEach(async () => {
+    await server.close();
+  });
+
+  it('a ping while the changes window is full gets its position message once the client acks', async () => {
+    server = await startRulesServer({ limits: { changesWindow: 1 } });
+    await server.insert('lists', { id: 'lb', owner_id: 'bob', name: "bob's" });
+    const peer = await TestPeer.connect(server.url);
+    peer.hello(listsSchema, { clientId: 'bob-peer', token: await tokenFor('bob') });
+    await peer.next('welcome');
+    await peer.next('snapshot_begin');
+    for (const chunk of peer.all('snapshot_chunk')) peer.send({ type: 'snapshot_ack', seq: chunk.seq });
+    await peer.next('snapshot_end');
+    await peer.settle(50); // the session is caught up: its next change goes out live
+    // One change of his, not acked: the window (1) is full. Then commits he cannot see.
+    await server.insert('todos', { id: 'tb1', list_id: 'lb', title: 'his', done: 0 });
+    const first = await peer.next('changes');
+    for (let i = 0; i < 3; i++) await server.insert('todos', { id: `tx${i}`, list_id: 'elsewhere', title: 'not his', done: 0 });
+    peer.send({ type: 'ping', id: 1 });
+    const pong = await peer.next('pong');
+    expect(pong.lsn).toBe(server.currentLsn());
+    await peer.settle(100);
+    expect(peer.all('changes')).toHaveLength(1); // held back by the window
+    peer.send({ type: 'ack', lsn: first.lsn });
+    const position = await peer.next('changes');
+    expect(position).toEqual({ type: 'changes', lsn: server.currentLsn(), changes: [] });
+    await peer.close();
+  });
+});

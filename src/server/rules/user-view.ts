@@ -71,11 +71,6 @@ export class UserView {
       .slice(0, 32);
   }
 
-  /** The tables this user may read rows of (some stream names them). */
-  get tables(): string[] {
-    return [...this.streams.keys()];
-  }
-
   /** Loads the user's subquery sets as they were at `lsn`: the client's position, or its snapshot's. */
   async load(rowsAt: RowsAt, lsn: Lsn): Promise<void> {
     const subqueries = this.rules.subqueries.filter((subquery) => this.keyValue(subquery) !== null);

@@ -148,8 +148,11 @@ export class DataPump {
     if (!this.lsnWindow.ack(lsn, this.sentLsn)) {
       throw new SyncProtocolError('invalid_lsn', `ack ${lsn} is beyond the last LSN sent (${this.sentLsn})`);
     }
-    // Caught up: the window opening releases nothing, so no read.
-    if (this.state === 'streaming' && !this.pumping && compareLsn(this.sentLsn, this.sources.store.currentLsn()) >= 0) return;
+    // Caught up: the window opening releases nothing, so no read (but a position the window held back).
+    if (this.state === 'streaming' && !this.pumping && compareLsn(this.sentLsn, this.sources.store.currentLsn()) >= 0) {
+      if (this.positionWanted && this.inFeed) this.sendPosition();
+      return;
+    }
     return this.pump();
   }
 
