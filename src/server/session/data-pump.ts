@@ -1,4 +1,4 @@
-import { compareLsn, SyncProtocolError, ZERO_LSN, type ChangeRecord, type Lsn, type ServerMessage } from '../../protocol/index.js';
+import { compareLsn, SyncProtocolError, ZERO_LSN, type ChangeRecord, type Changes, type Lsn } from '../../protocol/index.js';
 import type { Fanout } from '../fanout/fanout.js';
 import type { LiveSubscription } from '../fanout/live-feed.js';
 import type { ServerLimits } from '../limits.js';
@@ -17,7 +17,7 @@ export interface DataSources {
 }
 
 /** A commit's `changes` message, by the commit's records array (see sendChanges). */
-const sharedChangesMessages = new WeakMap<ChangeRecord[], ServerMessage>();
+const sharedChangesMessages = new WeakMap<ChangeRecord[], Changes>();
 
 /**
  * A session's data, from hello to close: a snapshot in chunks when the client needs one, then
@@ -320,7 +320,7 @@ export class DataPump {
     // One message object per commit, shared by every session the live path sends it to, so the
     // transport encodes it once for all of them.
     let message = sharedChangesMessages.get(changes);
-    if (!message || message.type !== 'changes' || message.lsn !== lsn) sharedChangesMessages.set(changes, (message = { type: 'changes', lsn, changes }));
+    if (message?.lsn !== lsn) sharedChangesMessages.set(changes, (message = { type: 'changes', lsn, changes }));
     this.out.send(message, 'data');
     this.lsnWindow.sent(lsn);
     this.sentLsn = lsn;

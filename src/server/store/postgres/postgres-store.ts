@@ -143,10 +143,14 @@ class PostgresSyncStore implements SyncStore {
       const access = caller?.access;
       const readable = access ? access.readFilter(name, POSTGRES) : true;
       if (readable === false) continue;
-      sources.push({
-        table: this.tables.get(name)!,
-        ...(readable !== true && { filter: (first: number) => access!.readFilter(name, POSTGRES, first) as SqlCondition }),
-      });
+      // Compiled once per numbering (the count's, the first chunk's, the next chunks'), not per chunk.
+      const compiled = new Map<number, SqlCondition>();
+      const filter = (first: number) => {
+        let condition = compiled.get(first);
+        if (!condition) compiled.set(first, (condition = access!.readFilter(name, POSTGRES, first) as SqlCondition));
+        return condition;
+      };
+      sources.push({ table: this.tables.get(name)!, ...(readable !== true && { filter }) });
     }
     return openPostgresSnapshot(this.pool, sources, this.names, options.chunkRows);
   }

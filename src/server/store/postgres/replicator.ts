@@ -6,6 +6,7 @@ import { connectClient, connectReplication, type PostgresConnectionOptions } fro
 import type { PostgresTable } from './pg-values.js';
 import { ReplicationStream, type ReplicationEvent } from './replication-stream.js';
 import { ChangeLogRetention } from './change-log-retention.js';
+import { insertChanges, type LoggedChange } from './change-log-insert.js';
 import { rowChanges } from './row-changes.js';
 import { checkRelation } from './schema-drift.js';
 import { startFromNewSlot } from './setup.js';
@@ -38,15 +39,6 @@ export interface ReplicatorOptions {
 const BATCH_ROWS = 500;
 /** A change-log transaction that holds this many rows commits, even with more of the stream waiting. */
 const GROUP_ROWS = 5000;
-
-interface LoggedChange {
-  table: string;
-  op: ChangeOp;
-  key: Key;
-  row: Row | null;
-  old: Row | null;
-  origin: Origin | null;
-}
 
 /** The source transaction being stored. */
 interface OpenTransaction {
@@ -335,25 +327,8 @@ export class Replicator {
     if (tx.batch.length === 0) return;
     const batch = tx.batch;
     tx.batch = [];
-    const seqs = batch.map(() => tx.seq++);
-    await writer.query(
-      `INSERT INTO rxsync.change_log (lsn, seq, xid, table_name, op, key, row, client_id, change_id, committed_at, old_row)
-       SELECT $1::pg_lsn, s, $2::bigint, t, o, k, r, c, i, CASE WHEN s = 0 THEN to_timestamp($10::float8 / 1000) END, p
-         FROM unnest($3::int[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::text[], $11::jsonb[]) AS u(s, t, o, k, r, c, i, p)`,
-      [
-        tx.lsn,
-        tx.xid8,
-        seqs,
-        batch.map((c) => c.table),
-        batch.map((c) => c.op),
-        batch.map((c) => JSON.stringify(c.key)),
-        batch.map((c) => (c.row === null ? null : JSON.stringify(c.row))),
-        batch.map((c) => c.origin?.clientId ?? null),
-        batch.map((c) => c.origin?.changeId ?? null),
-        tx.commitTimeMs,
-        batch.map((c) => (c.old === null ? null : JSON.stringify(c.old))),
-      ],
-    );
+    await insertChanges(writer, { lsn: tx.lsn, xid8: tx.xid8!, commitTimeMs: tx.commitTimeMs }, tx.seq, batch);
+    tx.seq += batch.length;
     this.retention.added(batch.length);
     this.group.rows += batch.length;
   }

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { compareLsn, type Lsn, type Row } from '../../../protocol/index.js';
 import { quoteIdentifier } from '../../../sql/index.js';
+import { rowsAsOf } from '../rows-as-of.js';
 import type { RowsRead } from '../store.js';
 import { toPostgresParameter, rowFromPostgresText, type PostgresTable } from './pg-values.js';
 import { beginExactSnapshot } from './snapshot.js';
@@ -32,10 +33,7 @@ export async function rowsAtLsn(
       const current = await readRows(exact.client, table, names.namespace, read);
       // Read outside the snapshot: it may not see log entries stored after it began.
       const changed = await rowsChangedSince(pool, table, from, lsn);
-      const wanted = read.column === undefined ? undefined : new Set(read.values);
-      const rows = current.filter((row) => !changed.has(JSON.stringify(row[table.primaryKey])));
-      for (const row of changed.values()) if (row && (wanted === undefined || wanted.has(row[read.column!]))) rows.push(row);
-      results.push(rows);
+      results.push(rowsAsOf(current, changed, table.primaryKey, read));
     }
     return results;
   } finally {

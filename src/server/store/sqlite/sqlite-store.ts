@@ -5,6 +5,7 @@ import { tableOf } from '../../../protocol/index.js';
 import type { ChangeOp, ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
 import { lastWriteWins } from '../conflict-policy.js';
 import { rejectionCode } from '../rejection-code.js';
+import { rowsAsOf } from '../rows-as-of.js';
 import { checkBackendWrite, StoreListeners } from '../store-listeners.js';
 import type {
   BackendWrite,
@@ -139,12 +140,7 @@ class SqliteSyncStore implements SyncStore {
       const table = this.tables.get(read.table);
       if (!table) throw new Error(`rowsAt: unknown table ${JSON.stringify(read.table)}`);
       // Rows changed since `lsn` are taken as they were before their first change since then.
-      const before = this.log.rowsBeforeChangesSince(at, read.table);
-      const wanted = read.column === undefined ? undefined : new Set(read.values);
-      const matches = (row: Row) => wanted === undefined || wanted.has(row[read.column!]);
-      const rows = table.select(read.column, read.values).filter((row) => !before.has(JSON.stringify(row[table.primaryKey])));
-      for (const row of before.values()) if (row && matches(row)) rows.push(row);
-      return rows;
+      return rowsAsOf(table.select(read.column, read.values), this.log.rowsBeforeChangesSince(at, read.table), table.primaryKey, read);
     });
   }
 

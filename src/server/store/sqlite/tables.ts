@@ -23,6 +23,8 @@ export class SyncedTable {
   private readonly firstChunk: Database.Statement;
   private readonly nextChunk: Database.Statement;
   private readonly statements = new Map<string, Database.Statement>();
+  /** `"a", "b", ...`: the columns in `columns` order, quoted. */
+  private readonly columnList: string;
 
   constructor(
     private readonly db: Database.Database,
@@ -38,7 +40,7 @@ export class SyncedTable {
     const sql = tableStatements(name, spec);
     const table = quoteIdentifier(name);
     const pk = quoteIdentifier(spec.primaryKey);
-    const list = sql.columnList;
+    const list = (this.columnList = sql.columnList);
     this.selectOne = db.prepare(sql.selectOne).raw(true);
     this.upsertRow = db.prepare(sql.upsert);
     this.deleteRow = db.prepare(sql.delete);
@@ -50,11 +52,7 @@ export class SyncedTable {
   /** The current row with that key (json columns decoded), or null. */
   get(key: Key): Row | null {
     const values = this.selectOne.get(key) as unknown[] | undefined;
-    if (!values) return null;
-    this.decode(values);
-    const row: Row = {};
-    for (let i = 0; i < values.length; i++) row[this.columns[i]] = values[i];
-    return row;
+    return values ? this.toRows([values])[0] : null;
   }
 
   /**
@@ -89,9 +87,9 @@ export class SyncedTable {
 
   /** The rows whose `column` holds one of `values` (every row without a column), json columns decoded. */
   select(column: string | undefined, values: readonly unknown[] = []): Row[] {
-    const list = this.columns.map(quoteIdentifier).join(', ');
+    const list = this.columnList;
     const table = quoteIdentifier(this.name);
-    if (column === undefined) return this.toRows(this.db.prepare(`SELECT ${list} FROM ${table}`).raw(true).all() as unknown[][]);
+    if (column === undefined) return this.toRows(this.statement(`SELECT ${list} FROM ${table}`).raw(true).all() as unknown[][]);
     const rows: Row[] = [];
     // In slices: a statement takes a bounded number of parameters.
     for (let i = 0; i < values.length; i += 500) {
@@ -99,8 +97,7 @@ export class SyncedTable {
       const sql = `SELECT ${list} FROM ${table} WHERE ${quoteIdentifier(column)} IN (${slice.map(() => '?').join(', ')})`;
       rows.push(
         ...this.toRows(
-          this.db
-            .prepare(sql)
+          this.statement(sql)
             .raw(true)
             .all(...slice) as unknown[][],
         ),
@@ -119,7 +116,7 @@ export class SyncedTable {
   /** As `chunk`, of the rows `filter` lets through. */
   chunkWhere(filter: SqlCondition, after: Key | undefined, limit: number): unknown[][] {
     const pk = quoteIdentifier(this.primaryKey);
-    const base = `SELECT ${this.columns.map(quoteIdentifier).join(', ')} FROM ${quoteIdentifier(this.name)} WHERE (${filter.sql})`;
+    const base = `SELECT ${this.columnList} FROM ${quoteIdentifier(this.name)} WHERE (${filter.sql})`;
     const rows = (
       after === undefined
         ? this.statement(`${base} ORDER BY ${pk} LIMIT ?`)
