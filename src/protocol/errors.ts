@@ -35,6 +35,7 @@ export const CloseCode = {
   goingAway: 1001, // the server is shutting down
   messageTooBig: 1009, // a frame over maxMessageBytes, refused before it was parsed
   internalError: 1011, // the server failed while sending this session's data: reconnect (with backoff)
+  serviceRestart: 1012, // this process is draining (SIGTERM, a deploy): reconnect at once, to another server if there is one
   protocolViolation: 4400, // too many invalid messages in a row
   unauthorized: 4401, // the token was refused: final, the client stops reconnecting
   tokenExpired: 4403, // the session's token expired (or came expired): the client fetches a new token and reconnects at once

@@ -68,15 +68,38 @@ export interface SyncStore {
   query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
 
   /**
-   * What an operator checks (`GET /healthz` includes it): which store, and for a replicating one
-   * how far behind its source it is. Rejects when the store cannot answer (its database is down).
+   * What an operator checks (`GET /healthz` includes it, `/readyz` answers from `ready`): which
+   * store, this process's role, and for a replicating one how far behind its source it is.
+   * Rejects when the store cannot answer (its database is down).
    */
-  health(): Promise<Record<string, unknown>>;
+  health(): Promise<StoreHealth>;
 
   /** Records that a client id connected; true when the store already knew it. */
   registerClient(clientId: string): Promise<boolean>;
 
   close(): Promise<void>;
+}
+
+/** What `SyncStore.health()` answers; a store may add fields of its own (all JSON). */
+export interface StoreHealth {
+  store: string;
+  /**
+   * `replicator`: this process writes the change log (one per Postgres source, chosen by an
+   * advisory lock); `follower`: it serves clients from the log another process writes. The
+   * embedded SQLite store writes its own log: always `replicator`.
+   */
+  role: 'replicator' | 'follower';
+  /** Whether this process should get new clients: its database answers and its view of the log is recent. */
+  ready: boolean;
+  /** Why it is not ready, in words an operator can act on (never a secret). */
+  reason?: string;
+  /** Seconds this process's view of the change log trails what is stored in it (0 for SQLite). */
+  changeLogLagSeconds: number;
+  /** Seconds the change log trails the source database's commits (0 for SQLite). */
+  replicationLagSeconds: number;
+  /** WAL bytes the source has that the change log has not stored; null when unknown or not replicating. */
+  replicationLagBytes: number | null;
+  [field: string]: unknown;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { ChangeRecord, ClientChange, Lsn, Row, SyncSchema } from '../../../
 import { isPlainIdentifier } from '../../../sql/index.js';
 import { lastWriteWins } from '../conflict-policy.js';
 import { checkBackendWrite, StoreListeners } from '../store-listeners.js';
-import type { BackendWrite, Caller, ConflictPolicy, RowsRead, SnapshotReader, SqlCondition, SyncStore, WriteResult } from '../store.js';
+import type { BackendWrite, Caller, ConflictPolicy, RowsRead, SnapshotReader, SqlCondition, StoreHealth, SyncStore, WriteResult } from '../store.js';
 import { ChangeLogTail, readChangesSince } from './change-log.js';
 import { createPool, type PostgresConnectionOptions } from './connection.js';
 import { describeConnection } from './describe-connection.js';
@@ -203,15 +203,21 @@ class PostgresSyncStore implements SyncStore {
     return rowsAtLsn(this.pool, this.tables, this.names, lsn, reads);
   }
 
-  async health(): Promise<Record<string, unknown>> {
+  async health(): Promise<StoreHealth> {
     this.assertOpen();
     const { rows } = await this.pool.query<{ active: boolean; wal_status: string | null; lag_bytes: string | null }>(
       `SELECT active, wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag_bytes FROM pg_replication_slots WHERE slot_name = $1`,
       [this.names.slot],
     );
     const slot = rows[0];
+    const lagBytes = slot?.lag_bytes === null || slot === undefined ? null : Number(slot.lag_bytes);
     return {
       store: 'postgres',
+      role: 'replicator',
+      ready: true,
+      changeLogLagSeconds: 0,
+      replicationLagSeconds: this.replicator.lagSeconds(),
+      replicationLagBytes: lagBytes,
       replication: {
         slot: this.names.slot,
         slotActive: slot?.active ?? false,

@@ -16,6 +16,7 @@ import type {
   SnapshotReader,
   SqlCondition,
   SqlDialect,
+  StoreHealth,
   SyncStore,
   WriteResult,
 } from '../store.js';
@@ -188,9 +189,9 @@ class SqliteSyncStore implements SyncStore {
     return statement.all(...params) as T[];
   }
 
-  async health(): Promise<Record<string, unknown>> {
+  async health(): Promise<StoreHealth> {
     this.assertOpen();
-    return { store: 'sqlite' };
+    return { store: 'sqlite', role: 'replicator', ready: true, changeLogLagSeconds: 0, replicationLagSeconds: 0, replicationLagBytes: null };
   }
 
   async registerClient(clientId: string): Promise<boolean> {
