@@ -184,8 +184,16 @@ describe('a Postgres database as the source, end to end', () => {
     await client.connect(server.url);
     await client.whenSynced({ timeoutMs: 10_000 });
     const health = await (await fetch(`http://127.0.0.1:${server.port}/healthz`)).json();
-    expect(health).toMatchObject({ ok: true, store: 'postgres', replication: { slot: database.name, slotActive: true, walStatus: 'reserved', lagSeconds: 0 } });
-    expect(typeof health.replication.lagBytes).toBe('number');
+    expect(health).toMatchObject({
+      ok: true,
+      store: 'postgres',
+      role: 'replicator',
+      ready: true,
+      replicationLagSeconds: 0,
+      replication: { slot: database.name, slotActive: true, walStatus: 'reserved' },
+    });
+    expect(typeof health.replicationLagBytes).toBe('number');
+    expect(health.replication.leaseAgeSeconds).toBeLessThan(5);
 
     // An operator drops the slot (it must be inactive first: end its stream, then drop before the replicator is back).
     await until(

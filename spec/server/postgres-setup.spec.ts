@@ -54,7 +54,7 @@ describe('the Postgres source set-up, against a real PostgreSQL', () => {
       const state = await db.query(`SELECT slot, stored_lsn FROM rxsync.replication_state`);
       expect(state.rows).toEqual([{ slot: 'rxsync', stored_lsn: '0/0' }]);
       const tables = await db.query(`SELECT table_name FROM information_schema.tables WHERE table_schema = 'rxsync' ORDER BY table_name`);
-      expect(tables.rows.map((r) => r.table_name)).toEqual(['applied_changes', 'change_log', 'clients', 'replication_state']);
+      expect(tables.rows.map((r) => r.table_name)).toEqual(['applied_changes', 'change_log', 'clients', 'replication_state', 'replicator_lease']);
       // Whole old rows in the WAL for the synced tables only: TOAST values and key changes.
       const identity = await db.query(`SELECT relname, relreplident FROM pg_class WHERE relname IN ('todos', 'lists', 'secrets') ORDER BY relname`);
       expect(identity.rows).toEqual([

@@ -65,6 +65,8 @@ export class ChangeLogTail {
   private pollTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private readonly waiters = new Map<string, (lsn: Lsn) => void>();
+  /** When a read last brought this process up to what was stored (Date.now()). */
+  private caughtUpAt = 0;
 
   constructor(
     private readonly pool: pg.Pool,
@@ -85,11 +87,20 @@ export class ChangeLogTail {
     return this.resumableLsn;
   }
 
+  /**
+   * Seconds since this process last read the log up to what was stored then: under a second while
+   * it follows (it reads on each notification and poll), growing while it cannot read.
+   */
+  get lagSeconds(): number {
+    return Math.max(0, (Date.now() - this.caughtUpAt) / 1000);
+  }
+
   /** Starts at what is stored now: earlier transactions are the log's, not news. */
   async start(): Promise<void> {
     const state = await this.readState(this.pool);
     this.headLsn = state.stored;
     this.resumableLsn = state.resumable;
+    this.caughtUpAt = Date.now();
     await this.listen();
     const poll = () => {
       this.pollTimer = setTimeout(() => {
@@ -191,12 +202,16 @@ export class ChangeLogTail {
 
   private async readNew(): Promise<void> {
     // Rows up to stored_lsn are whole transactions: the replicator commits them with it.
+    const readAt = Date.now();
     const state = await this.readState(this.pool);
     if (compareLsn(state.resumable, this.resumableLsn) > 0) {
       this.resumableLsn = state.resumable;
       this.onReset(state.resumable);
     }
-    if (compareLsn(state.stored, this.headLsn) <= 0) return;
+    if (compareLsn(state.stored, this.headLsn) <= 0) {
+      this.caughtUpAt = readAt;
+      return;
+    }
     let after = { lsn: this.headLsn, seq: Number.MAX_SAFE_INTEGER };
     let open: { lsn: Lsn; xid: string; records: ChangeRecord[] } | undefined;
     for (;;) {
@@ -215,6 +230,7 @@ export class ChangeLogTail {
     }
     if (open) this.report(open);
     this.headLsn = state.stored;
+    this.caughtUpAt = readAt;
   }
 
   private report(transaction: { lsn: Lsn; xid: string; records: ChangeRecord[] }): void {

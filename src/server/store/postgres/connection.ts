@@ -15,7 +15,12 @@ export interface PostgresConnectionOptions {
 }
 
 export function createPool(options: PostgresConnectionOptions): pg.Pool {
-  return new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, options: SESSION_OPTIONS, application_name: 'rxsync' });
+  const pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 10, options: SESSION_OPTIONS, application_name: 'rxsync' });
+  // The pool listens for errors only on idle clients. A checked-out one (a snapshot between two
+  // chunks) whose connection breaks (Postgres restarted, its backend ended) would emit 'error' to
+  // nobody, which ends the process; its next query fails instead, and release() drops it.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  return pool;
 }
 
 /** A plain connection of its own (LISTEN, the replicator's writes): not shared through the pool. */

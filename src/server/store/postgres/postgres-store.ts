@@ -11,7 +11,8 @@ import { describeConnection } from './describe-connection.js';
 import type { PostgresTable } from './pg-values.js';
 import { Replicator } from './replicator.js';
 import { checkPostgresSchema } from './schema-check.js';
-import { ensureReplicationSetup, startFromNewSlot } from './setup.js';
+import { readLease } from './replicator-lease.js';
+import { ensureSyncSchema } from './setup.js';
 import { rowsAtLsn } from './rows-at.js';
 import { openPostgresSnapshot } from './snapshot.js';
 import { POSTGRES, PostgresWriter } from './writes.js';
@@ -39,6 +40,12 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   pollMs?: number;
   /** How long the replicator waits before starting again after a failure (default 1000 ms). */
   restartDelayMs?: number;
+  /** How often a process that does not replicate tries to become the replicator (default 1000 ms). */
+  electionIntervalMs?: number;
+  /** How long a stalled replicator keeps the slot before another process takes it (default 5000 ms; see replicator-lease.ts). */
+  leaseMs?: number;
+  /** Not ready (`/readyz`) when this process's view of the change log is older than this (default 10 s). */
+  readyMaxLagSeconds?: number;
   /** Fault injection for specs: runs after a transaction is stored, before the slot is acknowledged. */
   beforeAcknowledge?: (lsn: Lsn) => Promise<void>;
 }
@@ -69,8 +76,8 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   pool.on('error', (error) => (options.onError ?? report)(error)); // an idle client's connection broke: the pool replaces it
   try {
     const tables = await checkPostgresSchema(pool, options.schema, names.namespace);
-    const setup = await ensureReplicationSetup(pool, options.schema, names);
-    if (setup.createdSlot) await startFromNewSlot(pool, names.slot);
+    // The slot is the elected replicator's to create (under its lock, the change log restarted there).
+    await ensureSyncSchema(pool, options.schema, names);
     const store = new PostgresSyncStore(options, pool, tables, names, maxChanges);
     await store.start();
     return store;
@@ -83,6 +90,9 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   }
 }
 
+/** How long `health()` waits for the database. */
+const HEALTH_TIMEOUT_MS = 2000;
+
 const report = (error: unknown) => console.error('rxsync: Postgres source:', error instanceof Error ? error.message : error);
 
 class PostgresSyncStore implements SyncStore {
@@ -92,6 +102,7 @@ class PostgresSyncStore implements SyncStore {
   private readonly writer: PostgresWriter;
   private readonly listeners: StoreListeners;
   private closed = false;
+  private readonly readyMaxLagSeconds: number;
 
   constructor(
     options: PostgresStoreOptions,
@@ -112,18 +123,34 @@ class PostgresSyncStore implements SyncStore {
       onError,
       options.pollMs,
     );
-    const { restartDelayMs, beforeAcknowledge } = options;
+    const { restartDelayMs, beforeAcknowledge, electionIntervalMs, leaseMs } = options;
     const maxAgeMs = options.retention?.maxAgeMs;
-    this.replicator = new Replicator({ connection: options, tables, ...names, maxChanges, maxAgeMs, onError, restartDelayMs, beforeAcknowledge });
+    this.readyMaxLagSeconds = options.readyMaxLagSeconds ?? 10;
+    this.replicator = new Replicator({
+      connection: options,
+      tables,
+      ...names,
+      maxChanges,
+      maxAgeMs,
+      onError,
+      restartDelayMs,
+      beforeAcknowledge,
+      electionIntervalMs,
+      leaseMs,
+    });
     this.writer = new PostgresWriter(pool, tables, names.namespace, options.conflictPolicy ?? lastWriteWins(options.schema), this.tail);
   }
 
+  /**
+   * The replicator first: elected, it may create the slot and restart the change log there, and
+   * the tail then starts from that position instead of seeing it move as a reset.
+   */
   async start(): Promise<void> {
-    await this.tail.start();
+    await this.replicator.start();
     try {
-      await this.replicator.start();
+      await this.tail.start();
     } catch (error) {
-      await this.tail.close();
+      await this.replicator.stop();
       throw error;
     }
   }
@@ -203,28 +230,51 @@ class PostgresSyncStore implements SyncStore {
     return rowsAtLsn(this.pool, this.tables, this.names, lsn, reads);
   }
 
+  /**
+   * Answers within HEALTH_TIMEOUT_MS or rejects: a database behind a silent network cut would
+   * otherwise leave `/readyz` hanging instead of saying no.
+   */
   async health(): Promise<StoreHealth> {
     this.assertOpen();
-    const { rows } = await this.pool.query<{ active: boolean; wal_status: string | null; lag_bytes: string | null }>(
-      `SELECT active, wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag_bytes FROM pg_replication_slots WHERE slot_name = $1`,
-      [this.names.slot],
-    );
-    const slot = rows[0];
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the database did not answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
+    });
+    try {
+      return await Promise.race([this.readHealth(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async readHealth(): Promise<StoreHealth> {
+    const [slots, lease] = await Promise.all([
+      this.pool.query<{ active: boolean; wal_status: string | null; lag_bytes: string | null }>(
+        `SELECT active, wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag_bytes FROM pg_replication_slots WHERE slot_name = $1`,
+        [this.names.slot],
+      ),
+      readLease(this.pool, this.names.slot),
+    ]);
+    const slot = slots.rows[0];
+    const role = this.replicator.role;
     const lagBytes = slot?.lag_bytes === null || slot === undefined ? null : Number(slot.lag_bytes);
+    const changeLogLagSeconds = this.tail.lagSeconds;
+    const ready = changeLogLagSeconds <= this.readyMaxLagSeconds;
     return {
       store: 'postgres',
-      role: 'replicator',
-      ready: true,
-      changeLogLagSeconds: 0,
-      replicationLagSeconds: this.replicator.lagSeconds(),
+      role,
+      ready,
+      ...(!ready && { reason: `this process has not read the change log for ${Math.round(changeLogLagSeconds)} s` }),
+      changeLogLagSeconds,
+      // The replicator knows its own lag; the others read what it reported with its last lease renewal.
+      replicationLagSeconds: role === 'replicator' ? this.replicator.lagSeconds() : lease.lagSeconds,
       replicationLagBytes: lagBytes,
       replication: {
         slot: this.names.slot,
         slotActive: slot?.active ?? false,
         walStatus: slot?.wal_status ?? 'missing',
-        // WAL Postgres has written that the slot has not confirmed as stored.
-        lagBytes: slot?.lag_bytes === null || slot === undefined ? null : Number(slot.lag_bytes),
-        lagSeconds: this.replicator.lagSeconds(),
+        // Seconds since the replicator (in whichever process) renewed its lease; null before the first one.
+        leaseAgeSeconds: lease.ageSeconds,
         storedLsn: this.tail.head,
         oldestResumableLsn: this.tail.resumable,
       },

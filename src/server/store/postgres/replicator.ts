@@ -9,13 +9,19 @@ import { ChangeLogRetention } from './change-log-retention.js';
 import { insertChanges, type LoggedChange } from './change-log-insert.js';
 import { rowChanges } from './row-changes.js';
 import { checkRelation } from './schema-drift.js';
-import { startFromNewSlot } from './setup.js';
+import { claimLease, endStalledReplicator, renewLease, tryReplicatorLock } from './replicator-lease.js';
+import { createSlotIfMissing, startFromNewSlot } from './setup.js';
 import { fullTransactionId } from './transaction-id.js';
 import { CHANGES_CHANNEL, MARK_MESSAGE_PREFIX, ORIGIN_MESSAGE_PREFIX } from './wal-messages.js';
 
 /** Another replicator took the slot over: this one must not write again. */
 export class FencedError extends Error {
   override readonly name = 'FencedError';
+}
+
+/** Another process holds the replicator lock: this one stands by and tries again later. */
+class NotElectedError extends Error {
+  override readonly name = 'NotElectedError';
 }
 
 export interface ReplicatorOptions {
@@ -31,6 +37,14 @@ export interface ReplicatorOptions {
   /** A failure of the stream or of a write; the replicator starts again after `restartDelayMs`. */
   onError: (error: unknown) => void;
   restartDelayMs?: number;
+  /** How often a standby tries to become the replicator (default 1000 ms). */
+  electionIntervalMs?: number;
+  /**
+   * How long a replicator that stopped renewing its lease (renewed every second) keeps the slot
+   * before a standby ends its sessions and takes over (default 5000 ms). A dead process's lock is
+   * free at once; this is for one that is stalled or cut off without its connections closing.
+   */
+  leaseMs?: number;
   /** Fault injection for specs: runs after a transaction is stored and before the slot is acknowledged. */
   beforeAcknowledge?: (lsn: Lsn) => Promise<void>;
 }
@@ -68,11 +82,21 @@ interface OpenTransaction {
  * replicator's owner and epoch, and a NOTIFY for the sync processes. Only after that COMMIT is
  * the slot acknowledged: a crash between the two replays the transaction, which is recognised by
  * its LSN (at or before `stored_lsn`) and skipped, so nothing is lost or stored twice.
+ *
+ * With several sync processes on one database, each runs a Replicator and one of them holds the
+ * slot: see replicator-lease.ts for the election, the lease and the takeover. The others stand by
+ * and try again every `electionIntervalMs`.
  */
 export class Replicator {
   private readonly owner = randomUUID();
   private epoch = 0;
   private writer: pg.Client | undefined;
+  /** The lease is renewed on a connection of its own: the writer is inside long transactions. */
+  private leaseClient: pg.Client | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private leaseRenewedAt = 0;
+  private leading = false;
+  private failing = false;
   private stream: ReplicationStream | undefined;
   private storedLsn = 0n;
   private readonly retention: ChangeLogRetention;
@@ -91,11 +115,19 @@ export class Replicator {
     this.retention = new ChangeLogRetention(options);
   }
 
-  /** Connects and starts streaming; resolves once streaming began (or throws why it could not). */
+  /**
+   * Takes part in the election and, when elected, starts streaming: resolves once this process
+   * streams or stands by (or throws why it could not start: a set-up the source refuses).
+   */
   async start(): Promise<void> {
     this.stopped = false;
     this.running = this.connect();
-    return this.running;
+    try {
+      await this.running;
+    } catch (error) {
+      if (!(error instanceof NotElectedError)) throw error;
+      this.retryLater(this.electionIntervalMs);
+    }
   }
 
   async stop(): Promise<void> {
@@ -105,7 +137,17 @@ export class Replicator {
     await this.disconnect();
   }
 
+  /** Whether this process writes the change log now (it holds the slot), or stands by. */
+  get role(): 'replicator' | 'follower' {
+    return this.leading ? 'replicator' : 'follower';
+  }
+
+  private get electionIntervalMs(): number {
+    return this.options.electionIntervalMs ?? 1000;
+  }
+
   private async connect(): Promise<void> {
+    this.failing = false;
     try {
       await this.connectOnce();
     } catch (error) {
@@ -114,10 +156,28 @@ export class Replicator {
     }
   }
 
+  /** Holds the lock on `writer`'s session when it can, taking it from a replicator whose lease ran out. */
+  private async elect(writer: pg.Client): Promise<void> {
+    const { slot, leaseMs = 5000 } = this.options;
+    if (await tryReplicatorLock(writer, slot)) return;
+    const ended = await endStalledReplicator(writer, slot, leaseMs);
+    if (ended.length === 0) throw new NotElectedError(`another process replicates slot ${slot}`);
+    this.options.onError(
+      new Error(`rxsync: the replicator of slot ${slot} did not renew its lease for ${leaseMs} ms; its sessions (${ended.join(', ')}) were ended to take over`),
+    );
+    // The ended backends let go of the lock as they exit: a moment later.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      if (await tryReplicatorLock(writer, slot)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new NotElectedError(`another process replicates slot ${slot}`);
+  }
+
   private async connectOnce(): Promise<void> {
     const { connection, slot, namespace } = this.options;
     this.writer = await connectClient(connection, 'replicator');
     this.writer.on('error', (error) => this.fail(error));
+    await this.elect(this.writer);
     const claimed = await this.writer.query<{ epoch: string; stored_lsn: string }>(
       `UPDATE rxsync.replication_state SET owner = $1, epoch = epoch + 1, updated_at = now() WHERE slot = $2 RETURNING epoch, stored_lsn::text`,
       [this.owner, slot],
@@ -125,6 +185,7 @@ export class Replicator {
     if (claimed.rowCount !== 1) throw new Error(`rxsync: no replication state for slot ${slot} (was the set-up run?)`);
     this.epoch = Number(claimed.rows[0].epoch);
     this.storedLsn = lsnToBigInt(claimed.rows[0].stored_lsn);
+    await this.holdLease();
     const count = await this.writer.query<{ n: number }>('SELECT count(*)::int AS n FROM rxsync.change_log');
     this.retention.reset(count.rows[0].n);
     const oids = await this.writer.query<{ oid: number; name: string }>(
@@ -144,6 +205,50 @@ export class Replicator {
       (event) => this.handle(event),
       (error) => this.fail(error),
     );
+    this.leading = true;
+  }
+
+  /**
+   * Writes this replicator's lease and renews it every second, on a connection of its own. A
+   * renewal that finds another owner means a standby took over (this one was stalled): it stops
+   * writing. Renewals that fail for longer than the lease mean this process lost Postgres: it
+   * steps down too, since a standby may be taking over.
+   */
+  private async holdLease(): Promise<void> {
+    const { connection, slot, leaseMs = 5000 } = this.options;
+    const client = await connectClient(connection, 'replicator lease');
+    this.leaseClient = client;
+    client.on('error', () => undefined); // a lost connection shows in the next renewal
+    const { owner, epoch } = this;
+    await claimLease(client, slot, owner, epoch);
+    this.leaseRenewedAt = Date.now();
+    const renew = async () => {
+      try {
+        if (!(await renewLease(client, slot, owner, epoch, this.lagSeconds())))
+          throw new FencedError(`rxsync: another replicator took slot ${slot} over; this one stops writing`);
+        this.leaseRenewedAt = Date.now();
+      } catch (error) {
+        if (error instanceof FencedError || Date.now() - this.leaseRenewedAt > leaseMs) this.fail(error);
+      }
+    };
+    const tick = () => {
+      this.leaseTimer = setTimeout(() => {
+        if (this.leaseClient !== client) return;
+        void renew().finally(() => {
+          if (this.leaseClient === client) tick();
+        });
+      }, 1000);
+      this.leaseTimer.unref();
+    };
+    tick();
+  }
+
+  private retryLater(delayMs: number): void {
+    clearTimeout(this.restartTimer);
+    this.restartTimer = setTimeout(() => {
+      if (this.stopped) return;
+      this.running = this.connect().catch((failure: unknown) => this.fail(failure));
+    }, delayMs);
   }
 
   /**
@@ -157,10 +262,12 @@ export class Replicator {
     const found = await writer.query<{ wal_status: string | null }>('SELECT wal_status FROM pg_replication_slots WHERE slot_name = $1', [slot]);
     if (found.rows.length === 1 && found.rows[0].wal_status !== 'lost') return stored;
     if (found.rows.length === 1) await writer.query('SELECT pg_drop_replication_slot($1)', [slot]);
-    await writer.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
+    await createSlotIfMissing(writer, slot);
     const from = await startFromNewSlot(writer, slot, { owner: this.owner, epoch: this.epoch });
     this.storedLsn = lsnToBigInt(from);
     this.retention.reset(0);
+    // A database set up just now: the first slot, nothing was ever stored or served.
+    if (found.rows.length === 0 && stored === '0/0') return from;
     this.options.onError(
       new Error(
         `rxsync: replication slot ${slot} was ${found.rows.length ? 'invalidated' : 'missing'}; it was created again at ${from} and every client is reset`,
@@ -170,24 +277,30 @@ export class Replicator {
   }
 
   private async disconnect(): Promise<void> {
-    const { stream, writer } = this;
+    const { stream, writer, leaseClient } = this;
+    this.leading = false;
     this.stream = undefined;
     this.writer = undefined;
+    this.leaseClient = undefined;
+    clearTimeout(this.leaseTimer);
     await stream?.close();
+    // Ending the writer's session lets go of the replicator lock.
     await writer?.end().catch(() => undefined);
+    await leaseClient?.end().catch(() => undefined);
   }
 
-  /** The stream or the writer failed: report it, and start again from what is stored. */
+  /**
+   * The stream, the writer or the lease failed: report it, let go of the slot, and take part in
+   * the election again (from what is stored, if elected). Standing by is not a failure.
+   */
   private fail(error: unknown): void {
-    if (this.stopped) return;
-    const fenced = error instanceof FencedError;
-    this.options.onError(error);
+    if (this.stopped || this.failing) return;
+    this.failing = true;
+    const standingBy = error instanceof NotElectedError;
+    if (!standingBy) this.options.onError(error);
     void this.disconnect().then(() => {
-      if (this.stopped || fenced) return;
-      this.restartTimer = setTimeout(() => {
-        if (this.stopped) return;
-        this.running = this.connect().catch((failure: unknown) => this.fail(failure));
-      }, this.options.restartDelayMs ?? 1000);
+      if (this.stopped) return;
+      this.retryLater(standingBy || error instanceof FencedError ? this.electionIntervalMs : (this.options.restartDelayMs ?? 1000));
     });
   }
 

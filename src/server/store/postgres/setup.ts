@@ -19,8 +19,8 @@ const SETUP_LOCK = 0x72787379; // 'rxsy'
  * The `rxsync` schema, kept in the app's own database: the change log the replicator writes each
  * committed transaction to (in commit-LSN order, the changes of one transaction numbered by
  * `seq`), the replication state (how far the slot's changes are stored, and by which replicator),
- * the client change ids applied (idempotency, across restarts and processes), and the client ids
- * seen.
+ * the replicator's lease (replicator-lease.ts), the client change ids applied (idempotency, across
+ * restarts and processes), and the client ids seen.
  */
 const RXSYNC_DDL = `
   CREATE SCHEMA IF NOT EXISTS rxsync;
@@ -49,6 +49,14 @@ const RXSYNC_DDL = `
     epoch bigint NOT NULL DEFAULT 0,
     updated_at timestamptz NOT NULL DEFAULT now()
   );
+  CREATE TABLE IF NOT EXISTS rxsync.replicator_lease (
+    slot text PRIMARY KEY,
+    owner text NOT NULL,                         -- the replicator renewing it (replication_state.owner)
+    epoch bigint NOT NULL,
+    pid integer NOT NULL,                        -- its writer's backend
+    renewed_at timestamptz NOT NULL,             -- a standby takes over when this is older than the lease
+    lag_seconds double precision NOT NULL DEFAULT 0 -- how far behind the source's commits it was, for every process's health
+  );
   CREATE TABLE IF NOT EXISTS rxsync.applied_changes (
     client_id text NOT NULL,
     change_id text NOT NULL,
@@ -74,6 +82,15 @@ const RXSYNC_DDL = `
  * call created the slot (its changes start now: a new slot means clients must be reset).
  */
 export async function ensureReplicationSetup(db: Queryable, schema: SyncSchema, names: ReplicationNames = {}): Promise<{ createdSlot: boolean }> {
+  await ensureSyncSchema(db, schema, names);
+  return { createdSlot: await createSlotIfMissing(db, names.slot ?? 'rxsync') };
+}
+
+/**
+ * The set-up without the slot: a sync process runs this at start, and only the elected replicator
+ * creates the slot (createSlotIfMissing), under its lock, with the change log restarted there.
+ */
+export async function ensureSyncSchema(db: Queryable, schema: SyncSchema, names: ReplicationNames = {}): Promise<void> {
   const publication = names.publication ?? 'rxsync';
   const slot = names.slot ?? 'rxsync';
   const namespace = names.namespace ?? 'public';
@@ -83,30 +100,47 @@ export async function ensureReplicationSetup(db: Queryable, schema: SyncSchema, 
     await db.query('SELECT pg_advisory_xact_lock($1)', [SETUP_LOCK]);
     await db.query(RXSYNC_DDL);
     await addOldRows(db, slot);
-    const { rows } = await db.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_publication WHERE pubname = $1) AS exists', [publication]);
-    await db.query(
-      rows[0].exists
-        ? `ALTER PUBLICATION ${quoteIdentifier(publication)} SET TABLE ${tables}`
-        : `CREATE PUBLICATION ${quoteIdentifier(publication)} FOR TABLE ${tables}`,
+    // Each step only when needed: a rolling restart of several processes should not take the
+    // app's tables' ACCESS EXCLUSIVE lock (ALTER TABLE) or touch the publication each time.
+    const published = await db.query<{ tables: string[] | null }>(
+      'SELECT (SELECT array_agg(tablename::text ORDER BY tablename COLLATE "C") FROM pg_publication_tables t WHERE t.pubname = p.pubname AND t.schemaname = $2) AS tables FROM pg_publication p WHERE p.pubname = $1',
+      [publication, namespace],
     );
+    const wanted = [...schema.tableNames].sort();
+    if (published.rows.length === 0) await db.query(`CREATE PUBLICATION ${quoteIdentifier(publication)} FOR TABLE ${tables}`);
+    else if (JSON.stringify(published.rows[0].tables ?? []) !== JSON.stringify(wanted))
+      await db.query(`ALTER PUBLICATION ${quoteIdentifier(publication)} SET TABLE ${tables}`);
     // Updates and deletes carry the whole old row: an unchanged TOASTed value is filled from it,
     // and a primary key change is seen as one.
-    for (const table of schema.tableNames) await db.query(`ALTER TABLE ${quoteIdentifier(namespace)}.${quoteIdentifier(table)} REPLICA IDENTITY FULL`);
+    const identities = await db.query<{ name: string }>(
+      `SELECT c.relname AS name FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND c.relreplident = 'f'`,
+      [namespace, schema.tableNames],
+    );
+    const full = new Set(identities.rows.map((row) => row.name));
+    for (const table of schema.tableNames) {
+      if (!full.has(table)) await db.query(`ALTER TABLE ${quoteIdentifier(namespace)}.${quoteIdentifier(table)} REPLICA IDENTITY FULL`);
+    }
     await db.query('INSERT INTO rxsync.replication_state (slot) VALUES ($1) ON CONFLICT (slot) DO NOTHING', [slot]);
     await db.query('COMMIT');
   } catch (error) {
     await db.query('ROLLBACK').catch(() => undefined);
     throw error;
   }
-  // A slot cannot be created in a transaction that has written; a concurrent creator loses with
-  // duplicate_object, which means the slot is there.
+}
+
+/**
+ * Creates the `pgoutput` slot unless it exists; true when this call created it. A slot cannot be
+ * created in a transaction that has written; a concurrent creator loses with duplicate_object,
+ * which means the slot is there.
+ */
+export async function createSlotIfMissing(db: Queryable, slot: string): Promise<boolean> {
   const { rows } = await db.query<{ exists: boolean }>('SELECT EXISTS (SELECT 1 FROM pg_replication_slots WHERE slot_name = $1) AS exists', [slot]);
-  if (rows[0].exists) return { createdSlot: false };
+  if (rows[0].exists) return false;
   try {
     await db.query(`SELECT pg_create_logical_replication_slot($1, 'pgoutput')`, [slot]);
-    return { createdSlot: true };
+    return true;
   } catch (error) {
-    if ((error as { code?: string }).code === '42710') return { createdSlot: false };
+    if ((error as { code?: string }).code === '42710') return false;
     throw error;
   }
 }
