@@ -10,6 +10,9 @@ import { loadRules } from './rules/load-rules.js';
 import type { SyncServerOptions } from './options.js';
 import { createSyncServer, type SyncServer } from './server.js';
 import { describeConnection } from './store/postgres/describe-connection.js';
+import { createLogger, isLogLevel, LOG_LEVELS, type LogLevel } from './ops/logger.js';
+import { storeHealth } from './ops/routes.js';
+import type { Logger } from 'pino';
 
 export const HELP = `rxsync — the reference sync server
 
@@ -38,6 +41,8 @@ Options:
                    cluster-wide, so one per database)
   --drop-slot      Postgres: drop the replication slot and the publication, then exit
                    (stop the sync servers first; the next start resets every client)
+  --log-level <l>  how much the JSON logs (stdout, one object a line) say: trace, debug,
+                   info, warn, error, fatal or silent (default $RXSYNC_LOG_LEVEL, else info)
   -h, --help       show this help
 
 Per-user rules and tokens (docs/rules.md; rules need the SQLite store for now):
@@ -54,6 +59,8 @@ Per-user rules and tokens (docs/rules.md; rules need the SQLite store for now):
   is the user); a refused token closes the connection with 4401, an expired one with 4403.
 
 The sync endpoint is ws://HOST:PORT/api/sync; GET /healthz answers {"ok":true,...}.
+GET /readyz answers 200 while this process should get clients, GET /metrics Prometheus text;
+SIGTERM drains: clients reconnect elsewhere (1012), then exit 0 (docs/operations.md).
 With --demo, POST /demo/token?user=alice (or bob) answers a demo token.
 `;
 
@@ -73,6 +80,8 @@ export interface ServeOptions {
   jwt?: JwtOptions;
   demo: boolean;
   retention?: number;
+  /** How much the JSON logs say: from --log-level, else RXSYNC_LOG_LEVEL, else info. */
+  logLevel: LogLevel;
   /** What is worth saying at start without stopping it (main prints each to stderr). */
   warnings: string[];
 }
@@ -105,6 +114,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
       'jwks-url': { type: 'string' },
       'jwt-audience': { type: 'string' },
       'jwt-issuer': { type: 'string' },
+      'log-level': { type: 'string' },
     },
     strict: true,
   });
@@ -122,6 +132,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (values['drop-slot'] && !postgres) throw new Error('--drop-slot is for a Postgres source (--postgres or DATABASE_URL)');
   const retention = values.retention === undefined ? undefined : Number(values.retention);
   if (retention !== undefined && (!Number.isInteger(retention) || retention < 1)) throw new Error('--retention must be a positive integer');
+  const logLevel = values['log-level'] ?? (env.RXSYNC_LOG_LEVEL || 'info');
+  if (!isLogLevel(logLevel)) {
+    throw new Error(`${values['log-level'] === undefined ? 'RXSYNC_LOG_LEVEL' : '--log-level'} must be one of ${LOG_LEVELS.join(', ')}, got ${logLevel}`);
+  }
 
   const warnings: string[] = [];
   let rules: CompiledRules | undefined;
@@ -150,6 +164,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     ...(jwt && { jwt }),
     demo: Boolean(values.demo),
     retention,
+    logLevel,
     warnings,
   };
 }
@@ -225,7 +240,8 @@ function readPublicKey(file: string): string {
   }
 }
 
-export async function serve(options: ServeOptions): Promise<SyncServer> {
+/** Starts the server the options describe; `operations`: the logger and process metrics main() adds. */
+export async function serve(options: ServeOptions, operations: Pick<SyncServerOptions, 'logger' | 'processMetrics'> = {}): Promise<SyncServer> {
   const retention = options.retention === undefined ? undefined : { maxChanges: options.retention };
   const server = await createSyncServer({
     schema: options.schema,
@@ -237,6 +253,7 @@ export async function serve(options: ServeOptions): Promise<SyncServer> {
     ...(options.rules && { rules: options.rules }),
     ...(options.jwt && { jwt: options.jwt }),
     httpHandler: options.demo ? await demoHttpHandler(options.jwt!.secret!) : undefined,
+    ...operations,
   });
   if (options.demo) await seedDemo(server);
   return server;
@@ -291,9 +308,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (options.dropSlot) return dropSlot(options);
   for (const warning of options.warnings) process.stderr.write(`rxsync: warning: ${warning}\n`);
+  const log = createLogger(options.logLevel);
   let server: SyncServer;
   try {
-    server = await serve(options);
+    server = await serve(options, { logger: log, processMetrics: true });
   } catch (error) {
     process.stderr.write(`rxsync: ${(error as Error).message}\n`);
     return 1;
@@ -304,15 +322,36 @@ export async function main(argv: string[]): Promise<number> {
   const auth = describeAuth(options);
   if (auth) process.stdout.write(`${auth}\n`);
   if (options.demo) process.stdout.write(await demoStartMessage(options.jwt!.secret!, httpUrl));
-  const stop = (): void => {
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+  // The lines above are for people and the scripts that read them; the JSON logs start here.
+  const health = await storeHealth(server.store).catch(() => undefined);
+  log.info({ url: server.url, store: health?.store, role: health?.role, db: source }, 'server started');
+  drainOnSignals(server, log);
+  return 0;
+}
+
+/** SIGTERM or SIGINT drains the server (SyncServer.drain) and exits 0; a second signal exits at once. */
+function drainOnSignals(server: SyncServer, log: Logger): void {
+  let draining = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (draining) {
+      log.warn({ signal }, 'second signal: exiting without finishing the drain');
+      process.exit(1);
+    }
+    draining = true;
+    log.info({ signal, sessions: server.sessionCount }, 'signal received: draining, clients are told to reconnect elsewhere');
+    server.drain().then(
+      () => {
+        log.info('drained: exiting');
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'drain failed: exiting');
+        process.exit(1);
+      },
     );
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return 0;
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 }
 
 /** `--drop-slot`: removes the Postgres source's slot and publication, and says what it did. */

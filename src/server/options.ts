@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
 import type { SyncSchema } from '../protocol/index.js';
 import type { JwtOptions } from './auth/jwt-verifier.js';
 import type { ServerLimits } from './limits.js';
@@ -50,8 +51,23 @@ export interface SyncServerOptions {
   conflictPolicy?: ConflictPolicy;
   /** Extra HTTP routes (the demo's static files); return false to fall through to 404. */
   httpHandler?: (request: IncomingMessage, response: ServerResponse) => boolean | Promise<boolean>;
-  /** Called with failures of the server itself (not of clients' input). Default: console.error. */
+  /**
+   * Called with failures of the server itself (not of clients' input). Default: console.error,
+   * unless a `logger` is given (which logs them).
+   */
   onError?: (error: unknown) => void;
+  /**
+   * A pino logger for JSON logs (docs/operations.md): failures at error, draining steps at info,
+   * sessions opening and closing at debug (ids and close codes; never tokens or claims). Default: none.
+   */
+  logger?: Logger;
+  /**
+   * Serve the process's own metrics at `/metrics` too: prom-client's default metrics (event-loop
+   * lag, memory, CPU, GC, as `nodejs_*` and `process_*`). Off by default: once started they run
+   * for the life of the process (an event-loop monitor and a GC observer nothing can stop), and an
+   * app that embeds the server may collect them already. The CLI turns them on.
+   */
+  processMetrics?: boolean;
 }
 
 /** The options' rules, checked against the schema (a RulesError says what is wrong), or undefined. */

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { CloseCode, type Key, type Lsn, type Row } from '../protocol/index.js';
 import { resolveLimits } from './limits.js';
 import { Fanout } from './fanout/fanout.js';
@@ -9,6 +9,8 @@ import { openStore, resolveRules, type SyncServerOptions } from './options.js';
 import { createJwtVerifier } from './auth/jwt-verifier.js';
 import { RoutePlan } from './rules/route-plan.js';
 import type { SyncStore } from './store/store.js';
+import { ServerMetrics } from './ops/metrics.js';
+import { handleOps, isReady, storeHealth, type OpsState } from './ops/routes.js';
 
 export const SYNC_PATH = '/api/sync';
 
@@ -26,16 +28,40 @@ export interface SyncServer {
   delete(table: string, key: Key): Promise<Lsn>;
   query<T = Row>(sql: string, params?: unknown[]): Promise<T[]>;
   currentLsn(): Lsn;
+  /**
+   * Stops for a process that takes over (a deploy, SIGTERM; docs/operations.md): no new clients
+   * (a WebSocket upgrade answers 503, `/readyz` 503 "shutting down"); each session handles the
+   * messages it has read (a push gets its push_result) and closes with CloseCode.serviceRestart
+   * (1012: reconnect at once, elsewhere); then the store closes. Sessions still busy after
+   * `timeoutMs` (default 10 s) are closed anyway. Resolves once everything is closed.
+   */
+  drain(options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * Stops the server: as drain(), but clients are told CloseCode.goingAway (1001: the server is
+   * gone, retry with backoff) and busy sessions are waited for at most 2 s. After drain(), the same.
+   */
   close(): Promise<void>;
 }
 
+const DRAIN_TIMEOUT_MS = 10_000;
+const CLOSE_TIMEOUT_MS = 2000;
+/** How long closed clients get to answer the close frame (so they see its code) before their sockets are cut. */
+const CLOSE_HANDSHAKE_MS = 1000;
+
 /**
- * The reference sync server: an HTTP server with `/healthz`, and the sync protocol over WebSocket
- * at `/api/sync` on the same port. Each connection gets a SyncSession; the sessions share one store.
+ * The reference sync server: an HTTP server with `/healthz`, `/readyz` and `/metrics`, and the
+ * sync protocol over WebSocket at `/api/sync` on the same port. Each connection gets a
+ * SyncSession; the sessions share one store.
  */
 export async function createSyncServer(options: SyncServerOptions): Promise<SyncServer> {
   const limits = resolveLimits(options.limits);
-  const onError = options.onError ?? ((error: unknown) => console.error('[rxsync server]', error));
+  const { logger: log } = options;
+  // With a logger, failures are logged; onError (a library user's) hears them too; with neither, the console.
+  const onError = (error: unknown, context?: Record<string, unknown>): void => {
+    log?.error({ err: error, ...context }, 'server error');
+    if (options.onError) options.onError(error);
+    else if (!log) console.error('[rxsync server]', error);
+  };
   // Rules and token settings are checked before anything opens: a mistake stops the start.
   const rules = resolveRules(options);
   const verifier = options.jwt && createJwtVerifier(options.jwt);
@@ -43,12 +69,27 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
   if (store.schema.hash !== options.schema.hash) throw new Error('the store was opened with a different schema than the server');
   const sessions = new Set<SyncSession>();
   const byClient = new Map<string, SyncSession>();
+  /** Set once drain() or close() began: how sessions are closed, and that no new ones are taken. */
+  let stopping: { code: number; reason: string } | undefined;
 
+  const ops: OpsState = {
+    store,
+    metrics: new ServerMetrics({
+      sessionCount: () => sessions.size,
+      health: () => storeHealth(store).catch(() => undefined),
+      isReady: (health) => isReady(ops, health),
+      processMetrics: options.processMetrics,
+    }),
+    sessionCount: () => sessions.size,
+    isDraining: () => stopping !== undefined,
+  };
+  const { metrics } = ops;
   const fanout = new Fanout(store, onError, rules && new RoutePlan(rules, store.schema));
   const host: SessionHost = {
     store,
     fanout,
     limits,
+    metrics,
     authenticate: options.authenticate as SessionHost['authenticate'],
     ...(verifier && { verifier }),
     ...(rules && { rules }),
@@ -60,7 +101,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     releaseClient(clientId, session) {
       if (byClient.get(clientId) === session) byClient.delete(clientId);
     },
-    onError: (error) => onError(error),
+    onError: (error, session) => onError(error, { sessionId: session.id, clientId: session.clientId }),
   };
 
   const http: Server = createServer((request, response) => {
@@ -71,19 +112,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
   });
   async function handleHttp(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
-    if (path === '/healthz') {
-      const headers = { 'content-type': 'application/json', 'cache-control': 'no-store' };
-      let health: Record<string, unknown>;
-      try {
-        health = await store.health();
-      } catch (error) {
-        // The store's database is unreachable: not healthy, and the reason without any secret.
-        response.writeHead(503, headers).end(JSON.stringify({ ok: false, lsn: store.currentLsn(), sessions: sessions.size, error: (error as Error).message }));
-        return;
-      }
-      response.writeHead(200, headers).end(JSON.stringify({ ok: true, lsn: store.currentLsn(), sessions: sessions.size, ...health }));
-      return;
-    }
+    if (await handleOps(ops, request, response, path)) return;
     if (options.httpHandler && (await options.httpHandler(request, response))) return;
     response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
   }
@@ -96,11 +125,21 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
+    if (stopping) {
+      // Draining: the client tries its next server (or this URL again, behind a load balancer).
+      socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
     wss.handleUpgrade(request, socket, head, (ws) => attach(ws, request));
   });
 
   const encodedFrames = new WeakMap<object, Buffer>();
   function attach(ws: WebSocket, request: IncomingMessage): void {
+    if (stopping) {
+      // The upgrade began before the drain did.
+      ws.close(stopping.code, stopping.reason);
+      return;
+    }
     const session = new SyncSession(
       host,
       {
@@ -111,6 +150,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
           let frame = encodedFrames.get(message);
           if (!frame) encodedFrames.set(message, (frame = Buffer.from(JSON.stringify(message))));
           ws.send(frame, { binary: false }, () => written());
+          metrics.messageOut(message, frame.length);
           return frame.length;
         },
         close: (code, reason) => ws.close(code, reason),
@@ -123,10 +163,13 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       request,
     );
     sessions.add(session);
-    ws.on('message', (data, isBinary) => session.receive(isBinary ? '' : data.toString(), isBinary));
-    ws.on('close', () => {
+    log?.debug({ sessionId: session.id }, 'session opened');
+    ws.on('message', (data, isBinary) => session.receive(isBinary ? '' : data.toString(), isBinary, byteLength(data)));
+    ws.on('close', (code) => {
       sessions.delete(session);
       session.dispose();
+      // Never the token nor the claims: the session and client ids, and how it ended.
+      log?.debug({ sessionId: session.id, clientId: session.clientId, code }, 'session closed');
     });
     ws.on('error', () => {
       // A protocol-level socket error (e.g. an oversized frame) is followed by 'close'; nothing else to do.
@@ -142,7 +185,35 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
   });
   const address = http.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  let closing: Promise<void> | undefined;
+
+  /**
+   * drain() and close(): new clients are refused, every session handles what it has read and
+   * closes with `code`, those still busy after `timeoutMs` are closed anyway, and then the
+   * sockets, the HTTP server and the store.
+   */
+  async function stop(code: number, reason: string, timeoutMs: number): Promise<void> {
+    stopping = { code, reason };
+    log?.info({ sessions: sessions.size, code }, 'draining: new connections refused');
+    const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
+    // Frames that reached the sockets in the same turn as the signal are read first: a push sent
+    // just before it is still answered here rather than resent elsewhere.
+    await new Promise((resolve) => setImmediate(resolve));
+    const busy = [...sessions];
+    if (!(await within(Promise.all(busy.map((session) => session.drain(code, reason))), timeoutMs))) {
+      log?.warn({ sessions: busy.filter((session) => !session.isClosed).length, timeoutMs }, 'sessions still busy after the drain timeout: closing them');
+    }
+    for (const session of sessions) session.close(code, reason);
+    await within(Promise.all(closed), CLOSE_HANDSHAKE_MS);
+    for (const client of wss.clients) client.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+    http.closeAllConnections();
+    await new Promise<void>((resolve) => http.close(() => resolve()));
+    log?.info({ sessions: busy.length }, 'sessions closed');
+    fanout.close();
+    await store.close();
+    log?.info('store closed');
+  }
+  let stopped: Promise<void> | undefined;
 
   return {
     url: `ws://${urlHost}:${address.port}${SYNC_PATH}`,
@@ -157,20 +228,37 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
     delete: (table, key) => store.write({ op: 'delete', table, key }),
     query: (sql, params) => store.query(sql, params),
     currentLsn: () => store.currentLsn(),
+    drain({ timeoutMs = DRAIN_TIMEOUT_MS } = {}) {
+      return (stopped ??= stop(CloseCode.serviceRestart, 'server restarting: reconnect', timeoutMs));
+    },
     close() {
-      closing ??= (async () => {
-        const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
-        for (const session of sessions) session.close(CloseCode.goingAway, 'server shutting down');
-        // Give clients a moment to answer the close frame (so they see CloseCode.goingAway), then cut the rest.
-        await Promise.race([Promise.all(closed), new Promise((resolve) => setTimeout(resolve, 1000).unref?.())]);
-        for (const client of wss.clients) client.terminate();
-        await new Promise<void>((resolve) => wss.close(() => resolve()));
-        http.closeAllConnections();
-        await new Promise<void>((resolve) => http.close(() => resolve()));
-        fanout.close();
-        await store.close();
-      })();
-      return closing;
+      return (stopped ??= stop(CloseCode.goingAway, 'server shutting down', CLOSE_TIMEOUT_MS));
     },
   };
+}
+
+/** Whether `promise` settled within `ms`. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+    timer.unref?.();
+  });
+  try {
+    return await Promise.race([
+      promise.then(
+        () => true,
+        () => true,
+      ),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The size of a frame as `ws` hands it over. */
+function byteLength(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((sum, part) => sum + part.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
 }

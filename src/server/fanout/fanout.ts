@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { ChangeRecord, Lsn } from '../../protocol/index.js';
 import type { RoutePlan } from '../rules/route-plan.js';
 import type { Caller, SyncStore } from '../store/store.js';
@@ -79,8 +80,10 @@ export class Fanout {
 
   private onCommit(changes: ChangeRecord[]): void {
     if (changes.length === 0) return;
+    // The start of the delivery time the sessions measure (rxsync_fanout_delivery_seconds).
+    const reportedAt = performance.now();
     this.recent.append(changes, this.lastLsn);
     this.lastLsn = changes[changes.length - 1].lsn;
-    this.live.publish(changes);
+    this.live.publish(changes, reportedAt);
   }
 }

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { ChangeRecord, Lsn } from '../../protocol/index.js';
 import type { RoutePlan } from '../rules/route-plan.js';
 
@@ -5,8 +6,10 @@ import type { RoutePlan } from '../rules/route-plan.js';
  * A session's live delivery: `changes` are the batch's changes it may care about (all of them
  * unless it subscribed with route keys), in LSN order; `after` is where the previous batch ended
  * and `end` the batch's last LSN, so a routed session knows it missed nothing in between.
+ * `reportedAt` (performance.now()) is when the store reported the batch's first commit: how long
+ * delivery took is measured from it.
  */
-export type LiveListener = (changes: ChangeRecord[], after: Lsn, end: Lsn) => void;
+export type LiveListener = (changes: ChangeRecord[], after: Lsn, end: Lsn, reportedAt: number) => void;
 
 /** A live subscription; `reroute()` after the keys it routes by changed. */
 export interface LiveSubscription {
@@ -36,6 +39,8 @@ export class LiveFeed {
   private readonly everyone = new Set<Subscriber>();
   private readonly index = new Map<string, Set<Subscriber>>();
   private pending: ChangeRecord[] = [];
+  /** When the first of the pending commits was reported. */
+  private pendingSince = 0;
   private scheduled = false;
   private flushed: Array<() => void> = [];
   private deliveredUpTo: Lsn;
@@ -88,8 +93,9 @@ export class LiveFeed {
     return new Promise((resolve) => this.flushed.push(resolve));
   }
 
-  /** One commit's changes, as the store reported them. */
-  publish(changes: readonly ChangeRecord[]): void {
+  /** One commit's changes, as the store reported them at `reportedAt`. */
+  publish(changes: readonly ChangeRecord[], reportedAt = performance.now()): void {
+    if (this.pending.length === 0) this.pendingSince = reportedAt;
     for (const change of changes) this.pending.push(change);
     if (this.scheduled) return;
     this.scheduled = true;
@@ -131,9 +137,10 @@ export class LiveFeed {
     const after = this.deliveredUpTo;
     const end = batch[batch.length - 1].lsn;
     this.deliveredUpTo = end;
-    for (const subscriber of [...this.everyone]) this.deliver(subscriber, batch, after, end);
+    const reportedAt = this.pendingSince;
+    for (const subscriber of [...this.everyone]) this.deliver(subscriber, batch, after, end, reportedAt);
     if (this.index.size === 0) return;
-    for (const [subscriber, changes] of this.route(batch)) this.deliver(subscriber, changes, after, end);
+    for (const [subscriber, changes] of this.route(batch)) this.deliver(subscriber, changes, after, end, reportedAt);
   }
 
   /**
@@ -156,9 +163,9 @@ export class LiveFeed {
     return targets;
   }
 
-  private deliver(subscriber: Subscriber, changes: ChangeRecord[], after: Lsn, end: Lsn): void {
+  private deliver(subscriber: Subscriber, changes: ChangeRecord[], after: Lsn, end: Lsn, reportedAt: number): void {
     try {
-      subscriber.listener(changes, after, end);
+      subscriber.listener(changes, after, end, reportedAt);
     } catch (error) {
       this.onListenerError(error);
     }

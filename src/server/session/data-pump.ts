@@ -2,6 +2,7 @@ import { compareLsn, SyncProtocolError, ZERO_LSN, type ChangeRecord, type Change
 import type { Fanout } from '../fanout/fanout.js';
 import type { LiveSubscription } from '../fanout/live-feed.js';
 import type { ServerLimits } from '../limits.js';
+import type { ServerMetrics } from '../ops/metrics.js';
 import type { UserView } from '../rules/user-view.js';
 import type { Caller, SyncStore } from '../store/store.js';
 import type { SessionOutput } from './outbound.js';
@@ -14,6 +15,8 @@ export interface DataSources {
   readonly store: Pick<SyncStore, 'openSnapshot' | 'currentLsn' | 'oldestResumableLsn' | 'rowsAt'>;
   readonly fanout: Pick<Fanout, 'subscribe' | 'changesSince' | 'onReset' | 'delivered' | 'settled'>;
   readonly limits: ServerLimits;
+  /** Told how long each live delivery took. */
+  readonly metrics: Pick<ServerMetrics, 'delivered'>;
 }
 
 /** A commit's `changes` message, by the commit's records array (see sendChanges). */
@@ -71,7 +74,10 @@ export class DataPump {
     this.lsnWindow = new LsnWindow(sources.limits.changesWindow);
     // Subscribe before reading the head so that no commit falls between the two. (A commit may
     // already be in the head and still on its way from the feed: onCommitted skips what was sent.)
-    this.subscription = sources.fanout.subscribe((changes, after, end) => this.onCommitted(changes, after, end), view && (() => view.routeKeys()));
+    this.subscription = sources.fanout.subscribe(
+      (changes, after, end, reportedAt) => this.onCommitted(changes, after, end, reportedAt),
+      view && (() => view.routeKeys()),
+    );
     if (view) view.onRoutesChanged = () => this.subscription.reroute();
     this.head = sources.store.currentLsn();
     this.unsubscribeResets = sources.fanout.onReset((lsn) => {
@@ -333,11 +339,11 @@ export class DataPump {
    * and the pump reads them back when the client acks or the socket drains. So a client that
    * stops reading costs at most `maxBufferedBytes` (plus one message), however much is written.
    */
-  private onCommitted(committed: ChangeRecord[], after: Lsn, end: Lsn): void {
+  private onCommitted(committed: ChangeRecord[], after: Lsn, end: Lsn, reportedAt: number): void {
     if (this.out.isClosed || committed.length === 0) return;
     const previousHead = this.head;
     if (compareLsn(end, previousHead) > 0) this.head = end;
-    if (this.view) return this.onRoutedCommit(committed, after, end);
+    if (this.view) return this.onRoutedCommit(committed, after, end, reportedAt);
     let changes = committed;
     if (this.state === 'streaming' && compareLsn(changes[0].lsn, this.sentLsn) <= 0) {
       // The pump already read some of these (they committed before this session subscribed, or
@@ -348,6 +354,7 @@ export class DataPump {
     const caughtUp = this.state === 'streaming' && !this.pumping && compareLsn(this.sentLsn, previousHead) === 0;
     if (caughtUp && this.lsnWindow.hasRoom && this.out.hasRoom && changes.length <= this.sources.limits.changesPerMessage) {
       this.sendChanges(changes, end);
+      this.sources.metrics.delivered(reportedAt);
     } else {
       void this.pump().catch(this.onError);
     }
@@ -358,7 +365,7 @@ export class DataPump {
    * when none of them moves the user's sets (those read rows, so they go through the pump), they
    * are judged and sent at once; anything else is left to the pump, which reads the log.
    */
-  private onRoutedCommit(routed: ChangeRecord[], after: Lsn, end: Lsn): void {
+  private onRoutedCommit(routed: ChangeRecord[], after: Lsn, end: Lsn, reportedAt: number): void {
     const view = this.view!;
     if (this.inFeed && !this.pumping && compareLsn(this.sentLsn, after) < 0) this.sentLsn = after;
     // The routed array as it is when all of it is new (it may be the batch itself, shared by every session).
@@ -386,6 +393,7 @@ export class DataPump {
     }
     // Passed through whole: send the routed array, so sessions given the same one share a message.
     this.sendChanges(sameChanges(visible, changes) ? changes : visible, end);
+    this.sources.metrics.delivered(reportedAt);
   }
 }
 

@@ -32,6 +32,11 @@ export class InboundQueue {
     });
   }
 
+  /** Resolves once every task added so far, and any added meanwhile, is done. */
+  async idle(): Promise<void> {
+    while (this.waiting > 0) await this.tail.catch(() => undefined);
+  }
+
   /** Reads again now: the closing handshake needs the client's close frame read. */
   resume(): void {
     if (!this.paused) return;

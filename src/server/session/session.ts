@@ -16,6 +16,7 @@ import {
   type ServerMessage,
 } from '../../protocol/index.js';
 import type { JwtVerifier } from '../auth/jwt-verifier.js';
+import type { ServerMetrics } from '../ops/metrics.js';
 import type { CompiledRules } from '../rules/ast.js';
 import { RulesAccess } from '../rules/rules-access.js';
 import { UserView } from '../rules/user-view.js';
@@ -57,6 +58,8 @@ export interface SessionHost extends DataSources {
   verifier?: JwtVerifier;
   /** Per-user rules: each client reads and writes only what they allow. */
   rules?: CompiledRules;
+  /** Counts what the session receives and what its pushes did (and, through the DataPump, its live deliveries). */
+  readonly metrics: Pick<ServerMetrics, 'messageIn' | 'pushResults' | 'delivered'>;
   /** A session took this client id: the host closes any older session holding it. */
   claimClient(clientId: string, session: SyncSession): void;
   releaseClient(clientId: string, session: SyncSession): void;
@@ -75,6 +78,8 @@ export class SyncSession {
   /** Who this client is, as `authenticate` said (see Principal); undefined without the hook. */
   principal: Principal;
   private closed = false;
+  /** The server is stopping: no more frames are read (see drain). */
+  private draining = false;
   private data: DataPump | undefined;
   private readonly outbound: OutboundBuffer;
   private readonly inbound: InboundQueue;
@@ -139,17 +144,14 @@ export class SyncSession {
     };
   }
 
-  /** One inbound frame, as the socket delivered it. */
-  receive(frame: string, isBinary = false): void {
-    if (this.closed) return;
+  /** One inbound frame of `bytes` bytes, as the socket delivered it. */
+  receive(frame: string, isBinary = false, bytes = Buffer.byteLength(frame)): void {
+    if (this.closed || this.draining) return;
     this.framesReceived += 1;
     this.heartbeat.seen();
-    const admitted = this.rateLimit.admit();
-    if (admitted !== 'accept') return this.onRateLimited(admitted);
-    if (isBinary) return this.reject(new SyncProtocolError('malformed_frame', 'binary frames are not part of the protocol'));
-    const decoded = decodeClientMessage(frame);
-    if (!decoded.ok) return this.reject(decoded.error);
-    const message = decoded.value;
+    const message = this.admit(frame, isBinary);
+    this.host.metrics.messageIn(message?.type ?? 'invalid', bytes);
+    if (!message) return;
     if (message.type === 'ping') {
       // After the hello, a pong carries the LSN the client will reach: how it knows what "caught up" means now.
       const pong = (lsn?: Lsn) => this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }), ...(lsn && { lsn }) });
@@ -160,6 +162,16 @@ export class SyncSession {
     }
     if (message.type === 'pong') return;
     this.enqueue(message);
+  }
+
+  /** The frame's message, or undefined when it is refused (rate limit, binary, malformed): the client is told. */
+  private admit(frame: string, isBinary: boolean): ClientMessage | undefined {
+    const admitted = this.rateLimit.admit();
+    if (admitted !== 'accept') return void this.onRateLimited(admitted);
+    if (isBinary) return void this.reject(new SyncProtocolError('malformed_frame', 'binary frames are not part of the protocol'));
+    const decoded = decodeClientMessage(frame);
+    if (!decoded.ok) return void this.reject(decoded.error);
+    return decoded.value;
   }
 
   private enqueue(message: ClientMessage): void {
@@ -178,6 +190,17 @@ export class SyncSession {
     this.dispose();
     this.inbound.resume();
     this.transport.close(code, reason);
+  }
+
+  /**
+   * Ends the session for a server that is stopping: frames not read yet stay unread (the client
+   * sends them again to the server it reconnects to), the messages already read are handled (a
+   * push is applied and answered with its push_result), then the socket closes with `code`.
+   */
+  async drain(code: number, reason: string): Promise<void> {
+    this.draining = true;
+    await this.inbound.idle();
+    this.close(code, reason);
   }
 
   /** Releases everything the session holds; called when the socket closed on its own. */
@@ -306,6 +329,7 @@ export class SyncSession {
     // Every change is checked before any is written: one bad change refuses the whole push.
     push.changes.forEach((change) => checkClientChange(store.schema, change));
     const results = await store.applyClientWrites(this.clientId!, push.changes, this.caller);
+    this.host.metrics.pushResults(results);
     this.send({ type: 'push_result', results: this.view ? results.map((result, i) => this.withoutForeignRow(result, push.changes[i].table)) : results });
   }
 
