@@ -14,23 +14,6 @@ describe('the server over HTTP', () => {
     expect(server.port).toBeGreaterThan(0);
   });
 
-  it('answers /healthz with ok and the current LSN', async () => {
-    await server.insert('todos', { id: 'a', title: 'x', done: 0, score: 1.5, meta: null });
-    const response = await fetch(`http://127.0.0.1:${server.port}/healthz`);
-    expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({
-      ok: true,
-      lsn: server.currentLsn(),
-      sessions: 0,
-      store: 'sqlite',
-      role: 'replicator',
-      ready: true,
-      changeLogLagSeconds: 0,
-      replicationLagSeconds: 0,
-      replicationLagBytes: null,
-    });
-  });
-
   it('answers 404 elsewhere', async () => {
     const response = await fetch(`http://127.0.0.1:${server.port}/nope`);
     expect(response.status).toBe(404);

@@ -8,6 +8,7 @@ import { signToken } from '../../src/server/index.js';
 import { testSchema } from '../support/test-schema.js';
 import { TestPeer } from '../support/test-peer.js';
 import { autoAck } from '../support/test-server.js';
+import { parseMetrics } from '../support/metrics-text.js';
 import { startServerProcess, stopAllServerProcesses, type ServerProcess } from '../support/server-process.js';
 
 const SECRET = 'ops-cli-spec-secret-long-enough-0123456789';
@@ -49,12 +50,7 @@ describe('rxsync serve as a process: logs and SIGTERM', () => {
     // The CLI serves the process's metrics too: event-loop lag, CPU, memory.
     const metrics = await fetch(server.url.replace(/^ws/, 'http').replace(/\/api\/sync$/, '/metrics'));
     expect(metrics.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
-    const samples = new Map(
-      (await metrics.text())
-        .split('\n')
-        .filter((line) => line && !line.startsWith('#'))
-        .map((line) => [line.split(' ')[0], Number(line.split(' ')[1])]),
-    );
+    const samples = parseMetrics(await metrics.text());
     expect(samples.get('nodejs_eventloop_lag_seconds')).toBeGreaterThanOrEqual(0);
     expect(samples.get('nodejs_eventloop_lag_p99_seconds')).toBeGreaterThan(0);
     expect(samples.get('process_cpu_user_seconds_total')).toBeGreaterThan(0);

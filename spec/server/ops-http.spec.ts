@@ -6,19 +6,9 @@ import { autoAck, helloPeer, startTestServer } from '../support/test-server.js';
 import { testSchema, todo } from '../support/test-schema.js';
 import { TestPeer } from '../support/test-peer.js';
 import { until } from '../support/until.js';
+import { parseMetrics } from '../support/metrics-text.js';
 
 /** The samples of a Prometheus text, by name and labels as printed (`rxsync_pushes_total{result="applied"}`). */
-function parseMetrics(text: string): Map<string, number> {
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('# HELP ') || line.startsWith('# TYPE ')) continue;
-    const match = /^([a-zA-Z_:][a-zA-Z0-9_:]*(?:\{[^}]*\})?) (\S+)$/.exec(line);
-    if (!match) throw new Error(`not a Prometheus sample line: ${line}`);
-    samples.set(match[1], Number(match[2]));
-  }
-  return samples;
-}
-
 const get = (server: SyncServer, path: string) => fetch(`http://127.0.0.1:${server.port}${path}`);
 
 async function scrape(server: SyncServer): Promise<(name: string) => number | undefined> {
