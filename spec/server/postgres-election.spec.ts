@@ -69,9 +69,19 @@ describe('replicator election over one Postgres, against a real PostgreSQL', () 
     expect(b).toEqual(a);
     expect(c).toEqual(a);
     expect(errors).toEqual([]);
-    // Still one, a while later: the standbys keep trying and keep losing.
+    // Still one, a while later: the standbys keep trying and keep losing, each on the one
+    // connection it keeps between tries (not a new connection a second).
+    const candidates = async () =>
+      (
+        await psql.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'rxsync replicator' AND backend_type = 'client backend' ORDER BY pid`,
+        )
+      ).rows.map((row) => row.pid);
+    const before = await candidates();
+    expect(before).toHaveLength(3); // the replicator's writer and a standby's each
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await roles(three)).sort()).toEqual(['follower', 'follower', 'replicator']);
+    expect(await candidates()).toEqual(before);
   });
 
   it('hands the slot to another store when the replicator goes, resuming from what was stored: nothing lost, nothing twice', async () => {

@@ -91,6 +91,8 @@ export class Replicator {
   private readonly owner = randomUUID();
   private epoch = 0;
   private writer: pg.Client | undefined;
+  /** A standby's connection, kept between its tries for the lock. */
+  private candidate: pg.Client | undefined;
   /** The lease is renewed on a connection of its own: the writer is inside long transactions. */
   private leaseClient: pg.Client | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
@@ -135,6 +137,9 @@ export class Replicator {
     clearTimeout(this.restartTimer);
     await this.running?.catch(() => undefined);
     await this.disconnect();
+    const candidate = this.candidate;
+    this.candidate = undefined;
+    await candidate?.end().catch(() => undefined);
   }
 
   /** Whether this process writes the change log now (it holds the slot), or stands by. */
@@ -151,9 +156,28 @@ export class Replicator {
     try {
       await this.connectOnce();
     } catch (error) {
+      // A standby keeps its connection for the next try (one connection, not one a second).
+      if (error instanceof NotElectedError && this.writer) {
+        this.candidate = this.writer;
+        this.writer = undefined;
+      }
       await this.disconnect();
       throw error;
     }
+  }
+
+  /**
+   * The writer's connection: the one the lock is held on. A failure on it is the replicator's,
+   * unless it is a standby's connection waiting for its next try: then it is just dropped.
+   */
+  private async connectWriter(): Promise<pg.Client> {
+    const client = await connectClient(this.options.connection, 'replicator');
+    client.on('error', (error) => {
+      if (this.candidate !== client) return this.fail(error);
+      this.candidate = undefined;
+      void client.end().catch(() => undefined);
+    });
+    return client;
   }
 
   /** Holds the lock on `writer`'s session when it can, taking it from a replicator whose lease ran out. */
@@ -175,8 +199,8 @@ export class Replicator {
 
   private async connectOnce(): Promise<void> {
     const { connection, slot, namespace } = this.options;
-    this.writer = await connectClient(connection, 'replicator');
-    this.writer.on('error', (error) => this.fail(error));
+    this.writer = this.candidate ?? (await this.connectWriter());
+    this.candidate = undefined;
     await this.elect(this.writer);
     const claimed = await this.writer.query<{ epoch: string; stored_lsn: string }>(
       `UPDATE rxsync.replication_state SET owner = $1, epoch = epoch + 1, updated_at = now() WHERE slot = $2 RETURNING epoch, stored_lsn::text`,
