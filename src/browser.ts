@@ -26,6 +26,8 @@ import type { RemoteSyncClient, WorkerSyncClientOptions } from './worker/types.j
 export type { EngineOptions, RemoteSyncClient, WorkerDebugInfo, WorkerSyncClientOptions } from './worker/types.js';
 export { connectRemoteClient, type ConnectRemoteOptions } from './worker/remote-client.js';
 export { EngineMismatchError, type SerializedError } from './worker/errors.js';
+export type { ConnectOptions } from './client/api.js';
+export type { ServerUrls, UrlOrder } from './client/server-urls.js';
 export { SYNC_EVENTS, type SyncEvent, type SyncEventMessage } from './streams/events.js';
 export type { ConnectionStatus, ConnectionState } from './streams/connection-state.js';
 export type { LocalChangeEntry } from './changes/outbox.js';

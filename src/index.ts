@@ -1,6 +1,8 @@
 // The rxsync client package. The protocol (codecs, LSNs, schema) is shared with the server.
 export { createSyncClient, SyncClient } from './client/sync-client.js';
 export type { SyncClientOptions } from './client/options.js';
+export type { ConnectOptions } from './client/api.js';
+export type { ServerUrls, UrlOrder } from './client/server-urls.js';
 export {
   initializeSync,
   connectToSyncServer,

@@ -26,7 +26,8 @@ const S: { [K in ConnectionStatus]: Extract<ConnectionState, { status: K }> } = 
 
 /** One representative event per type. */
 const E: { [K in ConnectionEventType]: Extract<ConnectionEvent, { type: K }> } = {
-  connect: { type: 'connect', url: other },
+  connect: { type: 'connect' },
+  dial: { type: 'dial', url: other },
   socket_open: { type: 'socket_open' },
   welcome: { type: 'welcome', mode: 'catchup' },
   caught_up: { type: 'caught_up' },
@@ -48,7 +49,8 @@ const closed: ConnectionState = { status: 'closed' };
  */
 const TABLE: { [S in ConnectionStatus]: { [E in ConnectionEventType]: ConnectionState | typeof SAME } } = {
   idle: {
-    connect: { status: 'connecting', url: other, attempt: 0 },
+    connect: { status: 'connecting', attempt: 0 }, // the URL comes with the try's dial
+    dial: SAME,
     socket_open: SAME,
     welcome: SAME,
     caught_up: SAME,
@@ -58,6 +60,7 @@ const TABLE: { [S in ConnectionStatus]: { [E in ConnectionEventType]: Connection
     cleanup: closed,
   },
   connecting: {
+    dial: { status: 'connecting', url: other, attempt: 2 }, // this try's URL (a list's next, a function's answer)
     socket_open: { status: 'handshaking', url, attempt: 2 },
     connection_lost: lost,
     connect: SAME,
@@ -71,6 +74,7 @@ const TABLE: { [S in ConnectionStatus]: { [E in ConnectionEventType]: Connection
     welcome: { status: 'syncing', url, mode: 'catchup' }, // welcomed: a healthy connection, no attempt any more
     connection_lost: lost,
     connect: SAME,
+    dial: SAME,
     socket_open: SAME,
     caught_up: SAME,
     retry: SAME,
@@ -81,6 +85,7 @@ const TABLE: { [S in ConnectionStatus]: { [E in ConnectionEventType]: Connection
     caught_up: { status: 'live', url },
     connection_lost: lost,
     connect: SAME,
+    dial: SAME,
     socket_open: SAME,
     welcome: SAME,
     retry: SAME,
@@ -90,6 +95,7 @@ const TABLE: { [S in ConnectionStatus]: { [E in ConnectionEventType]: Connection
   live: {
     connection_lost: lost,
     connect: SAME,
+    dial: SAME,
     socket_open: SAME,
     welcome: SAME,
     caught_up: SAME,
@@ -98,8 +104,9 @@ const TABLE: { [S in ConnectionStatus]: { [E in ConnectionEventType]: Connection
     cleanup: closed,
   },
   backoff: {
-    retry: { status: 'connecting', url, attempt: 2 }, // the timer, or the browser's online event
-    connect: { status: 'connecting', url: other, attempt: 2 },
+    retry: { status: 'connecting', attempt: 2 }, // the timer, or the browser's online event; the next try dials its URL
+    connect: { status: 'connecting', attempt: 2 },
+    dial: SAME,
     // the failed socket may report its close after its error: one failure, one attempt
     connection_lost: SAME,
     socket_open: SAME,
@@ -109,7 +116,8 @@ const TABLE: { [S in ConnectionStatus]: { [E in ConnectionEventType]: Connection
     cleanup: closed,
   },
   disconnected: {
-    connect: { status: 'connecting', url: other, attempt: 0 },
+    connect: { status: 'connecting', attempt: 0 },
+    dial: SAME,
     socket_open: SAME,
     welcome: SAME,
     caught_up: SAME,
@@ -118,13 +126,13 @@ const TABLE: { [S in ConnectionStatus]: { [E in ConnectionEventType]: Connection
     disconnect: SAME,
     cleanup: closed,
   },
-  closed: { connect: SAME, socket_open: SAME, welcome: SAME, caught_up: SAME, connection_lost: SAME, retry: SAME, disconnect: SAME, cleanup: SAME },
+  closed: { connect: SAME, dial: SAME, socket_open: SAME, welcome: SAME, caught_up: SAME, connection_lost: SAME, retry: SAME, disconnect: SAME, cleanup: SAME },
 };
 
 describe('connection status', () => {
   it('lists every status and event type', () => {
     expect(CONNECTION_STATUSES).toHaveLength(8);
-    expect(CONNECTION_EVENT_TYPES).toHaveLength(8);
+    expect(CONNECTION_EVENT_TYPES).toHaveLength(9);
   });
 
   describe.each(CONNECTION_STATUSES)('from %s', (status) => {
@@ -149,12 +157,15 @@ describe('connection status', () => {
 
   it('records the attempts and delays the reconnect operator tells it', () => {
     const events: ConnectionEvent[] = [
-      { type: 'connect', url },
+      { type: 'connect' },
+      { type: 'dial', url },
       { type: 'connection_lost', cause: 'socket_closed', attempt: 1, delayMs: 500 },
       { type: 'retry' },
+      { type: 'dial', url },
       { type: 'socket_open' },
       { type: 'connection_lost', cause: 'socket_closed', attempt: 2, delayMs: 1000 },
       { type: 'retry' },
+      { type: 'dial', url },
       { type: 'socket_open' },
       { type: 'welcome', mode: 'catchup' },
       { type: 'caught_up' },
@@ -164,16 +175,52 @@ describe('connection status', () => {
     expect(trail.map((s) => `${s.status}${'attempt' in s ? `#${s.attempt}` : ''}`)).toEqual([
       'idle',
       'connecting#0',
+      'connecting#0',
       'backoff#1',
+      'connecting#1',
       'connecting#1',
       'handshaking#1',
       'backoff#2',
+      'connecting#2',
       'connecting#2',
       'handshaking#2',
       'syncing',
       'live',
       'backoff#1',
     ]);
+  });
+
+  it('each try carries the URL it dialed: a list moves on, the failed one stays in backoff', () => {
+    const events: ConnectionEvent[] = [
+      { type: 'connect' },
+      { type: 'dial', url },
+      { type: 'connection_lost', cause: 'socket_closed', attempt: 1, delayMs: 0 },
+      { type: 'retry' },
+      { type: 'dial', url: other },
+      { type: 'socket_open' },
+      { type: 'welcome', mode: 'live' },
+    ];
+    const trail = events.reduce<ConnectionState[]>((states, event) => [...states, transition(states.at(-1)!, event)], [initialConnectionState]);
+    expect(trail.slice(1)).toEqual([
+      { status: 'connecting', attempt: 0 },
+      { status: 'connecting', url, attempt: 0 },
+      { status: 'backoff', url, attempt: 1, delayMs: 0, cause: 'socket_closed' },
+      { status: 'connecting', attempt: 1 },
+      { status: 'connecting', url: other, attempt: 1 },
+      { status: 'handshaking', url: other, attempt: 1 },
+      { status: 'live', url: other },
+    ]);
+  });
+
+  it('a try whose URL function failed before dialing backs off without a URL; no socket opens without one', () => {
+    const undialed: ConnectionState = { status: 'connecting', attempt: 0 };
+    expect(transition(undialed, { type: 'socket_open' })).toBe(undialed);
+    expect(transition(undialed, { type: 'connection_lost', cause: 'socket_closed', attempt: 1, delayMs: 20 })).toEqual({
+      status: 'backoff',
+      attempt: 1,
+      delayMs: 20,
+      cause: 'socket_closed',
+    });
   });
 
   it('a late socket or timer event never undoes an explicit disconnect', () => {

@@ -1,5 +1,14 @@
 import type { LocalChangeEntry } from '../changes/outbox.js';
 import type { Key, Row } from '../protocol/index.js';
+import type { ServerUrls, UrlOrder } from './server-urls.js';
+
+/** Options of connect(). */
+export interface ConnectOptions {
+  /** connect() resolves false after this long without a welcome (it keeps trying in the background). */
+  timeoutMs?: number;
+  /** The order a list of URLs is tried in: `'shuffled'` (default, spreads clients) or `'listed'`. */
+  urlOrder?: UrlOrder;
+}
 
 /**
  * The client's calls, described once. SyncClient implements them; the worker's tab API and the
@@ -9,8 +18,11 @@ import type { Key, Row } from '../protocol/index.js';
 export interface SyncClientCalls {
   /** Opens the database and loads the client id and the LSN. Idempotent. */
   initialize(): Promise<void>;
-  /** Connects (and keeps reconnecting); true once a server welcomed this client. */
-  connect(url: string, options?: { timeoutMs?: number }): Promise<boolean>;
+  /**
+   * Connects (and keeps reconnecting); true once a server welcomed this client. `url`: one URL, a
+   * list of equivalent servers (tried in turn), or a function asked before every try.
+   */
+  connect(url: ServerUrls, options?: ConnectOptions): Promise<boolean>;
   /** Closes the connection and cancels any pending reconnect. */
   disconnect(reason?: string): void;
   /** Drops the synced data and the LSN, then syncs afresh. Local pending writes are kept. */

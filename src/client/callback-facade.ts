@@ -2,6 +2,8 @@ import { createSyncClient, type SyncClient } from './sync-client.js';
 import type { SyncClientOptions } from './options.js';
 import type { SyncEvent } from '../streams/events.js';
 import { demoSchema } from '../protocol/demo-schema.js';
+import type { ConnectOptions } from './api.js';
+import type { ServerUrls } from './server-urls.js';
 
 /**
  * The seed's callback-style facade over one default client. `initializeSync` creates it (the
@@ -23,7 +25,8 @@ function current(): SyncClient {
 }
 
 export const getSyncClient = (): SyncClient => current();
-export const connectToSyncServer = (wsUrl: string): Promise<boolean> => current().connect(wsUrl);
+/** `wsUrl`: one URL, a list of equivalent servers, or a function answering the URL (see SyncClient.connect). */
+export const connectToSyncServer = (wsUrl: ServerUrls, options?: ConnectOptions): Promise<boolean> => current().connect(wsUrl, options);
 export const disconnectFromSyncServer = (reason?: string): void => current().disconnect(reason);
 export const resetLSN = (): Promise<void> => current().resetLSN();
 export const onSyncEvent = (event: SyncEvent, callback: (data: any) => void): void => current().on(event, callback);

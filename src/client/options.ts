@@ -50,6 +50,8 @@ export interface SyncClientOptions {
   wasm?: { wasmBinary?: Uint8Array | ArrayBuffer; locateFile?: (file: string) => string };
   /** For tests: virtual time. Default asyncScheduler. */
   scheduler?: SchedulerLike;
+  /** For tests: the randomness of the reconnect jitter and of the order a URL list is tried in. Default Math.random. */
+  random?: () => number;
   /** Fires to skip a reconnect wait. Default: the browser's `online` event, where there is one. */
   online$?: import('rxjs').Observable<unknown>;
 }

@@ -11,13 +11,14 @@ import { newChangeId } from '../changes/change-id.js';
 import { OutboxSender } from '../changes/outbox-sender.js';
 import type { LocalChangeEntry } from '../changes/outbox.js';
 import { SyncedData } from '../changes/synced-data.js';
-import type { SyncClientCalls } from './api.js';
+import type { ConnectOptions, SyncClientCalls } from './api.js';
 import { Connection } from './connection.js';
 import { ClientIdentity } from './identity.js';
 import { openStorage } from './open-storage.js';
 import { whenSynced } from './when-synced.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './options.js';
 import { SocketSession } from './session.js';
+import type { ServerUrls } from './server-urls.js';
 import { tablesReadBy } from './watched-tables.js';
 
 /** The parts that exist once the database is open. */
@@ -60,6 +61,7 @@ export class SyncClient implements SyncClientCalls {
       scheduler: this.scheduler,
       bus: this.bus,
       online$: config.online$ ?? onlineEvents(),
+      random: config.random ?? Math.random,
       newSession: () => this.newSession(),
       emitError: (error) => this.emitError(error),
     });
@@ -129,7 +131,13 @@ export class SyncClient implements SyncClientCalls {
     const { forgotten, saved } = this.identity.welcomed(this.parts!.db, welcome);
     if (forgotten) this.bus.emit('client_reidentified', { clientId: this.identity.id, lsn: this.checkpoint.current, mode: welcome.mode });
     saved.catch((error) => this.emitError(error));
-    this.bus.emit('connected', { mode: welcome.mode, reason: welcome.reason, serverLsn: welcome.serverLsn, sessionId: welcome.sessionId });
+    this.bus.emit('connected', {
+      mode: welcome.mode,
+      reason: welcome.reason,
+      serverLsn: welcome.serverLsn,
+      sessionId: welcome.sessionId,
+      url: this.connection.url,
+    });
     this.parts!.sender.connected().catch((error) => this.emitError(error));
   }
 
@@ -137,14 +145,21 @@ export class SyncClient implements SyncClientCalls {
    * Connects and keeps the connection up (reconnecting with backoff) until disconnect() or
    * cleanup(). Resolves true once the server's welcome arrived; false if disconnected first, the
    * server refused this client for good, or `timeoutMs` passed (it keeps trying in the background).
+   *
+   * `url` is one URL; or a list of equivalent servers, tried one after the other (in a random
+   * order unless `urlOrder: 'listed'`), moving on to the next when one cannot be reached or
+   * closes: a round's first failure waits the backoff delay, the rest of the round goes at once,
+   * and the delay grows once per round; or a function asked for the URL before every try (a throw
+   * or rejection fails that try like an unreachable server). A server that closes with 1012
+   * (restarting) or 4403 (token expired) is left at once, without a wait (once per welcome).
    */
-  async connect(url: string, options: { timeoutMs?: number } = {}): Promise<boolean> {
+  async connect(url: ServerUrls, options: ConnectOptions = {}): Promise<boolean> {
     if (this.cleanedUp) throw new CancelledError('this client was cleaned up');
     await this.initialize();
     const WebSocketCtor = this.config.WebSocketCtor ?? (await defaultWebSocket());
     // cleanup() may have run meanwhile: a connection started now would outlive it.
     if (this.cleanedUp) return false;
-    return this.connection.connect(url, WebSocketCtor, options.timeoutMs);
+    return this.connection.connect(url, WebSocketCtor, options);
   }
 
   /** Closes the connection and cancels any pending reconnect. A later connect() starts afresh. */
@@ -172,11 +187,11 @@ export class SyncClient implements SyncClientCalls {
   /** Drops the synced data and the LSN, then syncs afresh (a new snapshot) if connected. Local pending writes are kept. */
   async resetLSN(): Promise<void> {
     await this.initialize();
-    const url = this.connection.url;
-    if (url) this.connection.disconnect('resetLSN');
+    const connected = this.connection.target;
+    if (connected) this.connection.disconnect('resetLSN');
     await this.parts!.data.resetData();
     this.checkpoint.publish('0/0', { reset: true });
-    if (url) void this.connect(url);
+    if (connected) void this.connect(connected.target, { urlOrder: connected.options.urlOrder });
   }
 
   insert(table: string, row: Row): Promise<void> {

@@ -1,4 +1,4 @@
-import { asyncScheduler, merge, retry, take, throwError, timer } from 'rxjs';
+import { asyncScheduler, defer, merge, retry, take, tap, throwError, timer } from 'rxjs';
 import type { MonoTypeOperatorFunction, Observable, SchedulerLike } from 'rxjs';
 
 /** The shape of an exponential backoff. */
@@ -61,7 +61,19 @@ export interface RetryBackoffConfig extends BackoffConfig {
    * event). Subscribed only while waiting, so a value that came before the error does not count.
    */
   skipWait$?: Observable<unknown>;
-  /** Called when a retry is scheduled, before the wait (e.g. to publish a `backoff` status). */
+  /**
+   * Failures that make one step of the backoff (e.g. the number of servers tried in turn): the
+   * first failure of a round waits the delay of that round's number (1, 2, ...), the other
+   * `roundSize - 1` retry at once (on to the next server). Default 1: every failure is a step.
+   */
+  roundSize?: number;
+  /**
+   * An error after which the retry goes at once and does not count toward the delay's growth (a
+   * server that asked its clients to come back right away). At most one such retry between two
+   * values of the source: a source that keeps failing that way backs off as usual.
+   */
+  retryAtOnce?: (error: unknown) => boolean;
+  /** Called when a retry is scheduled, before the wait (e.g. to publish a `backoff` status); `delayMs` is 0 for a retry at once. */
   onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   /** Source of jitter, in [0, 1). Default `Math.random`. */
   random?: () => number;
@@ -76,11 +88,19 @@ export interface RetryBackoffConfig extends BackoffConfig {
  * backoff afresh. After `maxAttempts` retries in a row, or when `shouldRetry` says no, the error
  * passes through. `skipWait$` ends a wait early. Unsubscribing cancels a pending wait.
  *
+ * With `roundSize` the delay grows once per round of that many failures: a round's first failure
+ * waits, the rest retry at once (a round of servers tried in turn). A `retryAtOnce` error retries
+ * without a wait and without counting (at most once between two values, so it cannot spin).
+ *
  * ```
  * source (cold):  --#
  * retryBackoff({ initialDelayMs: 10, maxDelayMs: 100, maxAttempts: 2 })
  * subscriptions:  ^-!   12ms ^-!   34ms ^-!     (waits of 10 then 20 ms after each error)
  * result:         36ms #                        (the third error passes through)
+ *
+ * retryBackoff({ initialDelayMs: 10, maxDelayMs: 100, maxAttempts: 4, roundSize: 2 })
+ * subscriptions:  ^-!  12ms ^-!  14ms ^-!  36ms ^-!  38ms ^-!   (waits 10, 0, 20, 0: a step per round of 2)
+ * result:         40ms #
  * ```
  *
  * @example
@@ -96,18 +116,44 @@ export interface RetryBackoffConfig extends BackoffConfig {
  */
 export function retryBackoff<T>(config: RetryBackoffConfig): MonoTypeOperatorFunction<T> {
   assertBackoffConfig(config);
-  const { maxAttempts = Infinity, resetOnSuccess = true, shouldRetry, skipWait$, onRetry, random = Math.random, scheduler = asyncScheduler } = config;
+  const {
+    maxAttempts = Infinity,
+    resetOnSuccess = true,
+    roundSize = 1,
+    retryAtOnce,
+    shouldRetry,
+    skipWait$,
+    onRetry,
+    random = Math.random,
+    scheduler = asyncScheduler,
+  } = config;
   if (!(maxAttempts >= 0)) throw new RangeError(`maxAttempts must be >= 0, got ${maxAttempts}`);
-  return retry<T>({
-    count: maxAttempts,
-    resetOnSuccess,
-    delay: (error: unknown, attempt: number) => {
-      if (shouldRetry && !shouldRetry(error, attempt)) return throwError(() => error);
-      const delayMs = backoffDelay(attempt, config, random);
-      onRetry?.(error, attempt, delayMs);
-      const wait = timer(delayMs, scheduler);
-      // merge + take(1), not race: a skipWait$ that completes must not end the wait (nor the stream).
-      return skipWait$ ? merge(wait, skipWait$).pipe(take(1)) : wait;
-    },
-  });
+  if (!(Number.isInteger(roundSize) && roundSize >= 1)) throw new RangeError(`roundSize must be a whole number >= 1, got ${roundSize}`);
+  return (source) =>
+    defer(() => {
+      // Per subscriber: the failures that count toward the delay, and whether the one retry at
+      // once since the last value was used.
+      let counted = 0;
+      let atOnceUsed = false;
+      return source.pipe(
+        tap(() => {
+          atOnceUsed = false;
+          if (resetOnSuccess) counted = 0;
+        }),
+        retry<T>({
+          count: maxAttempts,
+          resetOnSuccess,
+          delay: (error: unknown, attempt: number) => {
+            if (shouldRetry && !shouldRetry(error, attempt)) return throwError(() => error);
+            let delayMs = 0;
+            if (!atOnceUsed && retryAtOnce?.(error)) atOnceUsed = true;
+            else if ((++counted - 1) % roundSize === 0) delayMs = backoffDelay(Math.ceil(counted / roundSize), config, random);
+            onRetry?.(error, attempt, delayMs);
+            const wait = timer(delayMs, scheduler);
+            // merge + take(1), not race: a skipWait$ that completes must not end the wait (nor the stream).
+            return skipWait$ ? merge(wait, skipWait$).pipe(take(1)) : wait;
+          },
+        }),
+      );
+    });
 }

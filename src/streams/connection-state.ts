@@ -7,11 +7,14 @@ import type { SyncMode } from '../protocol/messages.js';
  *
  * ```
  *  idle --connect--> connecting --socket_open--> handshaking --welcome(initial|catchup|reset)--> syncing
- *                        ^                            |  welcome(live)                              | caught_up
- *                        | retry                      +-------------------> live <------------------+
+ *                     ^  | dial                       |  welcome(live)                              | caught_up
+ *               retry |  +-> connecting(url)          +-------------------> live <------------------+
  *                     backoff <--- connection_lost (from connecting, handshaking, syncing, live)
  *  any --disconnect--> disconnected --connect--> connecting          any --cleanup--> closed (terminal)
  * ```
+ *
+ * Each try learns its URL when it dials (`dial`: a list's next URL, or a URL function's answer),
+ * so `connecting` may not know it yet; from `handshaking` on it is the URL of the open socket.
  */
 
 /** How a `syncing` connection catches up: a fresh snapshot, changes since our LSN, or a reset. */
@@ -23,16 +26,22 @@ export type FailureCause = 'socket_closed' | 'heartbeat_timeout';
 export type ConnectionState =
   /** Never asked to connect. */
   | { status: 'idle' }
-  /** Opening the socket; `attempt` is the reconnect attempt it is (0: not a reconnect). */
-  | { status: 'connecting'; url: string; attempt: number }
+  /**
+   * Opening the socket; `attempt` is the reconnect attempt it is (0: not a reconnect); `url` once
+   * this try dialed (a URL function may still be answering).
+   */
+  | { status: 'connecting'; url?: string; attempt: number }
   /** The socket is open; the hello went out, the welcome has not come yet. */
   | { status: 'handshaking'; url: string; attempt: number }
   /** Welcomed (a healthy connection); catching up (initial snapshot, changes since our LSN, or a reset) before going live. */
   | { status: 'syncing'; url: string; mode: SyncingMode }
   /** Caught up and streaming. */
   | { status: 'live'; url: string }
-  /** Waiting `delayMs` before reconnect number `attempt` (counted since the last welcome). */
-  | { status: 'backoff'; url: string; attempt: number; delayMs: number; cause: FailureCause }
+  /**
+   * Waiting `delayMs` before reconnect number `attempt` (counted since the last welcome); `url`
+   * is the one that failed, if the try got as far as dialing.
+   */
+  | { status: 'backoff'; url?: string; attempt: number; delayMs: number; cause: FailureCause }
   /** Disconnected on purpose by the user; only `connect` (or `cleanup`) leaves it. */
   | { status: 'disconnected'; reason?: string }
   /** Cleaned up. Terminal. */
@@ -42,7 +51,9 @@ export type ConnectionState =
 export type ConnectionStatus = ConnectionState['status'];
 
 export type ConnectionEvent =
-  | { type: 'connect'; url: string }
+  | { type: 'connect' }
+  /** This try's URL is known (a list's next one, or a URL function's answer): its socket is opening. */
+  | { type: 'dial'; url: string }
   | { type: 'socket_open' }
   | { type: 'welcome'; mode: SyncMode }
   | { type: 'caught_up' }
@@ -69,6 +80,7 @@ const statusSet: Record<ConnectionStatus, true> = {
 };
 const eventTypeSet: Record<ConnectionEventType, true> = {
   connect: true,
+  dial: true,
   socket_open: true,
   welcome: true,
   caught_up: true,
@@ -89,9 +101,9 @@ type Transitions<S extends ConnectionStatus> = { [E in ConnectionEventType]?: (s
 const disconnect = (_: unknown, event: EventOf<'disconnect'>): ConnectionState =>
   event.reason === undefined ? { status: 'disconnected' } : { status: 'disconnected', reason: event.reason };
 const cleanup = (): ConnectionState => ({ status: 'closed' });
-const connectionLost = (state: { url: string }, event: EventOf<'connection_lost'>): ConnectionState => ({
+const connectionLost = (state: { url?: string }, event: EventOf<'connection_lost'>): ConnectionState => ({
   status: 'backoff',
-  url: state.url,
+  ...(state.url !== undefined && { url: state.url }),
   attempt: event.attempt,
   delayMs: event.delayMs,
   cause: event.cause,
@@ -100,11 +112,18 @@ const connectionLost = (state: { url: string }, event: EventOf<'connection_lost'
 /**
  * Every transition there is; an event a status does not list leaves that very state object
  * (`===`), so a late socket or timer event never undoes an explicit disconnect, and `connect`
- * while connecting or connected is ignored (to switch URLs, disconnect first).
+ * while connecting or connected is ignored (to switch URLs, disconnect first). A `socket_open`
+ * before any `dial` is ignored too: no socket opens before its URL is known.
  */
 const TRANSITIONS: { [S in ConnectionStatus]: Transitions<S> } = {
-  idle: { connect: (_, e) => ({ status: 'connecting', url: e.url, attempt: 0 }), disconnect, cleanup },
-  connecting: { socket_open: (s) => ({ status: 'handshaking', url: s.url, attempt: s.attempt }), connection_lost: connectionLost, disconnect, cleanup },
+  idle: { connect: () => ({ status: 'connecting', attempt: 0 }), disconnect, cleanup },
+  connecting: {
+    dial: (s, e) => ({ status: 'connecting', url: e.url, attempt: s.attempt }),
+    socket_open: (s) => (s.url === undefined ? s : { status: 'handshaking', url: s.url, attempt: s.attempt }),
+    connection_lost: connectionLost,
+    disconnect,
+    cleanup,
+  },
   handshaking: {
     welcome: (s, e) => (e.mode === 'live' ? { status: 'live', url: s.url } : { status: 'syncing', url: s.url, mode: e.mode }),
     connection_lost: connectionLost,
@@ -114,12 +133,12 @@ const TRANSITIONS: { [S in ConnectionStatus]: Transitions<S> } = {
   syncing: { caught_up: (s) => ({ status: 'live', url: s.url }), connection_lost: connectionLost, disconnect, cleanup },
   live: { connection_lost: connectionLost, disconnect, cleanup },
   backoff: {
-    retry: (s) => ({ status: 'connecting', url: s.url, attempt: s.attempt }),
-    connect: (s, e) => ({ status: 'connecting', url: e.url, attempt: s.attempt }),
+    retry: (s) => ({ status: 'connecting', attempt: s.attempt }),
+    connect: (s) => ({ status: 'connecting', attempt: s.attempt }),
     disconnect,
     cleanup,
   },
-  disconnected: { connect: (_, e) => ({ status: 'connecting', url: e.url, attempt: 0 }), cleanup },
+  disconnected: { connect: () => ({ status: 'connecting', attempt: 0 }), cleanup },
   closed: {},
 };
 

@@ -17,13 +17,21 @@ export interface SocketHooks {
 /** Close codes after which reconnecting cannot help: the server refused this client as it is. */
 export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.protocolViolation, CloseCode.unauthorized, CloseCode.replaced]);
 
+/**
+ * Close codes after which the client reconnects at once, without a backoff wait and without
+ * counting a failure: the server asked for it (a draining process, 1012: go to another server; an
+ * expired token, 4403: come back with a fresh one). See retryBackoff's `retryAtOnce`.
+ */
+export const AT_ONCE_CLOSE_CODES: ReadonlySet<number> = new Set([CloseCode.serviceRestart, CloseCode.tokenExpired]);
+
 /** The standard code of a socket that closed without a close frame (never sent, only reported). */
 const NO_CLOSE_FRAME = 1006;
 
 /**
  * One WebSocket connection as an Observable of raw inbound frames (rxjs `webSocket`, with the
  * constructor injected). It never completes quietly: any close, clean or not, is an error
- * (ConnectionError with the close code), so that `retryBackoff` downstream reconnects; an
+ * (ConnectionError with the close code, and `fatal` / `atOnce` in its context, see
+ * FATAL_CLOSE_CODES and AT_ONCE_CLOSE_CODES), so that `retryBackoff` downstream reconnects; an
  * unsubscribe closes the socket. Frames are passed on undecoded: validation is the next operator.
  */
 export function socketFrames(url: string, WebSocketCtor: typeof WebSocket, hooks: SocketHooks): Observable<unknown> {
@@ -46,7 +54,7 @@ export function socketFrames(url: string, WebSocketCtor: typeof WebSocket, hooks
     });
     const closed = () =>
       new ConnectionError(`connection to ${url} closed (${closeCode}${closeReason ? ` ${closeReason}` : ''})`, {
-        context: { code: closeCode, reason: closeReason, fatal: FATAL_CLOSE_CODES.has(closeCode) },
+        context: { url, code: closeCode, reason: closeReason, fatal: FATAL_CLOSE_CODES.has(closeCode), atOnce: AT_ONCE_CLOSE_CODES.has(closeCode) },
       });
     const subscription = subject.subscribe({
       next: (frame) => subscriber.next(frame),

@@ -8,7 +8,8 @@
  */
 import { proxy, releaseProxy, wrap, type Endpoint, type Remote } from 'comlink';
 import { share, type Observable } from 'rxjs';
-import { SYNC_CLIENT_CALLS, type Promisified, type SyncClientCalls } from '../client/api.js';
+import { SYNC_CLIENT_CALLS, type ConnectOptions, type Promisified, type SyncClientCalls } from '../client/api.js';
+import type { ServerUrls } from '../client/server-urls.js';
 import { CancelledError } from '../errors.js';
 import type { Lsn } from '../protocol/index.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
@@ -55,13 +56,13 @@ async function unwrap<T>(answer: Promise<Outcome<T>>): Promise<T> {
 }
 
 /** The calls written out below; every other call of SYNC_CLIENT_CALLS is generated (withCalls). */
-type GeneratedCall = Exclude<(typeof SYNC_CLIENT_CALLS)[number], 'query'>;
+type GeneratedCall = Exclude<(typeof SYNC_CLIENT_CALLS)[number], 'query' | 'connect'>;
 
 /** Adds the client's calls to the proxy: each goes to the worker as it is, its Outcome unwrapped. */
 function withCalls(client: WorkerSyncClient): RemoteSyncClient {
   const calls = {} as Promisified<Pick<SyncClientCalls, GeneratedCall>>;
   for (const name of SYNC_CLIENT_CALLS) {
-    if (name === 'query') continue;
+    if (name === 'query' || name === 'connect') continue;
     (calls as Record<string, unknown>)[name] = (...args: unknown[]) =>
       client.call((remote) => (remote[name] as unknown as (...a: unknown[]) => Promise<Outcome<unknown>>)(...args));
   }
@@ -98,6 +99,11 @@ class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
     return this.call((r) => r.currentLsn());
   }
 
+  /** A URL function cannot be cloned into the worker: it goes as a comlink proxy, asked from there before every try. */
+  connect(url: ServerUrls, options?: ConnectOptions): Promise<boolean> {
+    const target = typeof url === 'function' ? proxy(async () => url()) : url;
+    return this.call((r) => r.connect(target, options));
+  }
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
     return this.call((r) => r.query(sql, params)) as Promise<T[]>;
   }

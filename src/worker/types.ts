@@ -118,8 +118,11 @@ export interface TabApi extends TabCalls {
  * - `disconnect()` and `resumeSync()` return a Promise (resolved once the worker did it); calling
  *   them without awaiting is fine.
  * - Shared engine: the engine and its connection are shared by every tab attached to the same
- *   database. `connect(url)` while connected (or connecting) to that url is a no-op that resolves
- *   true once welcomed; another url reconnects the shared engine. `disconnect()` disconnects the
+ *   database. `connect(url)` while connected (or connecting) to that url (or that same list of
+ *   URLs) is a no-op that resolves true once welcomed; another url reconnects the shared engine. A
+ *   URL function stays in this tab (the worker asks it through comlink before every try, and it
+ *   always starts a new connection); once this tab is gone, the connection keeps to the last URL
+ *   it answered. `disconnect()` disconnects the
  *   shared connection (every tab's status$ goes to 'disconnected'). `resetLSN()` resets the shared
  *   database. `cleanup()` detaches this tab only: its subscriptions stop in the worker, and the
  *   engine (connection, database) closes when the last tab detaches.

@@ -12,18 +12,23 @@
  * - the first tab's options create the engine; a later tab must bring the same schema (hash) and,
  *   if it names one, the same clientId (else EngineMismatchError, code 'engine_mismatch'); its
  *   other options (heartbeat, reconnect, ...) are ignored; its authToken replaces the engine's;
- * - connect(url) while connected or connecting to that url joins the running connection;
+ * - connect(url) while connected or connecting to that url (or the same list of URLs) joins the
+ *   running connection; a URL function (a comlink proxy to the tab's function) always starts a
+ *   new one, and outlives its tab as the last URL it answered (url-source.ts);
  * - disconnect() and resetLSN() act on the shared engine; cleanup() detaches one tab.
  */
 import { expose, finalizer, releaseProxy, type Endpoint, type Remote } from 'comlink';
 import { filter, firstValueFrom, map, type Observable } from 'rxjs';
 import { createSyncClient, type SyncClient } from '../client/sync-client.js';
 import type { SyncClientOptions } from '../client/options.js';
+import type { ConnectOptions } from '../client/api.js';
+import { sameServerUrls, type ServerUrls } from '../client/server-urls.js';
 import { CancelledError } from '../errors.js';
 import { defineSchema, type SyncSchema } from '../protocol/index.js';
 import { EngineMismatchError, serializeError } from './errors.js';
 import { pipeToRemote, type RemoteObserver, type RemoteSubscription } from './observable-bridge.js';
 import { watchTab, type TabWatcher } from './tab-coordination.js';
+import { TabUrlFunction } from './url-source.js';
 import type { AttachResult, EngineOptions, Outcome, RemoteStream, TabApi, TabCalls, TokenSource, WorkerDebugInfo } from './types.js';
 import { SYNC_CLIENT_CALLS } from '../client/api.js';
 
@@ -36,7 +41,7 @@ export interface WorkerCoreOptions {
   watchTab?: TabWatcher;
 }
 
-/** Statuses in which a connect() for the same url joins the running connection. */
+/** Statuses in which a connect() for the same URL(s) joins the running connection. */
 const RUNNING = new Set(['connecting', 'handshaking', 'syncing', 'live', 'backoff']);
 const WELCOMED = new Set(['syncing', 'live']);
 const STOPPED = new Set(['idle', 'disconnected', 'closed']);
@@ -47,8 +52,10 @@ const TOKEN_WAIT_MS = 5000;
 /** One engine and the tabs attached to it. */
 class EngineHost {
   readonly tabs = new Set<TabSession>();
-  /** The url of the last connect(), while the engine is meant to be connected. */
-  url: string | undefined;
+  /** What the last connect() was given, while the engine is meant to be connected. */
+  private target: ServerUrls | undefined;
+  /** The tab's URL function the connection asks, when it was given one. */
+  private urlFunction: TabUrlFunction | undefined;
   token: string | undefined;
   /** The attached tabs' token functions: asked in turn before every connect, the string token as the fallback. */
   readonly tokenSources = new Map<TabSession, TokenSource>();
@@ -79,14 +86,30 @@ class EngineHost {
     return this.token;
   }
 
-  async connect(url: string, options: { timeoutMs?: number }): Promise<boolean> {
+  /** `from`: the tab asking; a URL function is that tab's (a comlink proxy), released with it. */
+  async connect(target: ServerUrls, options: ConnectOptions, from: TabSession): Promise<boolean> {
     const status = this.client.currentStatus;
-    if (this.url === url && RUNNING.has(status)) {
+    if (this.target !== undefined && sameServerUrls(this.target, target) && RUNNING.has(status)) {
       if (WELCOMED.has(status)) return true;
       return this.nextWelcome(options.timeoutMs);
     }
-    this.url = url;
-    return this.client.connect(url, options);
+    this.forgetTarget();
+    const urlFunction = typeof target === 'function' ? new TabUrlFunction(target as Remote<() => string>, from) : undefined;
+    this.target = target;
+    this.urlFunction = urlFunction;
+    return this.client.connect(urlFunction?.ask ?? target, options);
+  }
+
+  /** The engine was disconnected on purpose: a later connect() starts afresh. */
+  forgetTarget(): void {
+    this.target = undefined;
+    this.urlFunction?.release();
+    this.urlFunction = undefined;
+  }
+
+  /** A tab detached: its URL function, if the connection uses it, can no longer be asked. */
+  tabGone(session: TabSession): void {
+    if (this.urlFunction?.owner === session) this.urlFunction.release();
   }
 
   /** True once the running connection is welcomed; false if it stops first (or on timeout). */
@@ -207,6 +230,7 @@ export class WorkerCore {
     const source = host.tokenSources.get(session);
     host.tokenSources.delete(session);
     (source as Partial<Remote<TokenSource>> | undefined)?.[releaseProxy]?.();
+    host.tabGone(session);
     this.sessions.delete(session);
     if (host.tabs.size > 0 || this.engines.get(host.name) !== host) return;
     this.engines.delete(host.name);
@@ -329,13 +353,19 @@ export class TabSession {
       ...calls,
       connect: (url, options = {}) =>
         run(() => {
-          this.engine();
-          return this.host!.connect(url, options);
+          try {
+            this.engine();
+          } catch (error) {
+            // A URL function came as a comlink proxy (its own channel): close it, it will never be asked.
+            if (typeof url === 'function') (url as Partial<Remote<() => string>>)[releaseProxy]?.();
+            throw error;
+          }
+          return this.host!.connect(url, options, this);
         }),
       disconnect: (reason) =>
         run(() => {
           this.engine().disconnect(reason);
-          this.host!.url = undefined;
+          this.host!.forgetTarget();
         }),
       attach: (options, tabId, tokenSource) => run(() => this.attach(options, tabId, tokenSource)),
       clientId: () =>
