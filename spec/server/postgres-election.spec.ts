@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { defineSchema, type ChangeRecord } from '../../src/protocol/index.js';
+import { compareLsn, defineSchema, type ChangeRecord } from '../../src/protocol/index.js';
 import { createPostgresStore, type PostgresStoreOptions } from '../../src/server/store/postgres/postgres-store.js';
 import type { SyncStore } from '../../src/server/store/store.js';
 import { createAppDatabase, type AppDatabase, useTestPostgres } from '../support/postgres.js';
@@ -82,6 +82,17 @@ describe('replicator election over one Postgres, against a real PostgreSQL', () 
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect((await roles(three)).sort()).toEqual(['follower', 'follower', 'replicator']);
     expect(await candidates()).toEqual(before);
+  });
+
+  it('lets a store catch up to an LSN another store has read, for a client moving between processes', async () => {
+    const [first, second] = await Promise.all([open(), open({ pollMs: 60_000 })]);
+    // The second reads only when notified: its LISTEN connection is ended, so it falls behind.
+    await psql.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'rxsync listener' AND datname = current_database()`);
+    await psql.query(`INSERT INTO items VALUES (1, 'moved')`);
+    const lsn = await until(() => (first.currentLsn() !== second.currentLsn() ? first.currentLsn() : undefined), 10_000, 'the first store ahead');
+    expect(compareLsn(second.currentLsn(), lsn)).toBeLessThan(0);
+    expect(await second.catchUpTo(lsn, 5000)).toBe(true);
+    expect(second.currentLsn()).toBe(lsn);
   });
 
   it('hands the slot to another store when the replicator goes, resuming from what was stored: nothing lost, nothing twice', async () => {

@@ -69,6 +69,15 @@ export function describeStoreContract(name: string, open: OpenStore): void {
       expect(await reader.nextChunk()).toBeNull();
     });
 
+    it('catches up to an LSN it stored (catchUpTo true) and refuses at once one it never did', async () => {
+      const lsn = await store.write({ op: 'insert', table: 'items', row: { n: 1 } });
+      expect(await store.catchUpTo(lsn, 5000)).toBe(true);
+      expect(compareLsn(store.currentLsn(), lsn)).toBeGreaterThanOrEqual(0);
+      const started = Date.now();
+      expect(await store.catchUpTo('FFFF/FFFF', 60_000)).toBe(false);
+      expect(Date.now() - started).toBeLessThan(30_000); // at once, not after the timeout
+    });
+
     it('gives strictly increasing LSNs, compared as 64-bit numbers', async () => {
       const lsns: string[] = [];
       for (let i = 0; i < 20; i++) lsns.push(await store.write({ op: 'insert', table: 'items', row: { n: i } }));

@@ -21,7 +21,20 @@ export interface SyncServerOptions {
    * Serve an existing Postgres database (wal_level=logical) instead of the embedded store: logical
    * replication into a change log in that database, real WAL LSNs (docs/postgres.md).
    */
-  postgres?: Pick<PostgresStoreOptions, 'connectionString' | 'slot' | 'publication' | 'namespace' | 'retention' | 'poolSize' | 'pollMs' | 'restartDelayMs'>;
+  postgres?: Pick<
+    PostgresStoreOptions,
+    | 'connectionString'
+    | 'slot'
+    | 'publication'
+    | 'namespace'
+    | 'retention'
+    | 'poolSize'
+    | 'pollMs'
+    | 'restartDelayMs'
+    | 'electionIntervalMs'
+    | 'leaseMs'
+    | 'readyMaxLagSeconds'
+  >;
   /** The embedded SQLite store's settings; ignored when `store` is given. */
   sqlite?: Pick<SqliteStoreOptions, 'database' | 'retention'>;
   /** Shorthand for `sqlite.database` (which wins when both are given): ':memory:' (default) or a file path. */

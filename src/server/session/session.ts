@@ -5,6 +5,7 @@ import {
   RETRYABLE_CODES,
   SyncProtocolError,
   checkClientChange,
+  compareLsn,
   decodeClientMessage,
   needsSnapshot,
   schemaDefinition,
@@ -29,6 +30,12 @@ import { InvalidMessages } from './invalid-messages.js';
 import { OutboundBuffer, type SendKind, type SessionOutput, type SessionTransport } from './outbound.js';
 import { RateLimit } from './rate-limit.js';
 import { chooseSyncMode } from './sync-mode.js';
+
+/**
+ * How long a hello waits for this process to read the shared change log up to the client's LSN
+ * (another process served it that far) before the client is treated as ahead and reset.
+ */
+const CATCH_UP_MS = 5000;
 
 /** What a session holds for its client right now: what a `sessionStats()` row shows. */
 export interface SessionStats {
@@ -248,6 +255,10 @@ export class SyncSession {
     if (this.closed) return;
     const { store, limits } = this.host;
     const clientKnown = await store.registerClient(hello.clientId);
+    if (this.closed) return;
+    // Another process over the same database may have brought this client further than this one
+    // has read the shared log yet: it waits to catch up rather than resetting the client.
+    if (compareLsn(hello.lsn, store.currentLsn()) > 0) await store.catchUpTo(hello.lsn, CATCH_UP_MS);
     if (this.closed) return;
     this.clientId = hello.clientId;
     this.host.claimClient(hello.clientId, this);

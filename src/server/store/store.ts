@@ -17,6 +17,14 @@ export interface SyncStore {
   currentLsn(): Lsn;
 
   /**
+   * Resolves true once this process has read the change log up to `lsn`; false at once when `lsn`
+   * was never stored (ahead of the log: another deployment's, a restored database), or after
+   * `timeoutMs`. Several processes share a Postgres change log, each following it a moment apart:
+   * a client that moves from one to another may bring an LSN this one has not read yet.
+   */
+  catchUpTo(lsn: Lsn, timeoutMs: number): Promise<boolean>;
+
+  /**
    * The oldest LSN a client may resume from: `changesSince(lsn)` is complete for any
    * `lsn >= oldestResumableLsn()`. Older clients must be reset (sent a fresh snapshot).
    */

@@ -166,6 +166,20 @@ export class ChangeLogTail {
     return { lsn, cancel };
   }
 
+  /** See SyncStore.catchUpTo: reads the log now, and waits until it was read up to `lsn`. */
+  async catchUpTo(lsn: Lsn, timeoutMs: number): Promise<boolean> {
+    if (compareLsn(lsn, this.headLsn) <= 0) return true;
+    const state = await this.readState(this.pool);
+    if (compareLsn(lsn, state.stored) > 0) return false;
+    this.poke();
+    const deadline = Date.now() + timeoutMs;
+    while (compareLsn(this.headLsn, lsn) < 0) {
+      if (this.closed || Date.now() > deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return true;
+  }
+
   /** Reads what was stored since the last read; reads run one at a time and coalesce. */
   poke(): void {
     if (this.closed) return;

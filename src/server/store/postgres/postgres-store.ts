@@ -163,6 +163,11 @@ class PostgresSyncStore implements SyncStore {
     return this.tail.resumable;
   }
 
+  async catchUpTo(lsn: Lsn, timeoutMs: number): Promise<boolean> {
+    this.assertOpen();
+    return this.tail.catchUpTo(lsn, timeoutMs);
+  }
+
   async openSnapshot(options: { chunkRows: number }, caller?: Caller): Promise<SnapshotReader> {
     this.assertOpen();
     const sources: Array<{ table: PostgresTable; filter?: (firstParam: number) => SqlCondition }> = [];

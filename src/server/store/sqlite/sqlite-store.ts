@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { tableOf } from '../../../protocol/index.js';
+import { compareLsn, tableOf } from '../../../protocol/index.js';
 import type { ChangeOp, ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
 import { lastWriteWins } from '../conflict-policy.js';
 import { rejectionCode } from '../rejection-code.js';
@@ -187,6 +187,11 @@ class SqliteSyncStore implements SyncStore {
       throw new Error(`query() runs read-only statements only; refused: ${sql.trim().slice(0, 80)}`);
     }
     return statement.all(...params) as T[];
+  }
+
+  async catchUpTo(lsn: Lsn): Promise<boolean> {
+    this.assertOpen();
+    return compareLsn(lsn, this.currentLsn()) <= 0; // one process writes and reads its log
   }
 
   async health(): Promise<StoreHealth> {
