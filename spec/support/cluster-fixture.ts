@@ -32,13 +32,22 @@ export class SyncCluster {
   private constructor(
     readonly postgres: TestPostgres,
     readonly database: AppDatabase,
+    private readonly args: readonly string[],
   ) {}
 
-  static async start(postgres: TestPostgres, processes: number): Promise<SyncCluster> {
-    const cluster = new SyncCluster(postgres, await createAppDatabase(postgres, CLUSTER_DDL));
+  /**
+   * `processes` servers on a fresh database made by `ddl`, serving `schema` (a schema.json's
+   * content: tables, and rules if any), each with `args` on top. Default: the test schema.
+   */
+  static async start(
+    postgres: TestPostgres,
+    processes: number,
+    { ddl = CLUSTER_DDL, schema = { tables: testSchema.tables } as object, args = [] as string[] } = {},
+  ): Promise<SyncCluster> {
+    const cluster = new SyncCluster(postgres, await createAppDatabase(postgres, ddl), args);
     cluster.dir = mkdtempSync(join(tmpdir(), 'rxsync-cluster-'));
     cluster.schemaFile = join(cluster.dir, 'schema.json');
-    writeFileSync(cluster.schemaFile, JSON.stringify({ tables: testSchema.tables }));
+    writeFileSync(cluster.schemaFile, JSON.stringify(schema));
     await cluster.reconnectPsql();
     cluster.balancer = await TcpBalancer.start(() => cluster.servers.map((server) => server.port));
     // Started at the same moment: the set-up and the election must sort themselves out.
@@ -56,7 +65,17 @@ export class SyncCluster {
 
   /** One more `rxsync serve` on the database (or on `connectionString`, e.g. through a proxy). */
   async addServer(connectionString = this.database.connectionString): Promise<ServerProcess> {
-    const server = await startServerProcess(['--schema', this.schemaFile, '--postgres', connectionString, '--slot', this.database.name, '--port', '0']);
+    const server = await startServerProcess([
+      '--schema',
+      this.schemaFile,
+      '--postgres',
+      connectionString,
+      '--slot',
+      this.database.name,
+      '--port',
+      '0',
+      ...this.args,
+    ]);
     this.servers.push(server);
     return server;
   }
