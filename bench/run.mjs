@@ -27,7 +27,13 @@ if (!existsSync(entry)) {
 }
 const outdir = join(root, 'node_modules', '.cache', 'rxsync-bench');
 await build({
-  entryPoints: [entry, join(root, 'bench', 'seed-server.ts'), join(root, 'bench', 'rxdb-server.ts'), join(root, 'bench', 'fanout-load.ts')],
+  entryPoints: [
+    entry,
+    join(root, 'bench', 'seed-server.ts'),
+    join(root, 'bench', 'rxdb-server.ts'),
+    join(root, 'bench', 'fanout-load.ts'),
+    join(root, 'bench', 'cli-entry.ts'),
+  ],
   bundle: true,
   platform: 'node',
   format: 'esm',
