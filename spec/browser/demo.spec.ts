@@ -5,6 +5,7 @@ import { describeInBrowser, launchChromium } from '../support/browser/chromium.j
 import { buildDemo, DemoServer, openDemo, type DemoPage } from '../support/browser/demo.js';
 import { watchPage } from '../support/browser/chromium.js';
 import { DEMO_LISTS, type DemoUser } from '../../src/server/demo.js';
+import { until } from '../support/until.js';
 
 const ROOT = resolve(__dirname, '../..');
 /** What `npm start` seeds, as each user sees it. */
@@ -162,6 +163,10 @@ describeInBrowser('the demo page in Chromium', () => {
     // Closing every page stops the SharedWorker; the next page starts a new one, reads the database
     // back from IndexedDB and catches up from its LSN (a change made meanwhile arrives).
     await a.page.close();
+    // Chromium ends the worker a moment after its last page; until then it is connected and would
+    // get the insert live (the next page would then find nothing to catch up). Its connection
+    // closing says it is gone.
+    await until(() => server.server.sessionCount === 0 || undefined, 10_000, 'the worker of the closed page to go');
     await server.insertTodo({ id: 'while-closed', title: 'Inserted while no page was open' });
     const again = await open(context, 'A again');
     await again.waitForCount(7);

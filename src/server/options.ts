@@ -31,6 +31,7 @@ export interface SyncServerOptions {
     | 'poolSize'
     | 'pollMs'
     | 'restartDelayMs'
+    | 'notifications'
     | 'electionIntervalMs'
     | 'leaseMs'
     | 'readyMaxLagSeconds'

@@ -77,6 +77,8 @@ export class ChangeLogTail {
     private readonly onReset: (oldestResumableLsn: Lsn) => void,
     private readonly onError: (error: unknown) => void,
     private readonly pollMs = 1000,
+    /** Whether to LISTEN for the replicator's NOTIFY; without it, the tail reads every `pollMs` only. */
+    private readonly notifications = true,
   ) {}
 
   get head(): Lsn {
@@ -101,7 +103,7 @@ export class ChangeLogTail {
     this.headLsn = state.stored;
     this.resumableLsn = state.resumable;
     this.caughtUpAt = Date.now();
-    await this.listen();
+    if (this.notifications) await this.listen();
     const poll = () => {
       this.pollTimer = setTimeout(() => {
         this.poke();

@@ -38,6 +38,12 @@ export interface PostgresStoreOptions extends PostgresConnectionOptions {
   onError?: (error: unknown) => void;
   /** How often the change log is polled when no notification came (default 1000 ms). */
   pollMs?: number;
+  /**
+   * Whether this process's tail is woken by the replicator's NOTIFY (default true). False when its
+   * connections go through a pooler that does not keep a session's LISTEN (PgBouncer in
+   * transaction mode): it then reads the change log every `pollMs` only.
+   */
+  notifications?: boolean;
   /** How long the replicator waits before starting again after a failure (default 1000 ms). */
   restartDelayMs?: number;
   /** How often a process that does not replicate tries to become the replicator (default 1000 ms). */
@@ -122,6 +128,7 @@ class PostgresSyncStore implements SyncStore {
       (lsn) => this.listeners.reset(lsn),
       onError,
       options.pollMs,
+      options.notifications,
     );
     const { restartDelayMs, beforeAcknowledge, electionIntervalMs, leaseMs } = options;
     const maxAgeMs = options.retention?.maxAgeMs;
