@@ -82,6 +82,13 @@ export interface SyncServerOptions {
    * app that embeds the server may collect them already. The CLI turns them on.
    */
   processMetrics?: boolean;
+  /**
+   * How long the store may stay not ready (`/readyz` failing: its database unreachable, its view of
+   * the change log stale) before this server closes its sessions with 1012, so that their clients
+   * reconnect to another server, and refuses new ones until the store is ready again (default
+   * 10,000 ms; `Infinity` keeps them). Several processes over one Postgres: docs/deploy.md.
+   */
+  closeSessionsWhenNotReadyMs?: number;
 }
 
 /** The options' rules, checked against the schema (a RulesError says what is wrong), or undefined. */

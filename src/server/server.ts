@@ -11,6 +11,7 @@ import { RoutePlan } from './rules/route-plan.js';
 import type { SyncStore } from './store/store.js';
 import { ServerMetrics } from './ops/metrics.js';
 import { handleOps, isReady, storeHealth, type OpsState } from './ops/routes.js';
+import { ReadinessWatch } from './ops/readiness-watch.js';
 
 export const SYNC_PATH = '/api/sync';
 
@@ -85,6 +86,14 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
   };
   const { metrics } = ops;
   const fanout = new Fanout(store, onError, rules && new RoutePlan(rules, store.schema));
+  const readiness = new ReadinessWatch(store, {
+    closeAfterMs: options.closeSessionsWhenNotReadyMs ?? 10_000,
+    onLost(reason) {
+      log?.warn({ reason, sessions: sessions.size }, 'the store is not ready: closing sessions for their clients to reconnect elsewhere');
+      for (const session of sessions) session.close(CloseCode.serviceRestart, 'this server lost its database: reconnect elsewhere');
+    },
+    onBack: () => log?.info('the store is ready again: taking clients'),
+  });
   const host: SessionHost = {
     store,
     fanout,
@@ -125,8 +134,8 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    if (stopping) {
-      // Draining: the client tries its next server (or this URL again, behind a load balancer).
+    if (stopping || readiness.isLost) {
+      // Draining, or the store lost: the client tries its next server (or this URL again, behind a load balancer).
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -183,6 +192,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       resolve();
     });
   });
+  readiness.start();
   const address = http.address() as AddressInfo;
   const urlHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
 
@@ -193,6 +203,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
    */
   async function stop(code: number, reason: string, timeoutMs: number): Promise<void> {
     stopping = { code, reason };
+    readiness.close();
     log?.info({ sessions: sessions.size, code }, 'draining: new connections refused');
     const closed = [...wss.clients].map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
     // Frames that reached the sockets in the same turn as the signal are read first: a push sent
