@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HELP, main, parseServeArgs, serve } from '../../src/server/cli.js';
@@ -26,6 +26,22 @@ describe('rxsync serve', () => {
     writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content));
     return path;
   };
+
+  it('prints the package version with --version', async () => {
+    const written: string[] = [];
+    const write = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await main(['--version'])).toBe(0);
+    } finally {
+      write.mockRestore();
+    }
+    const { version } = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string };
+    expect(written.join('')).toBe(`${version}\n`);
+    expect(HELP).toContain('--version');
+  });
 
   it('explains every flag in --help', () => {
     const flags = ['--port', '--host', '--db', '--postgres', '--slot', 'DATABASE_URL', '--schema', '--demo', '--retention', 'PORT', '/healthz'];

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
 import { defineSchema, type SyncSchema } from '../protocol/index.js';
 import { createJwtVerifier, type JwtOptions } from './auth/jwt-verifier.js';
@@ -18,6 +19,10 @@ export const HELP = `rxsync — the reference sync server
 
 Usage:
   rxsync serve [options]
+  rxsync --version
+
+The embedded SQLite store needs better-sqlite3 and the server needs ws, optional peer
+dependencies of rxsync: npm install rxsync better-sqlite3 ws (Postgres alone: rxsync ws).
 
 Options:
   --port <n>       TCP port to listen on (default: $PORT, else 8787; 0 picks a free port)
@@ -284,8 +289,17 @@ function describeAuth(options: ServeOptions): string | undefined {
  * The `rxsync` command. Returns the exit code (the server keeps the process alive).
  * @public (bin/rxsync.js runs it from dist/, where the unused-export check does not look)
  */
+/** The installed package's version (package.json sits two folders up from dist/server/ and src/server/ alike). */
+export function packageVersion(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-v' || command === 'version') {
+    process.stdout.write(`${packageVersion()}\n`);
+    return 0;
+  }
   if (!command || command === '-h' || command === '--help' || rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(HELP);
     return command ? 0 : 1;

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { RawData, WebSocket, WebSocketServer as WebSocketServerClass } from 'ws';
+import { loadOptionalPeer } from './optional-peer.js';
 import { CloseCode, type Key, type Lsn, type Row } from '../protocol/index.js';
 import { resolveLimits } from './limits.js';
 import { Fanout } from './fanout/fanout.js';
@@ -127,6 +128,7 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
   }
 
   // maxPayload makes `ws` refuse an oversized frame (CloseCode.messageTooBig) before any of it is buffered whole or parsed.
+  const { WebSocketServer } = loadOptionalPeer<{ WebSocketServer: typeof WebSocketServerClass }>('ws', 'the sync server');
   const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxMessageBytes });
   http.on('upgrade', (request, socket, head) => {
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;

@@ -78,6 +78,14 @@ export function onlineEvents(): Observable<unknown> {
 export async function defaultWebSocket(): Promise<typeof WebSocket> {
   const global = (globalThis as { WebSocket?: typeof WebSocket }).WebSocket;
   if (global) return global;
-  const ws = await import('ws');
-  return (ws.default ?? ws) as unknown as typeof WebSocket;
+  try {
+    const ws = await import('ws');
+    return (ws.default ?? ws) as unknown as typeof WebSocket;
+  } catch (error) {
+    if (!/Cannot find (module|package) 'ws'/.test(String((error as Error).message))) throw error;
+    throw new Error(
+      'rxsync: this runtime has no global WebSocket (Node before 22): npm install ws (an optional peer dependency of rxsync), or pass the client a WebSocketCtor',
+      { cause: error },
+    );
+  }
 }

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { loadOptionalPeer } from '../../optional-peer.js';
 import { compareLsn, tableOf } from '../../../protocol/index.js';
 import type { ChangeOp, ChangeRecord, ClientChange, Key, Lsn, Row, SyncSchema } from '../../../protocol/index.js';
 import { lastWriteWins } from '../conflict-policy.js';
@@ -92,7 +93,8 @@ class SqliteSyncStore implements SyncStore {
 
     const database = options.database ?? ':memory:';
     if (database !== ':memory:' && database !== '') mkdirSync(dirname(database), { recursive: true });
-    this.db = new Database(database);
+    const BetterSqlite3 = loadOptionalPeer<typeof Database>('better-sqlite3', 'the embedded SQLite store (rxsync serve without --postgres)');
+    this.db = new BetterSqlite3(database);
     try {
       configure(this.db);
       ensureSchema(this.db, this.schema);
