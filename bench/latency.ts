@@ -139,7 +139,7 @@ async function serverWrites(server: BenchServer, probe: ClientProbe, from: numbe
 /** Client insert → push → server → push_result applied on the client, one write at a time. */
 async function roundTrips(client: SyncClient): Promise<{ applied: Stats; local: Stats }> {
   const waiting = new Map<string, () => void>();
-  const onApplied = (outcome: { key: string }) => waiting.get(outcome.key)?.();
+  const onApplied = (outcome: { key: string | number }) => waiting.get(String(outcome.key))?.();
   client.on('client_change_applied', onApplied);
   const applied: number[] = [];
   const local: number[] = [];

@@ -9,9 +9,12 @@
  *   wa-sqlite*.wasm         wa-sqlite's wasm files, copied from dist/browser/ (next to the worker)
  *
  * app.ts imports the browser entry by its source path (so that tsc checks it); the bundle takes
- * the published one instead, dist/browser/rxsync.js, exactly as an app importing 'rxsync/browser'
- * would. So dist/browser/ must be built first: `node scripts/build-browser.mjs` (this script runs
- * it when dist/browser/ is missing).
+ * the published one instead, dist/browser/rxsync.js, the browser entry bundled to find its worker
+ * next to itself (`new URL('./rxsync-worker.js', import.meta.url)`). So dist/browser/ must be built
+ * first: `node scripts/build-browser.mjs` (this script runs it when dist/browser/ is missing).
+ *
+ * esbuild leaves that URL as it is (it emits no worker, unlike Vite or webpack 5): relative to
+ * app.js it names dist/web/rxsync-worker.js, hence the copies, and the page passes no workerUrl.
  *
  * Usage: node scripts/build-demo.mjs [--outdir dir] [--browser-dir dir] [--no-minify]
  * (--browser-dir: where the browser bundles are, default dist/browser; the browser specs build both
@@ -19,7 +22,7 @@
  */
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { copyFile, mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdir, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,9 +79,12 @@ const inputs = Object.keys(Object.values(result.metafile.outputs).find((o) => o.
 if (!inputs.some((input) => resolve(root, input) === browserEntry)) throw new Error(`app.js did not take ${relative(root, browserEntry)}`);
 if (inputs.some((input) => input.includes('wa-sqlite')))
   throw new Error('app.js must not bundle the engine (it pulled in wa-sqlite): the engine lives in the worker');
+if (!/new SharedWorker\(\s*new URL\(\s*(['"])\.\/rxsync-worker\.js\1\s*,\s*import\.meta\.url\s*\)/.test(await readFile(join(outdir, 'app.js'), 'utf8')))
+  throw new Error("app.js does not start its worker from new URL('./rxsync-worker.js', import.meta.url): the copies below would not be found");
 
 for (const file of ['index.html', 'style.css']) await copyFile(join(source, file), join(outdir, file));
-// The worker and its wasm files, served together (the worker finds the .wasm files next to itself).
+// The worker and its wasm files, next to app.js: where the bundled entry looks for the worker, and
+// the worker for the .wasm files.
 const copied = (await readdir(browserDist)).filter((file) => file.startsWith('rxsync-worker.js') || file.endsWith('.wasm'));
 for (const file of copied) await copyFile(join(browserDist, file), join(outdir, file));
 for (const required of ['rxsync-worker.js', 'wa-sqlite.wasm', 'wa-sqlite-async.wasm']) {

@@ -5,16 +5,27 @@
  *
  * ```ts
  * import { createWorkerSyncClient, defineSchema } from 'rxsync/browser';
- * const client = await createWorkerSyncClient({
- *   schema, database: 'todos-db',
- *   workerUrl: new URL('rxsync-worker.js', import.meta.url),   // dist/browser/rxsync-worker.js
- * });
+ * const client = await createWorkerSyncClient({ schema, database: 'todos-db' });
  * await client.connect('wss://example.com/api/sync');
  * client.watch('SELECT * FROM todos').subscribe(render);
  * ```
  *
- * The worker script loads wa-sqlite's `wa-sqlite.wasm` and `wa-sqlite-async.wasm` from its own
- * directory (dist/browser/ holds all four files: serve them together), or from `wasmUrl`.
+ * Where the worker comes from: this module starts it with
+ * `new SharedWorker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', ... })`
+ * (and a `new Worker(...)` of the same URL where there is no SharedWorker), written out literally.
+ * A bundler that understands that pattern (Vite, webpack 5) bundles the worker script
+ * (dist/browser/rxsync-worker.js) and emits it with wa-sqlite's two .wasm files, which the worker
+ * names the same way: the app copies nothing and passes no URL. Vite's dev server, which moves
+ * this module into its pre-bundle cache, is handled too (vitePrebundledWorkerUrl). esbuild leaves
+ * the URL as it is, relative to the app's bundle: copy dist/browser/ there as `browser/`, or copy
+ * the worker and the .wasm files anywhere and pass `workerUrl`. Without a bundler, serve
+ * dist/browser/ and import its rxsync.js (this module, bundled, finds the worker next to itself).
+ * `wasmUrl` overrides where the worker finds the .wasm files.
+ *
+ * A worker script or .wasm that is not served (a 404, or a server's HTML fallback page) fails
+ * createWorkerSyncClient, respectively initialize() (or the first call that opens the database),
+ * with an {@link AssetLoadError} naming the URL, what came back and the fix; a worker of another
+ * rxsync version (a stale copy) fails createWorkerSyncClient with a {@link WorkerVersionError}.
  *
  * This entry carries no engine code: the engine is only in the worker script.
  */
@@ -22,55 +33,150 @@ import type { Endpoint } from 'comlink';
 import { connectRemoteClient } from './worker/remote-client.js';
 import { holdTabLock, newTabId } from './worker/tab-coordination.js';
 import type { RemoteSyncClient, WorkerSyncClientOptions } from './worker/types.js';
+import type { SyncSchema } from './protocol/index.js';
+import { AssetLoadError, answerOf, describeAnswer, looksLikeHtml, readHead, type ServedAnswer } from './served-file.js';
 
 export type { EngineOptions, RemoteSyncClient, WorkerDebugInfo, WorkerSyncClientOptions } from './worker/types.js';
 export { connectRemoteClient, type ConnectRemoteOptions } from './worker/remote-client.js';
-export { EngineMismatchError, type SerializedError } from './worker/errors.js';
+export { EngineMismatchError, WorkerVersionError, type SerializedError } from './worker/errors.js';
+export { AssetLoadError } from './served-file.js';
+export { VERSION } from './version.js';
 export type { ConnectOptions } from './client/api.js';
 export type { ServerUrls, UrlOrder } from './client/server-urls.js';
 export { SYNC_EVENTS, type SyncEvent, type SyncEventMessage } from './streams/events.js';
+export type { SyncEventMap, SyncEventListener, InitialSyncProgress, TableSyncProgress, SchemaMismatch } from './streams/events.js';
 export type { ConnectionStatus, ConnectionState } from './streams/connection-state.js';
 export type { LocalChangeEntry } from './changes/outbox.js';
 export * from './protocol/index.js';
 export * from './errors.js';
 
-/** Name of the SharedWorker (with the script URL, it identifies the one worker of the origin). */
+/**
+ * Name of the SharedWorker (with the script URL, it identifies the one worker of the origin). The
+ * literal options below repeat it: a bundler reads them only when they are written out in full.
+ */
 const WORKER_NAME = 'rxsync';
 
 /**
  * Starts (or joins) the worker and attaches this tab to the engine of `options.database`.
  * Resolves once attached; the engine opens its database on initialize() / connect() / the first call.
  */
-export async function createWorkerSyncClient(options: WorkerSyncClientOptions): Promise<RemoteSyncClient> {
+export async function createWorkerSyncClient<S extends SyncSchema = SyncSchema>(
+  options: WorkerSyncClientOptions & { schema: S },
+): Promise<RemoteSyncClient<S>> {
   const { workerUrl, shared = true, wasmUrl, ...rest } = options;
   const engine = { ...rest, ...(wasmUrl !== undefined && { wasmUrl: String(wasmUrl) }) };
-  const SharedWorkerCtor = (globalThis as { SharedWorker?: typeof SharedWorker }).SharedWorker;
-  let failedWith!: (error: Error) => void;
-  const failed = new Promise<never>((_, reject) => (failedWith = reject));
+  const { worker, url } = startWorker(shared && typeof SharedWorker === 'function', workerUrl);
+  let failWith!: (error: Error) => void;
+  const failed = new Promise<never>((_, reject) => (failWith = reject));
   failed.catch(() => undefined);
-  const loadError = (event: Event) =>
-    failedWith(new Error(`the rxsync worker (${String(workerUrl)}) failed to start: ${(event as ErrorEvent).message ?? 'load error'}`));
+  // Until attached, an error event means the script did not start: find out why, for the caller.
+  const onError = (event: Event) => void workerStartError(url, event).then(failWith);
+  worker.addEventListener('error', onError);
+  // The proxy types its rows by the schema given (RowOf); the worker checks them at run time.
+  const attached = (client: Promise<RemoteSyncClient>) => client.finally(() => worker.removeEventListener('error', onError)) as Promise<RemoteSyncClient<S>>;
 
-  if (shared && typeof SharedWorkerCtor === 'function') {
-    const worker = new SharedWorkerCtor(workerUrl, { type: 'module', name: WORKER_NAME });
-    worker.addEventListener('error', loadError);
-    const tabId = newTabId();
-    // Held while this tab lives: the worker notices a closed tab when the lock is released.
-    const releaseLock = await holdTabLock(tabId);
-    worker.port.start();
-    return connectRemoteClient(worker.port as Endpoint, engine, {
-      tabId,
-      failed,
-      onClose: () => {
-        worker.removeEventListener('error', loadError);
-        releaseLock();
+  if (!('port' in worker)) {
+    return attached(connectRemoteClient(worker as Endpoint, engine, { failed, workerUrl: url, onClose: () => worker.terminate() }));
+  }
+  const tabId = newTabId();
+  // Held while this tab lives: the worker notices a closed tab when the lock is released.
+  const releaseLock = await holdTabLock(tabId);
+  worker.port.start();
+  return attached(connectRemoteClient(worker.port as Endpoint, engine, { tabId, failed, workerUrl: url, onClose: releaseLock }));
+}
+
+/**
+ * The worker, and the URL of its script when it can be known. The default worker's URL is written
+ * inline in each constructor call, options included, because that is the only form bundlers
+ * recognise (Vite needs `new SharedWorker(new URL('…', import.meta.url), {...})` with nothing in
+ * between, and static options); they replace it with the URL of the file they emit. So the URL is
+ * read where the constructor turns it into a string: a Symbol.toPrimitive on URL.prototype for the
+ * duration of the call (left alone if the page already has one).
+ */
+function startWorker(shared: boolean, workerUrl: string | URL | undefined): { worker: SharedWorker | Worker; url: string | undefined } {
+  const proto = URL.prototype as { [Symbol.toPrimitive]?: unknown };
+  const reading = !Object.hasOwn(proto, Symbol.toPrimitive);
+  let url = workerUrl === undefined ? undefined : new URL(workerUrl, globalThis.location?.href).href;
+  if (reading) {
+    Object.defineProperty(proto, Symbol.toPrimitive, {
+      configurable: true,
+      value(this: URL) {
+        url = this.href;
+        return url;
       },
     });
   }
-  const worker = new Worker(workerUrl, { type: 'module', name: WORKER_NAME });
-  worker.addEventListener('error', loadError);
-  return connectRemoteClient(worker as Endpoint, engine, {
-    failed,
-    onClose: () => worker.terminate(),
-  });
+  try {
+    if (workerUrl !== undefined) {
+      const options: WorkerOptions = { type: 'module', name: WORKER_NAME };
+      return { worker: shared ? new SharedWorker(workerUrl, options) : new Worker(workerUrl, options), url };
+    }
+    const prebundled = vitePrebundledWorkerUrl();
+    if (prebundled) {
+      const options: WorkerOptions = { type: 'module', name: WORKER_NAME };
+      return { worker: shared ? new SharedWorker(prebundled, options) : new Worker(prebundled, options), url };
+    }
+    const worker = shared
+      ? new SharedWorker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync' })
+      : new Worker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync' });
+    return { worker, url };
+  } finally {
+    if (reading) delete proto[Symbol.toPrimitive];
+  }
+}
+
+/**
+ * Vite's dev server pre-bundles dependencies into node_modules/.vite/deps/, away from the worker
+ * (its production build has no such step, and finds the worker by itself). Run from there, this
+ * module takes the worker from the package, in the node_modules that holds Vite's cache, as the dev
+ * server serves it. The path is not a literal on purpose: no bundler must take it for a file to emit.
+ */
+function vitePrebundledWorkerUrl(): URL | undefined {
+  // Not `new URL(path, import.meta.url)`: webpack would take that for a file to bundle, and warn.
+  const here = new URL(import.meta.url);
+  if (!/\/node_modules\/\.vite\/deps(?:_[^/]*)?\/[^/]+$/.test(here.pathname)) return undefined;
+  return new URL('../../rxsync/dist/browser/rxsync-worker.js', here);
+}
+
+/** Why the worker script did not start, in words: what its URL answers, and what to do. */
+async function workerStartError(url: string | undefined, event: Event): Promise<Error> {
+  const reported = (event as ErrorEvent).message || 'load error';
+  const fix =
+    "Serve rxsync's dist/browser/rxsync-worker.js and its two .wasm files at that URL, or pass workerUrl. A bundler that " +
+    'bundles the workers a module starts from a literal URL (relative to import.meta.url), such as Vite or webpack 5, emits ' +
+    "them by itself when the app imports 'rxsync/browser' and leaves workerUrl out.";
+  if (url === undefined) return new AssetLoadError(`the rxsync worker script did not start (${reported}); its URL is unknown here. ${fix}`);
+  const prebundled = url.includes('/.vite/deps/')
+    ? " Vite's dev server pre-bundled rxsync into node_modules/.vite/deps/, away from its worker: add optimizeDeps: { exclude: ['rxsync'] } to the Vite config."
+    : '';
+  let answer: ServedAnswer;
+  try {
+    const response = await fetch(url, { credentials: 'same-origin', cache: 'no-store' });
+    answer = answerOf(url, response, await readHead(response));
+  } catch (error) {
+    return new AssetLoadError(
+      `the rxsync worker script ${url} did not start (${reported}), and fetching it failed too (${(error as Error)?.message}). ${fix}${prebundled}`,
+      {
+        url,
+      },
+    );
+  }
+  const context = { url, status: answer.status, contentType: answer.contentType };
+  const served = answer.status >= 200 && answer.status < 300;
+  const html = looksLikeHtml(answer);
+  if (served && !html && /javascript|ecmascript/i.test(answer.contentType)) {
+    return new AssetLoadError(
+      `the rxsync worker script ${url} is served (${describeAnswer(answer)}) but did not start (${reported}): see the browser console for the worker's error.`,
+      context,
+    );
+  }
+  const verdict = !served
+    ? ''
+    : html
+      ? ": an HTML page (a server's fallback for a missing file?), not the script"
+      : ', not JavaScript (a module worker needs a JavaScript content type)';
+  return new AssetLoadError(
+    `the rxsync worker script ${url} did not start (${reported}): it answered ${describeAnswer(answer)}${verdict}. ${fix}${prebundled}`,
+    context,
+  );
 }

@@ -13,7 +13,17 @@ export {
   offSyncEvent,
   getSyncClient,
 } from './client/callback-facade.js';
-export { SYNC_EVENTS, type SyncEvent, type SyncEventMessage } from './streams/events.js';
+export {
+  SYNC_EVENTS,
+  type SyncEvent,
+  type SyncEventMessage,
+  type SyncEventMap,
+  type SyncEventListener,
+  type InitialSyncProgress,
+  type TableSyncProgress,
+  type SchemaMismatch,
+} from './streams/events.js';
+export type { SyncStatus } from './client/sync-status.js';
 export type { ConnectionStatus, ConnectionState } from './streams/connection-state.js';
 export type { LocalChangeEntry } from './changes/outbox.js';
 export * from './protocol/index.js';

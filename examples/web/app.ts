@@ -6,7 +6,9 @@
 //
 // Bundled by scripts/build-demo.mjs into dist/web/. In an app of your own the import is
 // `from 'rxsync/browser'`; here it names the source entry so that `npm run typecheck` checks this
-// file, and the build points it at the published bundle (dist/browser/rxsync.js).
+// file, and the build points it at the published bundle (dist/browser/rxsync.js). No workerUrl:
+// rxsync starts its worker from `./rxsync-worker.js` next to the bundle, where build-demo.mjs
+// copies it with wa-sqlite's .wasm files (esbuild, unlike Vite or webpack, emits no worker itself).
 //
 // Query parameters, for trying things out: ?user=alice or ?user=bob (signed in for this page only),
 // ?server=ws://host:port/api/sync (another server), ?db=name (another local database; a different
@@ -107,8 +109,6 @@ async function start(user: User): Promise<RemoteSyncClient> {
     database,
     // A string: functions do not cross into the worker. keepTokenFresh renews it with setAuthToken.
     authToken: token,
-    // The worker script and wa-sqlite's .wasm files sit next to app.js (build-demo.mjs copies them).
-    workerUrl: new URL('rxsync-worker.js', import.meta.url),
     // A demo should come back quickly after `npm start` restarts.
     reconnect: { initialDelayMs: 250, maxDelayMs: 5000 },
   });

@@ -1,3 +1,4 @@
+import type { SyncEventMap } from '../../src/streams/events.js';
 /**
  * Close codes with which a server asks its clients to come back at once: 1012 (serviceRestart, a
  * draining process: go to another server) and 4403 (tokenExpired: come back with a fresh token).
@@ -12,7 +13,8 @@ import { startTestServer } from '../support/test-server.js';
 import { todo } from '../support/test-schema.js';
 import { cleanupClients, testClient, until } from '../support/test-client.js';
 
-type Disconnected = { reason: string; attempt: number; retryInMs: number; url?: string };
+/** A `disconnected` event of a lost connection (with a retry). */
+type Disconnected = Extract<SyncEventMap['disconnected'], { attempt: number }>;
 
 describe('close codes that ask for an immediate reconnect', () => {
   const fakes: FakeServer[] = [];
@@ -32,7 +34,7 @@ describe('close codes that ask for an immediate reconnect', () => {
     // expected to wait must happen without it.
     const c = testClient({ reconnect: { initialDelayMs: 20_000, maxDelayMs: 60_000, jitter: 0 }, ...options });
     const lost: Disconnected[] = [];
-    c.on('disconnected', (event: Disconnected) => {
+    c.on('disconnected', (event) => {
       if (event.attempt !== undefined) lost.push(event);
     });
     const connected: string[] = [];

@@ -1,3 +1,4 @@
+import type { SyncEventMap } from '../../src/streams/events.js';
 /**
  * connect() with a list of servers: tried one after the other (shuffled unless `urlOrder:
  * 'listed'`), moving on when one cannot be reached, answers with an HTTP error, or closes; the
@@ -12,12 +13,13 @@ import { testSchema, todo } from '../support/test-schema.js';
 import { cleanupClients, fastClientOptions, testClient, until } from '../support/test-client.js';
 import { closedPortUrl, httpErrorServer } from '../support/unreachable.js';
 
-type Disconnected = { reason: string; attempt: number; retryInMs: number; url?: string };
+/** A `disconnected` event of a lost connection (with a retry). */
+type Disconnected = Extract<SyncEventMap['disconnected'], { attempt: number }>;
 
 /** The client's `disconnected` events (those of a lost connection, with a retry). */
 function disconnects(client: ReturnType<typeof testClient>): Disconnected[] {
   const seen: Disconnected[] = [];
-  client.on('disconnected', (event: Disconnected) => {
+  client.on('disconnected', (event) => {
     if (event.attempt !== undefined) seen.push(event);
   });
   return seen;

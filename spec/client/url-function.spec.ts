@@ -1,3 +1,4 @@
+import type { SyncEventMap } from '../../src/streams/events.js';
 /**
  * connect() with a function: asked for the URL before every try (it may answer with a Promise);
  * a throw, a rejection or an answer that is not a URL fails that try like an unreachable server
@@ -7,7 +8,8 @@ import { FakeServer } from '../support/fake-server.js';
 import { cleanupClients, testClient, until } from '../support/test-client.js';
 import { closedPortUrl } from '../support/unreachable.js';
 
-type Disconnected = { reason: string; attempt: number; retryInMs: number; url?: string };
+/** A `disconnected` event of a lost connection (with a retry). */
+type Disconnected = Extract<SyncEventMap['disconnected'], { attempt: number }>;
 
 describe('connect() with a URL function', () => {
   let server: FakeServer;
@@ -23,7 +25,7 @@ describe('connect() with a URL function', () => {
 
   function lostConnections(client: ReturnType<typeof testClient>): Disconnected[] {
     const lost: Disconnected[] = [];
-    client.on('disconnected', (event: Disconnected) => {
+    client.on('disconnected', (event) => {
       if (event.attempt !== undefined) lost.push(event);
     });
     return lost;

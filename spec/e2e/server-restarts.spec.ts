@@ -1,3 +1,4 @@
+import type { SyncEventMap } from '../../src/streams/events.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ describe('a server restarted under a connected client', () => {
     const port = server.port;
     const initialDelayMs = 300;
     const client = testClient({ reconnect: { initialDelayMs, maxDelayMs: 10_000, jitter: 0.3 } });
-    const disconnects: Array<{ attempt: number; retryInMs: number }> = [];
+    const disconnects: Array<SyncEventMap['disconnected']> = [];
     client.on('disconnected', (e) => disconnects.push(e));
     expect(await client.connect(server.url)).toBe(true);
 

@@ -62,7 +62,7 @@ export class Checkpoint {
   }
 
   /** Tells everyone that the committed checkpoint is `lsn` (lsn$, the `lsn_updated` event), and mirrors it soon. */
-  publish(lsn: Lsn, extra: Record<string, unknown> = {}): void {
+  publish(lsn: Lsn, extra: { reset?: boolean } = {}): void {
     this.published.next(lsn);
     this.events.emit('lsn_updated', { lsn, ...extra });
     this.mirrorTimer ??=

@@ -1,5 +1,6 @@
 import { concatMap, from, interval, tap, type SchedulerLike, type Subscription } from 'rxjs';
 import type { ClientChange } from '../protocol/index.js';
+import type { ConnectionStatus } from '../streams/connection-state.js';
 import type { EventBus } from '../streams/events.js';
 import type { SyncedData } from './synced-data.js';
 
@@ -43,7 +44,7 @@ export class OutboxSender {
     private readonly data: SyncedData,
     private readonly bus: EventBus,
     private readonly target: () => PushTarget | undefined,
-    private readonly status: () => string,
+    private readonly status: () => ConnectionStatus,
     private readonly options: OutboxSenderOptions,
     private readonly scheduler: SchedulerLike,
     private readonly onError: (error: unknown) => void,

@@ -38,9 +38,11 @@ export interface LocalChangeEntry {
 }
 
 /** What a push_result did, for the event stream. */
-export type OutboxOutcome =
-  | { type: 'applied'; id: string; table: string; key: Key; lsn?: string }
-  | { type: 'rejected'; id: string; table: string; key: Key; reason: string; serverRow: Row | null };
+export type OutboxOutcome = AppliedOutcome | RejectedOutcome;
+/** The server applied a local change (its answer, or its echo on the stream). */
+export type AppliedOutcome = { type: 'applied'; id: string; table: string; key: Key; lsn?: string };
+/** The server refused a local change; it was undone locally. */
+export type RejectedOutcome = { type: 'rejected'; id: string; table: string; key: Key; reason: string; serverRow: Row | null };
 
 interface EntryRow {
   id: string;

@@ -11,7 +11,7 @@ import {
   type SnapshotChunk,
   type SyncSchema,
 } from '../protocol/index.js';
-import type { OutboxOutcome } from './outbox.js';
+import type { AppliedOutcome } from './outbox.js';
 import { readLsn, writeLsn, writeSetHash } from './local-schema.js';
 import { keyFromJson, keyToJson, tableCodecs, type TableCodec } from './table-codec.js';
 import { Rebase } from './rebase.js';
@@ -102,7 +102,7 @@ export class ServerChanges {
    * live batch is mostly rows of one table (5,000 changes/s took ~95% of the client's event loop
    * with a statement per row).
    */
-  async applyBatch(tx: SqliteExecutor, batch: Changes): Promise<{ tables: Set<string>; count: number; confirmed: OutboxOutcome[] } | undefined> {
+  async applyBatch(tx: SqliteExecutor, batch: Changes): Promise<{ tables: Set<string>; count: number; confirmed: AppliedOutcome[] } | undefined> {
     this.check(batch);
     const checkpoint = await readLsn(tx);
     if (compareLsn(batch.lsn, checkpoint) <= 0) return undefined;
@@ -253,8 +253,8 @@ async function confirmCoveredChanges(tx: SqliteExecutor, lsn: Lsn): Promise<Arra
  * Returns the entries whose status this changed, for `client_change_applied` events; the
  * push_result that may still come finds them applied and is ignored.
  */
-async function confirmOwnChanges(tx: SqliteExecutor, own: unknown[][]): Promise<OutboxOutcome[]> {
-  const confirmed: OutboxOutcome[] = [];
+async function confirmOwnChanges(tx: SqliteExecutor, own: unknown[][]): Promise<AppliedOutcome[]> {
+  const confirmed: AppliedOutcome[] = [];
   for (const [lsn, , id] of own) {
     const row = await tx.get<{ table_name: string; row_key: string }>(
       `SELECT table_name, row_key FROM local_changes WHERE id = ? AND source = 'local' AND status IN ('pending', 'sent', 'failed')`,

@@ -1,6 +1,6 @@
 import { createSyncClient, type SyncClient } from './sync-client.js';
 import type { SyncClientOptions } from './options.js';
-import type { SyncEvent } from '../streams/events.js';
+import type { SyncEvent, SyncEventListener } from '../streams/events.js';
 import { demoSchema } from '../protocol/demo-schema.js';
 import type { ConnectOptions } from './api.js';
 import type { ServerUrls } from './server-urls.js';
@@ -25,12 +25,17 @@ function current(): SyncClient {
 }
 
 export const getSyncClient = (): SyncClient => current();
-/** `wsUrl`: one URL, a list of equivalent servers, or a function answering the URL (see SyncClient.connect). */
+/**
+ * `wsUrl`: one URL, a list of equivalent servers, or a function answering the URL (see
+ * SyncClient.connect). Resolves true once welcomed; with `timeoutMs`, false after that long
+ * without a welcome (a server that is down), while the connection keeps trying in the background.
+ */
 export const connectToSyncServer = (wsUrl: ServerUrls, options?: ConnectOptions): Promise<boolean> => current().connect(wsUrl, options);
 export const disconnectFromSyncServer = (reason?: string): void => current().disconnect(reason);
 export const resetLSN = (): Promise<void> => current().resetLSN();
-export const onSyncEvent = (event: SyncEvent, callback: (data: any) => void): void => current().on(event, callback);
-export const offSyncEvent = (event: SyncEvent, callback: (data: any) => void): void => current().off(event, callback);
+/** Calls `callback` with the data of every `event` (SyncEventMap says what each carries). */
+export const onSyncEvent = <E extends SyncEvent>(event: E, callback: SyncEventListener<E>): void => current().on(event, callback);
+export const offSyncEvent = <E extends SyncEvent>(event: E, callback: SyncEventListener<E>): void => current().off(event, callback);
 
 /** Closes the default client; `initializeSync` may be called again after. Returns when it is closed. */
 export function cleanupSync(): Promise<void> {

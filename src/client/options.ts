@@ -2,9 +2,10 @@ import type { SchedulerLike } from 'rxjs';
 import type { StorageBackendKind } from '../storage/index.js';
 import type { SyncSchema } from '../protocol/index.js';
 
-export interface SyncClientOptions {
-  /** The same schema object the server uses. */
-  schema: SyncSchema;
+/** `S`: the schema's type (see defineSchema), which types the client's rows. */
+export interface SyncClientOptions<S extends SyncSchema = SyncSchema> {
+  /** The same schema the server uses. */
+  schema: S;
   /** ':memory:' (default) keeps nothing; another name persists in IndexedDB under that name. */
   database?: string;
   /**

@@ -1,8 +1,20 @@
-import { asyncScheduler, defer, filter, from, startWith, Subject, switchMap, type Observable, type SchedulerLike } from 'rxjs';
-import { tableOf, type ChangeOp, type Key, type Lsn, type Row, type SyncSchema, type Welcome } from '../protocol/index.js';
+import { asyncScheduler, catchError, defer, EMPTY, filter, from, startWith, Subject, switchMap, type Observable, type SchedulerLike } from 'rxjs';
+import {
+  tableOf,
+  type ChangeOp,
+  type InsertRowOf,
+  type Key,
+  type KeyOf,
+  type Lsn,
+  type PatchOf,
+  type Row,
+  type SyncSchema,
+  type TableName,
+  type Welcome,
+} from '../protocol/index.js';
 import { CancelledError, toErrorEvent } from '../errors.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
-import { EventBus, type SyncEvent, type SyncEventMessage } from '../streams/events.js';
+import { EventBus, type SyncEvent, type SyncEventListener, type SyncEventMessage } from '../streams/events.js';
 import { hostTurn } from '../streams/host-turn.js';
 import { defaultWebSocket, onlineEvents } from '../streams/socket.js';
 import type { MetaStore, SqliteDatabase } from '../storage/index.js';
@@ -20,6 +32,8 @@ import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './
 import { SocketSession } from './session.js';
 import type { ServerUrls } from './server-urls.js';
 import { tablesReadBy } from './watched-tables.js';
+import { SyncStatusTracker, type SyncStatus } from './sync-status.js';
+import { distinctRows } from '../operators/index.js';
 
 /** The parts that exist once the database is open. */
 interface Parts {
@@ -33,12 +47,19 @@ interface Parts {
  * The sync client: a facade that wires the parts and owns their lifetimes. The synced data
  * (SyncedData: the tables, the outbox, the Checkpoint), the OutboxSender, and the Connection (a
  * SocketSession per socket) do the work; this class opens and closes them and answers the API.
+ *
+ * `S` is the schema's type: a schema defined in code types the rows of insert/update/delete (see
+ * RowOf); the wide SyncSchema (a schema read at run time) takes any table and row.
  */
-export class SyncClient implements SyncClientCalls {
-  readonly schema: SyncSchema;
+export class SyncClient<S extends SyncSchema = SyncSchema> implements SyncClientCalls<S> {
+  readonly schema: S;
+  /** Every event, as `{ type, data, at }`; checking `type` narrows `data` (SyncEventMap). */
   readonly events$: Observable<SyncEventMessage>;
   readonly status$: Observable<ConnectionStatus>;
   readonly lsn$: Observable<Lsn>;
+  /** The sync state as one value (phase, connected, hasSynced, lastSyncedAt, pending, download); emits on every change, the current value first. */
+  readonly syncStatus$: Observable<SyncStatus>;
+  private readonly syncStatusTracker: SyncStatusTracker;
   private readonly options: ResolvedOptions;
   private readonly scheduler: SchedulerLike;
   private readonly bus: EventBus;
@@ -50,7 +71,7 @@ export class SyncClient implements SyncClientCalls {
   private readonly identity = new ClientIdentity();
   private cleanedUp = false;
 
-  constructor(private readonly config: SyncClientOptions) {
+  constructor(private readonly config: SyncClientOptions<S>) {
     this.schema = config.schema;
     this.options = resolveOptions(config);
     this.scheduler = config.scheduler ?? asyncScheduler;
@@ -68,6 +89,8 @@ export class SyncClient implements SyncClientCalls {
     this.events$ = this.bus.events$;
     this.status$ = this.connection.status$;
     this.lsn$ = this.checkpoint.lsn$;
+    this.syncStatusTracker = new SyncStatusTracker(this.events$, this.lsn$, this.connection.currentStatus);
+    this.syncStatus$ = this.syncStatusTracker.status$;
   }
 
   get clientId(): string {
@@ -78,6 +101,10 @@ export class SyncClient implements SyncClientCalls {
   }
   get currentStatus(): ConnectionStatus {
     return this.connection.currentStatus;
+  }
+  /** The current value of syncStatus$. */
+  get syncStatus(): SyncStatus {
+    return this.syncStatusTracker.current;
   }
 
   /** Opens the database and loads the client id and the LSN. Idempotent. */
@@ -102,6 +129,13 @@ export class SyncClient implements SyncClientCalls {
       (error) => this.emitError(error),
     );
     this.parts = { db, meta, data, sender };
+    this.syncStatusTracker.followOutbox(
+      data.tablesChanged$.pipe(
+        filter((changed) => changed.has('local_changes')),
+        startWith(null),
+        switchMap(() => from(data.outbox.openCount()).pipe(catchError(() => EMPTY))), // a failed count waits for the next change
+      ),
+    );
     if (!this.cleanedUp) sender.start();
   }
 
@@ -136,7 +170,7 @@ export class SyncClient implements SyncClientCalls {
       reason: welcome.reason,
       serverLsn: welcome.serverLsn,
       sessionId: welcome.sessionId,
-      url: this.connection.url,
+      url: this.connection.url!, // a welcome comes on an open socket, whose URL the connection knows
     });
     this.parts!.sender.connected().catch((error) => this.emitError(error));
   }
@@ -175,6 +209,7 @@ export class SyncClient implements SyncClientCalls {
     // An initialize() still running would start the outbox timer after us: let it finish first.
     await this.initializing?.catch(() => undefined);
     this.parts?.sender.stop();
+    this.syncStatusTracker.complete();
     await this.checkpoint.flush();
     this.checkpoint.complete();
     this.parts?.data.complete();
@@ -194,14 +229,24 @@ export class SyncClient implements SyncClientCalls {
     if (connected) void this.connect(connected.target, { urlOrder: connected.options.urlOrder });
   }
 
-  insert(table: string, row: Row): Promise<void> {
-    return this.write('insert', table, row[tableOf(this.schema, table).primaryKey] as Key, row);
+  /**
+   * Writes a row locally (with its outbox entry, in one transaction) and syncs it. A row whose
+   * key already exists is overwritten, like an upsert (not refused as SQL's INSERT would): the
+   * columns given replace the stored ones and those left out become NULL, locally at once and on
+   * the server (whose default conflict policy, lastWriteWins, does the same). Use `update` to
+   * change some columns only.
+   */
+  insert<T extends TableName<S>>(table: T, row: InsertRowOf<S, T>): Promise<void> {
+    const whole = row as Row;
+    return this.write('insert', table, whole[tableOf(this.schema, table).primaryKey] as Key, whole);
   }
-  update(table: string, key: Key, patch: Row): Promise<void> {
-    return this.write('update', table, key, patch);
+  /** Changes the columns in `patch` of the row with `key`; rejects (invalid_value) if there is no such row locally. */
+  update<T extends TableName<S>>(table: T, key: KeyOf<S, T>, patch: PatchOf<S, T>): Promise<void> {
+    return this.write('update', table, key as Key, patch as Row);
   }
-  delete(table: string, key: Key): Promise<void> {
-    return this.write('delete', table, key, null);
+  /** Deletes the row with `key` (there may be none). */
+  delete<T extends TableName<S>>(table: T, key: KeyOf<S, T>): Promise<void> {
+    return this.write('delete', table, key as Key, null);
   }
 
   private async write(op: ChangeOp, table: string, key: Key, row: Row | null): Promise<void> {
@@ -216,7 +261,11 @@ export class SyncClient implements SyncClientCalls {
     return this.parts!.db.all<T>(sql, params);
   }
 
-  /** The query's rows now, and again after every commit that touches a table it reads. */
+  /**
+   * The query's rows now, and again after every commit that touches a table it reads, when they
+   * differ from the rows it emitted last (a commit that changed nothing the query returns emits
+   * nothing). `T` is the row type the caller expects (not checked).
+   */
   watch<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<T[]> {
     const tables = tablesReadBy(sql, [...this.schema.tableNames, 'local_changes']);
     return defer(() => from(this.initialize())).pipe(
@@ -225,6 +274,7 @@ export class SyncClient implements SyncClientCalls {
           filter((changed) => tables.some((table) => changed.has(table))),
           startWith(null),
           switchMap(() => from(this.parts!.db.all<T>(sql, params))),
+          distinctRows(),
         ),
       ),
     );
@@ -239,10 +289,12 @@ export class SyncClient implements SyncClientCalls {
     return whenSynced({ data: this.parts!.data, connection: this.connection, scheduler: this.scheduler }, options.timeoutMs);
   }
 
-  on(event: SyncEvent, callback: (data: any) => void): void {
+  /** Calls `callback` with the data of every `event` (SyncEventMap says what each carries). Adding the same callback twice adds it once. */
+  on<E extends SyncEvent>(event: E, callback: SyncEventListener<E>): void {
     this.bus.on(event, callback);
   }
-  off(event: SyncEvent, callback: (data: any) => void): void {
+  /** Stops calling `callback` for `event`. */
+  off<E extends SyncEvent>(event: E, callback: SyncEventListener<E>): void {
     this.bus.off(event, callback);
   }
 
@@ -263,6 +315,7 @@ export class SyncClient implements SyncClientCalls {
   }
 }
 
-export function createSyncClient(options: SyncClientOptions): SyncClient {
+/** A client of `options.schema`; with a schema defined in code, its rows are typed (SyncClient<typeof schema>). */
+export function createSyncClient<S extends SyncSchema>(options: SyncClientOptions<S>): SyncClient<S> {
   return new SyncClient(options);
 }

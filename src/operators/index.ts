@@ -3,3 +3,4 @@ export { retryBackoff, backoffDelay, assertBackoffConfig, type BackoffConfig, ty
 export { applyInOrder, type ApplyInOrderConfig } from './apply-in-order.js';
 export { checkpointLsn, type CheckpointLsnOptions } from './checkpoint-lsn.js';
 export { heartbeat, type HeartbeatConfig } from './heartbeat.js';
+export { distinctRows, sameRows } from './distinct-rows.js';

@@ -3,6 +3,7 @@ import { isLeft } from 'fp-ts/lib/Either.js';
 import { formatDecodeErrors } from './decode-errors.js';
 import { fnv1a64Hex } from './hash.js';
 import { isPlainIdentifier } from '../sql/identifiers.js';
+import type { Key } from './messages.js';
 
 /** Column types a synced table may use. `json` is any JSON value, stored as text in SQLite. */
 export const ColumnTypeCodec = t.keyof({ text: null, integer: null, real: null, json: null });
@@ -18,10 +19,25 @@ export type TableSchema = t.TypeOf<typeof TableSchemaCodec>;
 export const SchemaDefinitionCodec = t.type({ tables: t.record(t.string, TableSchemaCodec) });
 export type SchemaDefinition = t.TypeOf<typeof SchemaDefinitionCodec>;
 
-/** A checked schema: identifiers validated, frozen, with its stable hash computed once. */
-export interface SyncSchema extends SchemaDefinition {
+/** A schema's tables, by name. */
+export type SchemaTables = SchemaDefinition['tables'];
+
+/** Type-only (no value has it): where a SyncSchema keeps the type of its tables as declared. */
+declare const declaredTables: unique symbol;
+
+/**
+ * A checked schema: identifiers validated, frozen, with its stable hash computed once. `Tables`
+ * is its tables as written where the compiler saw them (`defineSchema({ tables: { ... } })` in
+ * code), so that a client's rows are typed from it ({@link RowOf}); a schema read at run time (a
+ * JSON file) has the wide default, and takes any table name and any row.
+ */
+export interface SyncSchema<Tables extends SchemaTables = SchemaTables> {
+  /** Every table by name; indexable by any string (check the name with `tableOf` or `tableNames`). */
+  readonly tables: SchemaTables & Tables;
   readonly hash: string;
   readonly tableNames: readonly string[];
+  /** Never set: carries the declared tables' type for {@link TableName} and {@link RowOf}. */
+  readonly [declaredTables]?: Tables;
 }
 
 /**
@@ -40,8 +56,18 @@ export function isIdentifier(name: string): boolean {
   return isPlainIdentifier(name) && name.length <= MAX_IDENTIFIER_LENGTH && !RESERVED_PREFIXES.some((p) => name.toLowerCase().startsWith(p));
 }
 
-/** Checks a schema definition (from code or a JSON file) and returns the frozen SyncSchema. */
-export function defineSchema(definition: SchemaDefinition | unknown): SyncSchema {
+/**
+ * Checks a schema definition (from code or a JSON file) and returns the frozen SyncSchema.
+ *
+ * Written in code, the schema keeps its tables' types (`SyncSchema<{ todos: ... }>`), and a
+ * client made with it types its rows: see {@link RowOf}. Anything else (a JSON file, a value
+ * built at run time, a literal the compiler cannot check against the column types) gives the wide
+ * `SyncSchema`: any table name, any row, checked at run time only. Needs TypeScript 5.0 or later
+ * (a `const` type parameter).
+ */
+export function defineSchema<const D extends SchemaDefinition>(definition: D): SyncSchema<0 extends 1 & D ? SchemaTables : D['tables']>; // `any` (JSON.parse) is wide
+export function defineSchema(definition: unknown): SyncSchema;
+export function defineSchema(definition: unknown): SyncSchema {
   const decoded = SchemaDefinitionCodec.decode(definition);
   if (isLeft(decoded)) throw new SchemaError(`invalid schema: ${formatDecodeErrors(decoded.left)}`);
   const tables = decoded.right.tables;
@@ -98,3 +124,50 @@ export function schemaHash(definition: SchemaDefinition): string {
 export function schemaDefinition(schema: SyncSchema): SchemaDefinition {
   return { tables: schema.tables };
 }
+
+// ---- rows typed from the schema ------------------------------------------------------------
+
+/** The tables of schema S as declared (the wide SchemaTables for a schema read at run time). */
+type DeclaredTables<S extends SyncSchema> = NonNullable<S[typeof declaredTables]>;
+
+/** The table names of a schema: the literal names of a schema defined in code, `string` for a wide one. */
+export type TableName<S extends SyncSchema> = Extract<keyof DeclaredTables<S>, string>;
+
+/** What a column of type `C` holds in the API's rows (null aside): `json` is any JSON value. */
+export type ColumnValue<C extends ColumnType> = C extends 'text' ? string : C extends 'integer' | 'real' ? number : unknown;
+
+/** What a column of type `C` reads as from SQL (null aside): `json` columns are stored as JSON text. */
+export type StoredColumnValue<C extends ColumnType> = C extends 'text' | 'json' ? string : number;
+
+type Columns<S extends SyncSchema, T extends TableName<S>> = DeclaredTables<S>[T]['columns'];
+type KeyColumn<S extends SyncSchema, T extends TableName<S>> = DeclaredTables<S>[T]['primaryKey'];
+/** Shows a mapped intersection as one object type (keeping `?`), for readable errors and hovers. */
+type Flatten<O> = { [K in keyof O]: O[K] } & {};
+
+/** The type of table T's primary key (`string` or `number`; `Key` for a wide schema). */
+export type KeyOf<S extends SyncSchema, T extends TableName<S>> = Key & ColumnValue<Columns<S, T>[KeyColumn<S, T>]>;
+
+/**
+ * A whole row of table T as the API takes and gives it (protocol rows, `localChanges()`): the
+ * primary key is never null; every other column may be (columns have no NOT NULL: a column a
+ * write left out is NULL). `json` columns are any JSON value. Any columns for a wide schema.
+ */
+export type RowOf<S extends SyncSchema, T extends TableName<S>> = {
+  -readonly [C in keyof Columns<S, T>]: C extends KeyColumn<S, T> ? ColumnValue<Columns<S, T>[C]> : ColumnValue<Columns<S, T>[C]> | null;
+};
+
+/** What `insert` takes: the primary key, and any of the other columns (those left out are NULL). */
+export type InsertRowOf<S extends SyncSchema, T extends TableName<S>> = Flatten<
+  Pick<RowOf<S, T>, KeyColumn<S, T> & keyof RowOf<S, T>> & Partial<Omit<RowOf<S, T>, KeyColumn<S, T>>>
+>;
+
+/** What `update` takes: any columns (the primary key only if it is the row's own). */
+export type PatchOf<S extends SyncSchema, T extends TableName<S>> = Partial<RowOf<S, T>>;
+
+/**
+ * A row of table T as SQL reads it from the local database (`query`/`watch` of `SELECT *`):
+ * `json` columns are their JSON text. For `watch<StoredRowOf<typeof schema, 'todos'>>(...)`.
+ */
+export type StoredRowOf<S extends SyncSchema, T extends TableName<S>> = {
+  -readonly [C in keyof Columns<S, T>]: C extends KeyColumn<S, T> ? StoredColumnValue<Columns<S, T>[C]> : StoredColumnValue<Columns<S, T>[C]> | null;
+};

@@ -6,12 +6,15 @@
  * - a `SyncProtocolError` (e.g. code 'unknown_column') comes back as a SyncProtocolError;
  * - an error with one of the client's codes (src/errors.ts) comes back as a SyncError carrying the
  *   original `name` (ConnectionError, TimeoutError, ...), so `instanceof SyncError` holds;
+ * - the worker boundary's own errors (EngineMismatchError, WorkerVersionError, AssetLoadError) come
+ *   back as themselves;
  * - anything else is an Error with the original `name`, `message` and, when there was one, `code`.
  *
  * `context` travels when it is cloneable (it is plain data by the errors' own contract).
  */
 import { SyncError, type ClientErrorCode } from '../errors.js';
 import { SyncProtocolError, type ErrorCode } from '../protocol/errors.js';
+import { AssetLoadError } from '../served-file.js';
 
 export interface SerializedError {
   name: string;
@@ -44,6 +47,29 @@ export class EngineMismatchError extends Error {
   }
 }
 
+/**
+ * The worker script is another version of rxsync than the page's: a copy of the worker that was not
+ * updated with the package, or a SharedWorker still running for a tab of the old version.
+ */
+export class WorkerVersionError extends Error {
+  override readonly name = 'WorkerVersionError';
+  readonly code = 'version_mismatch';
+  readonly retryable = false;
+  constructor(
+    message: string,
+    readonly context: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+/** Errors rebuilt as their own class on the other side (each takes a message and its context). */
+const BOUNDARY_ERRORS: Record<string, new (message: string, context?: Record<string, unknown>) => Error> = {
+  EngineMismatchError,
+  WorkerVersionError,
+  AssetLoadError,
+};
+
 function cloneable(value: unknown): Record<string, unknown> | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   try {
@@ -73,7 +99,10 @@ export function serializeError(error: unknown): SerializedError {
 
 export function deserializeError(data: SerializedError): Error {
   let error: Error;
-  if (data.name === 'SyncProtocolError' && data.code) {
+  const BoundaryError = Object.hasOwn(BOUNDARY_ERRORS, data.name) ? BOUNDARY_ERRORS[data.name] : undefined;
+  if (BoundaryError) {
+    error = new BoundaryError(data.message, data.context ?? {});
+  } else if (data.name === 'SyncProtocolError' && data.code) {
     error = new SyncProtocolError(data.code as ErrorCode, data.message, data.context ?? {});
   } else if (data.code && CLIENT_CODES.has(data.code)) {
     const e = new SyncError(data.message, { code: data.code as ClientErrorCode, retryable: data.retryable, context: data.context });

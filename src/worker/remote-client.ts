@@ -5,7 +5,11 @@
  * Why comlink: it handles the request/response plumbing, and `comlink.proxy` gives each Observable
  * subscription its own channel with an explicit release, which is exactly the lifetime a
  * subscription has (see observable-bridge.ts). Errors travel inside the answers (types.ts, Outcome).
+ *
+ * Before attaching, the proxy says its rxsync version (`hello`) and refuses a worker that answers
+ * another one, or none (a worker older than the handshake): a {@link WorkerVersionError}.
  */
+import type { SyncStatus } from '../client/sync-status.js';
 import { proxy, releaseProxy, wrap, type Endpoint, type Remote } from 'comlink';
 import { share, type Observable } from 'rxjs';
 import { SYNC_CLIENT_CALLS, type ConnectOptions, type Promisified, type SyncClientCalls } from '../client/api.js';
@@ -14,9 +18,11 @@ import { CancelledError } from '../errors.js';
 import type { Lsn } from '../protocol/index.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
 import { EventListeners, type SyncEvent, type SyncEventMessage } from '../streams/events.js';
-import { deserializeError } from './errors.js';
+import { deserializeError, WorkerVersionError } from './errors.js';
 import { fromRemote, type RemoteObserver } from './observable-bridge.js';
 import type { EngineOptions, Outcome, RemoteStream, RemoteSyncClient, TabApi, WorkerDebugInfo, WorkerSyncClientOptions } from './types.js';
+import type { TabHandshake } from './worker-core.js';
+import { VERSION } from '../version.js';
 
 export interface ConnectRemoteOptions {
   /** The tab's id for tab coordination (the worker watches the tab's Web Lock of that id). */
@@ -25,6 +31,8 @@ export interface ConnectRemoteOptions {
   onClose?: () => void;
   /** Rejects the attach (e.g. the worker script failed to load) instead of waiting forever. */
   failed?: Promise<never>;
+  /** The worker script's URL, for errors (the worker's own answer names it too, when it answers). */
+  workerUrl?: string;
 }
 
 /** Attaches to the engine of `options.database` behind `endpoint` and returns the proxy. */
@@ -33,20 +41,43 @@ export async function connectRemoteClient(
   options: EngineOptions | (Omit<EngineOptions, 'authToken'> & Pick<WorkerSyncClientOptions, 'authToken'>),
   extra: ConnectRemoteOptions = {},
 ): Promise<RemoteSyncClient> {
-  const remote = wrap<TabApi>(endpoint);
+  const remote = wrap<TabApi & TabHandshake>(endpoint);
   const client = new WorkerSyncClient(remote, extra.onClose);
   const { authToken, ...rest } = options;
   const engineOptions: EngineOptions = { ...rest, schema: { tables: options.schema.tables }, ...(typeof authToken === 'string' && { authToken }) };
-  // A function cannot be cloned into the worker: it goes as a comlink proxy, called from there.
-  const tokenSource = typeof authToken === 'function' ? proxy(async () => authToken()) : undefined;
+  const orFailed = <T>(answer: Promise<T>): Promise<T> => (extra.failed ? Promise.race([answer, extra.failed]) : answer);
   try {
-    const attached = unwrap(remote.attach(engineOptions, extra.tabId, tokenSource));
-    await (extra.failed ? Promise.race([attached, extra.failed]) : attached);
+    await orFailed(checkVersion(remote, extra.workerUrl));
+    // A function cannot be cloned into the worker: it goes as a comlink proxy, called from there.
+    const tokenSource = typeof authToken === 'function' ? proxy(async () => authToken()) : undefined;
+    await orFailed(unwrap(remote.attach(engineOptions, extra.tabId, tokenSource)));
   } catch (error) {
     await client.close();
     throw error;
   }
   return withCalls(client);
+}
+
+/** The handshake: the worker must be this page's version of rxsync. */
+async function checkVersion(remote: Remote<TabHandshake>, workerUrl: string | undefined): Promise<void> {
+  let answer: Outcome<{ version: string; url: string }>;
+  try {
+    answer = await remote.hello(VERSION);
+  } catch {
+    // comlink could not call hello: the worker predates the handshake.
+    answer = { ok: true, value: { version: '', url: '' } };
+  }
+  if (!answer.ok) throw deserializeError(answer.error);
+  const { version, url } = answer.value;
+  if (version === VERSION) return;
+  const where = url || workerUrl || '(URL unknown)';
+  const is = version ? `is version ${version}` : 'answers no version (it is older than the version check)';
+  throw new WorkerVersionError(
+    `the rxsync worker at ${where} ${is}, this page's rxsync is ${VERSION}: a stale copy? Remove your copied worker ` +
+      '(leave workerUrl out and a bundler such as Vite or webpack emits the right one) or update it and its .wasm files from ' +
+      "rxsync's dist/browser/. A SharedWorker of the old version also lives on while a tab that started it is open: close those tabs.",
+    { workerVersion: version || undefined, pageVersion: VERSION, url: where },
+  );
 }
 
 async function unwrap<T>(answer: Promise<Outcome<T>>): Promise<T> {
@@ -78,6 +109,7 @@ class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
   readonly events$: Observable<SyncEventMessage>;
   readonly status$: Observable<ConnectionStatus>;
   readonly lsn$: Observable<Lsn>;
+  readonly syncStatus$: Observable<SyncStatus>;
 
   constructor(
     private readonly remote: Remote<TabApi>,
@@ -85,6 +117,7 @@ class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
   ) {
     this.events$ = this.stream<SyncEventMessage>('events', []);
     this.status$ = this.stream<ConnectionStatus>('status', []);
+    this.syncStatus$ = this.stream<SyncStatus>('syncStatus', []);
     this.lsn$ = this.stream<Lsn>('lsn', []);
     this.listeners = new EventListeners(this.events$.pipe(share()));
   }
@@ -94,6 +127,9 @@ class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
   }
   get currentStatus(): Promise<ConnectionStatus> {
     return this.call((r) => r.currentStatus());
+  }
+  get syncStatus(): Promise<SyncStatus> {
+    return this.call((r) => r.syncStatus());
   }
   get currentLsn(): Promise<Lsn> {
     return this.call((r) => r.currentLsn());

@@ -5,12 +5,13 @@
  * Everything here is type-only, so that the browser entry pulls no engine code into the main
  * thread's bundle.
  */
+import type { SyncStatus } from '../client/sync-status.js';
 import type { Observable } from 'rxjs';
 import type { SyncClientOptions } from '../client/options.js';
 import type { Promisified, SyncClientCalls } from '../client/api.js';
 import type { Lsn, SchemaDefinition, SyncSchema } from '../protocol/index.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
-import type { SyncEvent, SyncEventMessage } from '../streams/events.js';
+import type { SyncEvent, SyncEventListener, SyncEventMessage } from '../streams/events.js';
 import type { SerializedError } from './errors.js';
 import type { RemoteObserver } from './observable-bridge.js';
 
@@ -42,8 +43,12 @@ export interface WorkerSyncClientOptions extends Omit<EngineOptions, 'wasmUrl' |
    * replaced by a fresh one without the page doing anything.
    */
   authToken?: string | (() => string | Promise<string>);
-  /** The bundled worker script (dist/browser/rxsync-worker.js), loaded as a module worker. */
-  workerUrl: string | URL;
+  /**
+   * The worker script, loaded as a module worker. Default: the worker next to rxsync's browser
+   * module (`new URL('./browser/rxsync-worker.js', import.meta.url)`), which Vite and webpack 5
+   * emit by themselves; an override for a copy served elsewhere.
+   */
+  workerUrl?: string | URL;
   /**
    * Default true: a SharedWorker where the browser has one, so every tab of the origin shares ONE
    * engine per database (one SQLite connection, one server connection); else a dedicated Worker.
@@ -74,7 +79,7 @@ export interface AttachResult {
 }
 
 /** The streams a tab can subscribe to; `watch` takes `[sql, params]`. */
-export type RemoteStream = 'events' | 'status' | 'lsn' | 'watch';
+export type RemoteStream = 'events' | 'status' | 'syncStatus' | 'lsn' | 'watch';
 
 /**
  * Every call's answer: comlink's own error transfer keeps only name/message/stack, so errors travel
@@ -97,6 +102,7 @@ export interface TabApi extends TabCalls {
   attach(options: EngineOptions, tabId?: string, tokenSource?: TokenSource): Promise<Outcome<AttachResult>>;
   clientId(): Promise<Outcome<string>>;
   currentStatus(): Promise<Outcome<ConnectionStatus>>;
+  syncStatus(): Promise<Outcome<SyncStatus>>;
   currentLsn(): Promise<Outcome<Lsn>>;
   /** Detaches this tab; the engine closes with the last tab. */
   cleanup(): Promise<Outcome<void>>;
@@ -128,19 +134,27 @@ export interface TabApi extends TabCalls {
  *   engine (connection, database) closes when the last tab detaches.
  * - Arguments and results cross by structured clone: rows, params and event data are plain values;
  *   `real(x)` wrappers (storage/binding.ts) do not survive it, pass plain numbers.
+ * - `S`, the schema's type, types the rows of insert/update/delete as on SyncClient (see RowOf);
+ *   the wide default takes any table and row.
  */
-export interface RemoteSyncClient extends Omit<Promisified<SyncClientCalls>, 'query'> {
+export interface RemoteSyncClient<S extends SyncSchema = SyncSchema> extends Promisified<SyncClientCalls<S>> {
   readonly clientId: Promise<string>;
   readonly currentStatus: Promise<ConnectionStatus>;
   readonly currentLsn: Promise<Lsn>;
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** As SyncClient.watch: the rows now, and again when they change. `T` is the row type the caller expects (not checked). */
   watch<T = Record<string, unknown>>(sql: string, params?: unknown[]): Observable<T[]>;
   cleanup(): Promise<void>;
+  /** Every event, as `{ type, data, at }`; checking `type` narrows `data` (SyncEventMap). */
   readonly events$: Observable<SyncEventMessage>;
   readonly status$: Observable<ConnectionStatus>;
+  /** As SyncClient.syncStatus$: phase, connected, hasSynced, lastSyncedAt, pending, download. */
+  readonly syncStatus$: Observable<SyncStatus>;
+  /** The SyncStatus now. */
+  readonly syncStatus: Promise<SyncStatus>;
   readonly lsn$: Observable<Lsn>;
-  on(event: SyncEvent, callback: (data: any) => void): void;
-  off(event: SyncEvent, callback: (data: any) => void): void;
+  /** Calls `callback` with the data of every `event` (SyncEventMap says what each carries). */
+  on<E extends SyncEvent>(event: E, callback: SyncEventListener<E>): void;
+  off<E extends SyncEvent>(event: E, callback: SyncEventListener<E>): void;
   /** Replaces the token sent in the next hello (the engine's, so every tab's). */
   setAuthToken(token: string | undefined): Promise<void>;
   /** Counters of the worker (engines, tabs, subscriptions), for tests and diagnostics. */

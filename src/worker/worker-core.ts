@@ -16,6 +16,10 @@
  *   running connection; a URL function (a comlink proxy to the tab's function) always starts a
  *   new one, and outlives its tab as the last URL it answered (url-source.ts);
  * - disconnect() and resetLSN() act on the shared engine; cleanup() detaches one tab.
+ *
+ * Before it attaches, a tab says its rxsync version (`hello`) and the worker answers with its own
+ * ({@link TabHandshake}): the tab refuses a worker of another version (remote-client.ts), and the
+ * worker refuses to attach a tab that said another version.
  */
 import { expose, finalizer, releaseProxy, type Endpoint, type Remote } from 'comlink';
 import { filter, firstValueFrom, map, type Observable } from 'rxjs';
@@ -25,12 +29,13 @@ import type { ConnectOptions } from '../client/api.js';
 import { sameServerUrls, type ServerUrls } from '../client/server-urls.js';
 import { CancelledError } from '../errors.js';
 import { defineSchema, type SyncSchema } from '../protocol/index.js';
-import { EngineMismatchError, serializeError } from './errors.js';
+import { EngineMismatchError, serializeError, WorkerVersionError } from './errors.js';
 import { pipeToRemote, type RemoteObserver, type RemoteSubscription } from './observable-bridge.js';
 import { watchTab, type TabWatcher } from './tab-coordination.js';
 import { TabUrlFunction } from './url-source.js';
 import type { AttachResult, EngineOptions, Outcome, RemoteStream, TabApi, TabCalls, TokenSource, WorkerDebugInfo } from './types.js';
 import { SYNC_CLIENT_CALLS } from '../client/api.js';
+import { VERSION } from '../version.js';
 
 export interface WorkerCoreOptions {
   /** Worker-side options merged under every engine's (WebSocketCtor, indexedDB, wasm, ...). */
@@ -39,6 +44,19 @@ export interface WorkerCoreOptions {
   createClient?: (options: SyncClientOptions) => SyncClient;
   /** How a tab's death is noticed (default: Web Locks, see tab-coordination.ts). */
   watchTab?: TabWatcher;
+}
+
+/** The worker's answer to a tab's hello. */
+export interface WorkerHello {
+  /** The worker's rxsync version (src/version.ts when it was built). */
+  version: string;
+  /** The worker script's URL, as the worker sees it (for the tab's errors). */
+  url: string;
+}
+
+/** The version handshake, exposed next to {@link TabApi}: a tab calls it before `attach`. */
+export interface TabHandshake {
+  hello(tabVersion: string): Promise<Outcome<WorkerHello>>;
 }
 
 /** Statuses in which a connect() for the same URL(s) joins the running connection. */
@@ -194,6 +212,8 @@ export class WorkerCore {
       }
     } else {
       const { defaults = {} } = this.options;
+      // wasmUrl: the tab's override, a directory holding the files under their own names. Else the
+      // worker's defaults (worker-entry.ts: the URLs a bundler may have rewritten to hashed names).
       const wasm = options.wasmUrl ? { locateFile: (file: string) => new URL(file, options.wasmUrl).href } : defaults.wasm;
       const created: EngineHost = new EngineHost(
         name,
@@ -256,6 +276,8 @@ export class TabSession {
   private stopWatching: (() => void) | undefined;
   private readonly subscriptions = new Map<number, RemoteSubscription>();
   private nextId = 1;
+  /** The rxsync version the tab said in its hello (a tab that says none is not checked). */
+  private tabVersion: string | undefined;
 
   constructor(private readonly core: WorkerCore) {}
 
@@ -269,6 +291,12 @@ export class TabSession {
   async attach(options: EngineOptions, tabId?: string, tokenSource?: TokenSource): Promise<AttachResult> {
     if (this.detached) throw new CancelledError('this tab was cleaned up');
     if (this.attaching) throw new Error('this tab is already attached');
+    if (this.tabVersion !== undefined && this.tabVersion !== VERSION) {
+      throw new WorkerVersionError(`this rxsync worker is version ${VERSION}, the tab's rxsync is ${this.tabVersion}`, {
+        workerVersion: VERSION,
+        pageVersion: this.tabVersion,
+      });
+    }
     this.attaching = this.core.attachTo(this, options, tokenSource);
     let host: EngineHost;
     try {
@@ -317,13 +345,15 @@ export class TabSession {
           ? engine.events$
           : stream === 'status'
             ? engine.status$
-            : stream === 'lsn'
-              ? engine.lsn$
-              : stream === 'watch'
-                ? engine.watch(String(args[0]), (args[1] as unknown[] | undefined) ?? [])
-                : (() => {
-                    throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
-                  })();
+            : stream === 'syncStatus'
+              ? engine.syncStatus$
+              : stream === 'lsn'
+                ? engine.lsn$
+                : stream === 'watch'
+                  ? engine.watch(String(args[0]), (args[1] as unknown[] | undefined) ?? [])
+                  : (() => {
+                      throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
+                    })();
     } catch (error) {
       // The observer's port was transferred to us: close it, or it would stay open on both sides.
       observer[releaseProxy]();
@@ -336,7 +366,7 @@ export class TabSession {
   }
 
   /** The object comlink exposes to the tab: every method answers an Outcome; nothing else is reachable. */
-  api(): TabApi & { [finalizer]: () => void } {
+  api(): TabApi & TabHandshake & { [finalizer]: () => void } {
     const run = async <T>(body: () => T | Promise<T>): Promise<Outcome<T>> => {
       try {
         return { ok: true, value: await body() };
@@ -367,6 +397,11 @@ export class TabSession {
           this.engine().disconnect(reason);
           this.host!.forgetTarget();
         }),
+      hello: (tabVersion) =>
+        run(() => {
+          this.tabVersion = String(tabVersion);
+          return { version: VERSION, url: (globalThis as { location?: { href?: string } }).location?.href ?? '' };
+        }),
       attach: (options, tabId, tokenSource) => run(() => this.attach(options, tabId, tokenSource)),
       clientId: () =>
         run(async () => {
@@ -375,6 +410,7 @@ export class TabSession {
           return engine.clientId;
         }),
       currentStatus: () => run(() => this.engine().currentStatus),
+      syncStatus: () => run(() => this.engine().syncStatus),
       currentLsn: () => run(() => this.engine().currentLsn),
       cleanup: () => run(() => this.detach()),
       setAuthToken: (token) =>

@@ -5,13 +5,29 @@
  * - As a SharedWorker: every tab that connects (`onconnect`) gets its own port and session.
  * - As a dedicated Worker: the worker's own scope is the one port.
  *
- * wa-sqlite's wasm files are looked up next to this script (`import.meta.url`), where
- * scripts/build-browser.mjs copies them; a tab can point elsewhere with the `wasmUrl` option.
+ * wa-sqlite's wasm files sit next to this script (scripts/build-browser.mjs copies them there). Each
+ * is named by a literal `new URL('./<file>', import.meta.url)`, which esbuild keeps as it is in
+ * this ES module: a bundler that bundles this worker for an app (Vite, webpack 5) sees both URLs,
+ * emits the files and rewrites the URLs to the names it gives them (hashed). So no name is built
+ * at run time here. A tab can point elsewhere with the `wasmUrl` option (worker-core.ts).
  */
 import { WorkerCore } from './worker-core.js';
 
+const WASM_URLS: Readonly<Record<string, string>> = {
+  'wa-sqlite.wasm': new URL('./wa-sqlite.wasm', import.meta.url).href,
+  'wa-sqlite-async.wasm': new URL('./wa-sqlite-async.wasm', import.meta.url).href,
+};
+
 const core = new WorkerCore({
-  defaults: { wasm: { locateFile: (file: string) => new URL(file, import.meta.url).href } },
+  defaults: {
+    wasm: {
+      locateFile: (file: string) => {
+        const url = WASM_URLS[file];
+        if (!url) throw new Error(`rxsync's worker knows no wasm file named ${JSON.stringify(file)}`);
+        return url;
+      },
+    },
+  },
 });
 
 interface ConnectEvent {
