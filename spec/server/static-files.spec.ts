@@ -143,6 +143,29 @@ describe('serveStatic', () => {
     }
   });
 
+  it("the demo handler serves the engine's worker and wasm from dist/browser when dist/web has no copy (the published package)", async () => {
+    const web = join(dir, 'published', 'web');
+    const browser = join(dir, 'published', 'browser');
+    mkdirSync(web, { recursive: true });
+    mkdirSync(browser, { recursive: true });
+    writeFileSync(join(web, 'index.html'), '<title>page</title>');
+    writeFileSync(join(browser, 'rxsync-worker.js'), 'self.worker = 1;');
+    writeFileSync(join(browser, 'wa-sqlite.wasm'), Buffer.from([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0]));
+    writeFileSync(join(browser, 'rxsync.js'), 'export {};');
+    const demo = await createSyncServer({ schema: testSchema, port: 0, database: ':memory:', httpHandler: demoHttpHandler(web), onError: () => undefined });
+    try {
+      const worker = await get(demo.port, '/rxsync-worker.js');
+      expect([worker.status, worker.body]).toEqual([200, 'self.worker = 1;']);
+      expect(worker.headers['content-type']).toMatch(/^text\/javascript/);
+      const wasm = await get(demo.port, '/wa-sqlite.wasm');
+      expect([wasm.status, wasm.headers['content-type']]).toEqual([200, 'application/wasm']);
+      // Only the engine's files: the rest of dist/browser is not the page's.
+      expect((await get(demo.port, '/rxsync.js')).status).toBe(404);
+    } finally {
+      await demo.close();
+    }
+  });
+
   it('the demo handler explains how to build the page when dist/web is missing', async () => {
     const missing = join(dir, 'not-built');
     const demo = await createSyncServer({ schema: testSchema, port: 0, database: ':memory:', httpHandler: demoHttpHandler(missing), onError: () => undefined });

@@ -128,13 +128,22 @@ function demoWebRoot(): string {
 }
 
 /**
- * The `--demo` HTTP handler: the built demo page from `dist/web`, or, when it was not built, a
- * page at `/` that says how to build it (the sync endpoint works either way).
+ * The `--demo` HTTP handler: the built demo page from `dist/web` (the engine's worker and wasm from
+ * `dist/browser` when dist/web has no copy of them), or, when it was not built, a page at `/` that
+ * says how to build it (the sync endpoint works either way).
  */
-export function demoHttpHandler(rootDir: string = demoWebRoot()): (request: IncomingMessage, response: ServerResponse) => boolean {
+export function demoHttpHandler(
+  rootDir: string = demoWebRoot(),
+  browserDir: string = join(rootDir, '..', 'browser'),
+): (request: IncomingMessage, response: ServerResponse) => boolean {
   const files = serveStatic(rootDir);
+  // The page loads the worker and its wasm next to app.js. The published package leaves the
+  // build's copies of them out of dist/web (they are dist/browser's files): serve those instead.
+  const engineFiles = serveStatic(browserDir);
+  const isEngineFile = (path: string) => /^\/(rxsync-worker\.js(\.map)?|wa-sqlite(-async)?\.wasm)$/.test(path);
   return (request, response) => {
     if (files(request, response)) return true;
+    if (isEngineFile(new URL(request.url ?? '/', 'http://localhost').pathname) && engineFiles(request, response)) return true;
     const path = new URL(request.url ?? '/', 'http://localhost').pathname;
     if (path !== '/' || existsSync(join(rootDir, 'index.html'))) return false;
     response.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
