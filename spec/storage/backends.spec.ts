@@ -10,6 +10,9 @@ describe('storage backends', () => {
     expect(chooseBackend({ name: ':memory:' }).kind).toBe('memory');
     expect(chooseBackend({ name: 'todos', indexedDB }).kind).toBe('indexeddb');
     expect(chooseBackend({ name: 'todos', storage: 'memory' }).kind).toBe('memory');
+    // In Node without an IndexedDB, a name is a file path.
+    expect(chooseBackend({ name: 'todos' }).kind).toBe('file');
+    expect(chooseBackend({ name: './data/todos.db', indexedDB, storage: 'file' }).kind).toBe('file');
     expect(() => chooseBackend({ name: 'todos', storage: 'opfs' as never })).toThrow(/unknown storage "opfs"/);
   });
 

@@ -115,7 +115,7 @@ describe('persistent databases (IDBBatchAtomicVFS over an injected IndexedDB)', 
   });
 
   it('says clearly when there is no IndexedDB', async () => {
-    const error = await openDatabase({ name: 'nowhere' }).catch((e: unknown) => e);
+    const error = await openDatabase({ name: 'nowhere', storage: 'indexeddb' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SqliteError);
     expect((error as SqliteError).message).toMatch(/globalThis\.indexedDB is missing/);
   });

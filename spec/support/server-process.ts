@@ -1,37 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, renameSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { bundleEntry } from './bundle-entry.js';
 
-const root = resolve(__dirname, '../..');
-let bundled: Promise<string> | undefined;
-
-/**
- * The CLI bundled from source once per test worker (esbuild, npm packages left as imports), so a
- * spec runs what is checked out, without `npm run build`. Written under a name of its own and
- * renamed, as workers bundle at the same time.
- */
-function cliBundle(): Promise<string> {
-  bundled ??= (async () => {
-    const dir = join(root, 'node_modules', '.cache', 'rxsync-spec');
-    mkdirSync(dir, { recursive: true });
-    const out = join(dir, 'rxsync-cli.mjs');
-    const temporary = join(dir, `rxsync-cli.${process.pid}.mjs`);
-    await build({
-      entryPoints: [join(__dirname, 'server-process-entry.ts')],
-      bundle: true,
-      platform: 'node',
-      format: 'esm',
-      target: 'node20',
-      packages: 'external',
-      outfile: temporary,
-      logLevel: 'warning',
-    });
-    renameSync(temporary, out);
-    return out;
-  })();
-  return bundled;
-}
+const cliBundle = () => bundleEntry('server-process-entry.ts', 'rxsync-cli');
 
 /** A sync server running as a process of its own (`rxsync serve ...`). */
 export interface ServerProcess {

@@ -1,5 +1,6 @@
 import { openDatabase, openMetaStore, SqliteError, type MetaStore, type SqliteDatabase, type StorageBackendKind } from '../storage/index.js';
 import { SQLITE_CANTOPEN } from '../storage/errors.js';
+import { defaultStorage } from '../storage/open.js';
 import type { SyncClientOptions } from './options.js';
 
 /** What the small IndexedDB store remembers of where a named database lives. */
@@ -11,19 +12,21 @@ interface StorageRecord {
 const FORMAT = 1;
 
 /**
- * Opens the client's database on the backend its options choose, and, for a persisted one, its
- * small IndexedDB store (the client id, where the database lives, the checkpoint's copy). A named
- * database opened before on another backend is refused: its data is there, not here.
+ * Opens the client's database on the backend its options choose (see storage/open.ts: in Node
+ * without an IndexedDB, a name is a file path), and, for an IndexedDB one, its small IndexedDB
+ * store (the client id, where the database lives, the checkpoint's copy). A named database opened
+ * before on another backend is refused: its data is there, not here. A file keeps everything in
+ * itself (the client id and the checkpoint are in its `_rxsync_state`): it has no such store.
  */
 export async function openStorage(
   config: Pick<SyncClientOptions, 'database' | 'storage' | 'indexedDB' | 'wasm'>,
 ): Promise<{ db: SqliteDatabase; meta: MetaStore | undefined }> {
   const indexedDB = config.indexedDB ?? (globalThis as { indexedDB?: IDBFactory }).indexedDB;
   const name = config.database ?? ':memory:';
-  const storage: StorageBackendKind = config.storage ?? (name === ':memory:' ? 'memory' : 'indexeddb');
+  const storage: StorageBackendKind = config.storage ?? defaultStorage(name, indexedDB);
   // A memory database keeps nothing, its client id included: each such client is a new client.
   const meta =
-    storage !== 'memory' && indexedDB && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function'
+    storage === 'indexeddb' && indexedDB && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function'
       ? await openMetaStore(indexedDB, `rxsync-meta:${name}`)
       : undefined;
   try {

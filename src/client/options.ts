@@ -1,21 +1,29 @@
 import type { SchedulerLike } from 'rxjs';
 import type { StorageBackendKind } from '../storage/index.js';
+import type { IndexedDbFactory } from '../storage/backend.js';
 import type { SyncSchema } from '../protocol/index.js';
 
 /** `S`: the schema's type (see defineSchema), which types the client's rows. */
 export interface SyncClientOptions<S extends SyncSchema = SyncSchema> {
   /** The same schema the server uses. */
   schema: S;
-  /** ':memory:' (default) keeps nothing; another name persists in IndexedDB under that name. */
+  /**
+   * ':memory:' (default) keeps nothing. Another name persists: in IndexedDB under that name where
+   * there is one (browsers, workers, the `indexedDB` option); in Node without one, in the SQLite
+   * file at that path (relative to the working directory, its folder must exist), which one
+   * process at a time may open (`storage: 'file'` asks for it anywhere). See docs/node-persistence.md.
+   */
   database?: string;
   /**
-   * Where the database lives: 'memory' (the default for ':memory:') or 'indexeddb' (the default
-   * for a name). A named database remembers its backend (in its small IndexedDB store): opening it
-   * with another one is refused rather than starting an empty database beside the data.
+   * Where the database lives: 'memory' (the default for ':memory:'), 'indexeddb' (the default for
+   * a name where IndexedDB exists) or 'file' (the default for a name in Node without IndexedDB:
+   * the name is a file path). A named IndexedDB database remembers its backend (in its small
+   * IndexedDB store): opening it with another one is refused rather than starting an empty
+   * database beside the data.
    */
   storage?: StorageBackendKind;
   /** Default globalThis.indexedDB; inject fake-indexeddb in Node. */
-  indexedDB?: IDBFactory;
+  indexedDB?: IndexedDbFactory;
   /** Default the global WebSocket, else the `ws` package (Node). */
   WebSocketCtor?: typeof WebSocket;
   /** Default: generated once and persisted (IndexedDB when there is one, else the database). */

@@ -20,6 +20,7 @@
  * BLOB -> Uint8Array (a copy); NULL -> null.
  */
 import { SQLITE_MISMATCH, SQLITE_MISUSE, SQLITE_RANGE, SqliteError } from './errors.js';
+import type { SqliteApi } from './wa-sqlite-types.js';
 
 /** A number to bind as REAL even when it is whole. Make one with {@link real}. */
 export class SqlReal {
@@ -43,7 +44,7 @@ function describe(value: unknown): string {
 }
 
 /** Binds `value` to parameter `index` (1-based). `asReal` forces numbers to REAL. */
-export function bindValue(api: SQLiteAPI, stmt: number, index: number, value: unknown, asReal = false): void {
+export function bindValue(api: SqliteApi, stmt: number, index: number, value: unknown, asReal = false): void {
   switch (typeof value) {
     case 'string':
       api.bind_text(stmt, index, value);
@@ -81,7 +82,7 @@ export function bindValue(api: SQLiteAPI, stmt: number, index: number, value: un
  * Binds one row of positional parameters. `realFlags[i]` true binds position i as REAL.
  * The row must have exactly as many values as the statement has parameters.
  */
-export function bindRow(api: SQLiteAPI, stmt: number, params: readonly unknown[], parameterCount: number, realFlags?: readonly boolean[]): void {
+export function bindRow(api: SqliteApi, stmt: number, params: readonly unknown[], parameterCount: number, realFlags?: readonly boolean[]): void {
   if (params.length !== parameterCount) {
     throw new SqliteError(`expected ${parameterCount} parameter(s), got ${params.length}`, SQLITE_MISUSE);
   }
@@ -117,7 +118,7 @@ const SQLITE_TEXT = 3;
 const SQLITE_BLOB = 4;
 
 /** One column of the current row, as `api.row` would give it but for TEXT (see `utf8`). */
-function readColumn(api: SQLiteAPI, stmt: number, i: number): unknown {
+function readColumn(api: SqliteApi, stmt: number, i: number): unknown {
   const type = api.column_type(stmt, i);
   if (type === SQLITE_TEXT) return utf8.decode(api.column_blob(stmt, i));
   if (type === SQLITE_BLOB) return api.column_blob(stmt, i).slice(); // a copy: the view is into wasm memory
@@ -125,7 +126,7 @@ function readColumn(api: SQLiteAPI, stmt: number, i: number): unknown {
 }
 
 /** The current row of `stmt` as an object keyed by `columns` (a later duplicate name wins). */
-export function readRow(api: SQLiteAPI, stmt: number, columns: readonly string[]): Record<string, unknown> {
+export function readRow(api: SqliteApi, stmt: number, columns: readonly string[]): Record<string, unknown> {
   const row: Record<string, unknown> = {};
   for (let i = 0; i < columns.length; i++) row[columns[i]!] = readColumn(api, stmt, i);
   return row;

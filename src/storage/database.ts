@@ -10,17 +10,17 @@
  * `db.run()` (or a nested `db.transaction()`) from inside `fn` queues behind the running
  * transaction, which waits for `fn`: a deadlock. `tx` is usable only until `fn` settles.
  *
- * Storage failure (persistent databases): once an IndexedDB write of the database failed (see
- * idb-guard.ts), the call that was running rejects with SQLITE_IOERR, even if SQLite itself
- * reported success (the VFS learns of failures late), and so does every later call: SQLite's view
- * of the file may be ahead of what IndexedDB holds. Close the database and open it again: it then
- * holds exactly what was committed before the failure.
+ * Storage failure (persistent databases): once a write of the database to its storage failed (an
+ * IndexedDB transaction, see idb-guard.ts; a file write or sync, see file-vfs.ts), the call that
+ * was running rejects with SQLITE_IOERR, even if SQLite itself reported success (the IndexedDB VFS
+ * learns of failures late), and so does every later call: SQLite's view of the file may be ahead
+ * of what the storage holds. Close the database and open it again: it then holds exactly what was
+ * committed before the failure.
  */
 import { SQLITE_IOERR, SQLITE_MISUSE, SqliteError } from './errors.js';
-import type { IdbVfsHandle } from './idb-vfs.js';
 import { Lane } from './lane.js';
 import { execScript, queryRows, runManyRows, runStatement, type RunManyOptions, type RunResult } from './statements.js';
-import type { LoadedSqlite } from './wasm.js';
+import type { SqliteModule } from './wa-sqlite-types.js';
 
 /** The statements a database and a transaction handle both offer. */
 export interface SqliteExecutor {
@@ -42,19 +42,19 @@ export interface SqliteExecutor {
 export interface SqliteDatabase extends SqliteExecutor {
   /** ':memory:' or the name the database persists under. */
   readonly name: string;
-  /** True when the database lives in IndexedDB. */
+  /** True when the database persists (in IndexedDB, or in a file in Node). */
   readonly persistent: boolean;
   readonly closed: boolean;
   /** See the module comment: inside `fn`, use `tx`, never the database itself. */
   transaction<T>(fn: (tx: SqliteExecutor) => Promise<T>): Promise<T>;
-  /** Waits for queued calls, then closes the connection (and its IndexedDB storage). Idempotent. */
+  /** Waits for queued calls, then closes the connection (and its storage: IndexedDB, or the file's lock). Idempotent. */
   close(): Promise<void>;
 }
 
 /** The statements of one connection, each run under the module lane when there is one. */
 class Connection implements SqliteExecutor {
   constructor(
-    private readonly sqlite: LoadedSqlite,
+    private readonly sqlite: SqliteModule,
     readonly handle: number,
   ) {}
 
@@ -134,25 +134,33 @@ class TransactionHandle implements SqliteExecutor {
   }
 }
 
+/** Where a persistent database's bytes live, as the Database sees it (idb-vfs.ts, file-vfs.ts). */
+export interface PersistentStorage {
+  /** Set once a write to the storage failed: the database is then unusable (fail-stop). */
+  readonly failure: Error | undefined;
+  /** Releases the storage (after the connection closed). */
+  close(): Promise<void>;
+}
+
 export class Database implements SqliteDatabase {
   readonly #connection: Connection;
   readonly #lane = new Lane();
-  readonly #vfs: IdbVfsHandle | undefined;
+  readonly #storage: PersistentStorage | undefined;
   #closing: Promise<void> | undefined;
 
   /** Use openDatabase(); this wraps an already opened handle. */
   constructor(
     readonly name: string,
-    sqlite: LoadedSqlite,
+    sqlite: SqliteModule,
     handle: number,
-    vfs?: IdbVfsHandle,
+    storage?: PersistentStorage,
   ) {
     this.#connection = new Connection(sqlite, handle);
-    this.#vfs = vfs;
+    this.#storage = storage;
   }
 
   get persistent(): boolean {
-    return this.#vfs !== undefined;
+    return this.#storage !== undefined;
   }
 
   get closed(): boolean {
@@ -163,7 +171,13 @@ export class Database implements SqliteDatabase {
     if (this.#closing) return Promise.reject(new SqliteError(`database '${this.name}' is closed`, SQLITE_MISUSE, sql));
     return this.#lane.run(async () => {
       this.#assertStorage(sql);
-      const result = await job();
+      let result: T;
+      try {
+        result = await job();
+      } catch (error) {
+        this.#assertStorage(sql); // the storage's failure is what the caller must hear of, not SQLite's echo of it
+        throw error;
+      }
       this.#assertStorage(sql); // a commit SQLite reported may not have reached IndexedDB
       return result;
     });
@@ -171,7 +185,7 @@ export class Database implements SqliteDatabase {
 
   /** Fail-stop after a storage failure (see the module comment). */
   #assertStorage(sql: string | undefined): void {
-    const failure = this.#vfs?.failure;
+    const failure = this.#storage?.failure;
     if (failure) {
       throw new SqliteError(
         `the storage of database '${this.name}' failed (${failure.message}); nothing after its last successful commit was saved. ` +
@@ -227,8 +241,12 @@ export class Database implements SqliteDatabase {
       await this.#lane.drain();
       try {
         await this.#connection.close();
+      } catch (error) {
+        // After a storage failure SQLite's close may fail too (its rollback cannot be written): the
+        // storage keeps what was committed before the failure, and reopening recovers from there.
+        if (!this.#storage?.failure) throw error;
       } finally {
-        await this.#vfs?.close();
+        await this.#storage?.close();
       }
     })();
     return this.#closing;

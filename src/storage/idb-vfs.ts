@@ -24,6 +24,7 @@
 import { localLocks, type LockManagerSubset } from './local-locks.js';
 import { SQLITE_BUSY, SQLITE_CANTOPEN, SqliteError } from './errors.js';
 import { IdbGuard } from './idb-guard.js';
+import type { SqliteApi, SqliteVfs } from './wa-sqlite-types.js';
 
 export interface IdbVfsHandle {
   /** The name the VFS is registered under (pass it to open_v2). */
@@ -176,7 +177,7 @@ function afterScheduledTasks(): Promise<void> {
  * Creates an IDBBatchAtomicVFS storing database `name` in IndexedDB database `name` of `factory`,
  * and registers it with `api` (the async build) under a process-unique VFS name.
  */
-export async function registerIdbVfs(api: SQLiteAPI, factory: IDBFactory, name: string): Promise<IdbVfsHandle> {
+export async function registerIdbVfs(api: SqliteApi, factory: IDBFactory, name: string): Promise<IdbVfsHandle> {
   if (typeof (globalThis as { IDBKeyRange?: unknown }).IDBKeyRange !== 'function') {
     throw new SqliteError(
       'a persistent database needs the global IDBKeyRange of the injected IndexedDB implementation, ' +
@@ -200,7 +201,7 @@ export async function registerIdbVfs(api: SQLiteAPI, factory: IDBFactory, name: 
     const vfs = constructOver(factory, guard, () => new IDBBatchAtomicVFS(name, { durability: 'default', purge: 'deferred' }));
     const vfsName = `rxsync-idb-${++vfsCounter}`;
     vfs.name = vfsName;
-    api.vfs_register(vfs as unknown as SQLiteVFS, false); // wa-sqlite's Base and SQLiteVFS types disagree on xRead
+    api.vfs_register(vfs as unknown as SqliteVfs, false); // wa-sqlite's Base and SQLiteVFS types disagree on xRead
     let closing: Promise<void> | undefined;
     return {
       vfsName,

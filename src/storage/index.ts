@@ -1,4 +1,4 @@
-/** The client's storage layer: wa-sqlite (in memory or in IndexedDB) and a small idb key-value store. */
+/** The client's storage layer: wa-sqlite (in memory, in IndexedDB, or in a file in Node) and a small idb key-value store. */
 export { openDatabase } from './open.js';
 export type { StorageBackendKind } from './backend.js';
 export type { SqliteDatabase, SqliteExecutor } from './database.js';

@@ -9,6 +9,7 @@
  * deletes or upgrades the database, so it never blocks that.
  */
 import { unwrap, wrap, type IDBPDatabase } from 'idb';
+import type { IndexedDbFactory } from './backend.js';
 
 const STORE = 'meta';
 const VERSION = 1;
@@ -37,7 +38,7 @@ function write(db: IDBDatabase, what: string, request: (store: IDBObjectStore) =
   });
 }
 
-export async function openMetaStore(indexedDB: IDBFactory, dbName: string): Promise<MetaStore> {
+export async function openMetaStore(indexedDB: IndexedDbFactory, dbName: string): Promise<MetaStore> {
   if (typeof (globalThis as { IDBRequest?: unknown }).IDBRequest !== 'function') {
     throw new Error('openMetaStore needs the IndexedDB globals (IDBRequest, IDBDatabase, ...) of the injected implementation');
   }

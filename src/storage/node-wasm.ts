@@ -19,7 +19,8 @@ export function isNodeLike(): boolean {
   return typeof proc?.versions?.node === 'string';
 }
 
-async function builtin<T>(id: string): Promise<T> {
+/** A Node built-in module (`node:fs`, ...), without a static import a bundler would follow. */
+export async function nodeBuiltin<T>(id: string): Promise<T> {
   const proc = globalThis.process as { getBuiltinModule?: (id: string) => unknown } | undefined;
   const found = proc?.getBuiltinModule?.(id);
   if (found) return found as T;
@@ -47,8 +48,8 @@ function basePaths(): string[] {
  * `wa-sqlite` from this module (then from the working directory as a last resort).
  */
 export async function readWaSqliteWasm(file: string): Promise<Uint8Array> {
-  const { createRequire } = await builtin<NodeModuleApi>('node:module');
-  const { readFileSync } = await builtin<NodeFsApi>('node:fs');
+  const { createRequire } = await nodeBuiltin<NodeModuleApi>('node:module');
+  const { readFileSync } = await nodeBuiltin<NodeFsApi>('node:fs');
   const errors: string[] = [];
   for (const base of basePaths()) {
     try {

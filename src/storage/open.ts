@@ -1,39 +1,57 @@
 /**
  * openDatabase: the storage layer's entry point. It picks the backend (backend.ts) and opens the
- * database there:
- * - ':memory:' (the default name), or `storage: 'memory'`: nothing persists;
- * - any other name: `storage: 'indexeddb'` (the default for a name), the database of that name in
- *   `indexedDB` (default globalThis.indexedDB).
+ * database there. `storage` chooses; without it, the name and the environment do:
+ * - ':memory:' (the default name): `memory`, nothing persists;
+ * - another name, where there is an IndexedDB (the `indexedDB` option, or globalThis.indexedDB:
+ *   browsers, workers, a Node test with fake-indexeddb): `indexeddb`, the IndexedDB database of
+ *   that name;
+ * - another name in Node without an IndexedDB: `file`, the SQLite file at that path (relative to
+ *   the working directory);
+ * - anywhere else: `indexeddb`, which then says that IndexedDB is missing.
  *
  * The wasm builds load lazily, once per process (see wasm.ts); `wasmBinary` / `locateFile` only
  * matter on the first open that needs a given build.
  */
 import type { SqliteDatabase } from './database.js';
 import { SQLITE_CANTOPEN, SqliteError } from './errors.js';
-import type { StorageBackend, StorageBackendKind } from './backend.js';
+import type { IndexedDbFactory, StorageBackend, StorageBackendKind } from './backend.js';
+import { fileBackend } from './backends/file.js';
 import { indexedDbBackend } from './backends/indexeddb.js';
 import { memoryBackend } from './backends/memory.js';
+import type { NodeFileSystem } from './node-fs.js';
+import { isNodeLike } from './node-wasm.js';
 import type { WasmOptions } from './wasm.js';
 
 export interface OpenDatabaseOptions extends WasmOptions {
-  /** ':memory:' (default) keeps nothing; another name persists under that name. */
+  /** ':memory:' (default) keeps nothing; another name persists under that name (a file path for `file`). */
   name?: string;
-  /** Where the database lives; default `memory` for ':memory:', else `indexeddb`. */
+  /** Where the database lives; default: see {@link defaultStorage}. */
   storage?: StorageBackendKind;
   /** The IndexedDB factory for the `indexeddb` backend (default globalThis.indexedDB). */
-  indexedDB?: IDBFactory;
+  indexedDB?: IndexedDbFactory;
+  /** For specs: the node:fs functions the `file` backend calls (default node:fs). */
+  fileSystem?: NodeFileSystem;
 }
 
-/** The backend `options` choose (one option decides: `storage`, else the name). */
+/** The backend a database of `name` lives in when no `storage` is given (see the module comment). */
+export function defaultStorage(name: string | undefined, indexedDB: IndexedDbFactory | undefined): StorageBackendKind {
+  if (name === undefined || name === ':memory:') return 'memory';
+  if (indexedDB ?? (globalThis as { indexedDB?: IndexedDbFactory }).indexedDB) return 'indexeddb';
+  return isNodeLike() ? 'file' : 'indexeddb';
+}
+
+/** The backend `options` choose (one option decides: `storage`, else the name and the environment). */
 export function chooseBackend(options: OpenDatabaseOptions): StorageBackend {
-  const storage = options.storage ?? (options.name === undefined || options.name === ':memory:' ? 'memory' : 'indexeddb');
+  const storage = options.storage ?? defaultStorage(options.name, options.indexedDB);
   switch (storage) {
     case 'memory':
       return memoryBackend;
     case 'indexeddb':
       return indexedDbBackend(options.indexedDB);
+    case 'file':
+      return fileBackend(options.fileSystem);
     default:
-      throw new SqliteError(`unknown storage ${JSON.stringify(storage)}: 'memory' or 'indexeddb'`, SQLITE_CANTOPEN);
+      throw new SqliteError(`unknown storage ${JSON.stringify(storage)}: 'memory', 'indexeddb' or 'file'`, SQLITE_CANTOPEN);
   }
 }
 

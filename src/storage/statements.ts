@@ -4,6 +4,7 @@
  */
 import { bindRow, readRow, realFlagsFor } from './binding.js';
 import { SQLITE_MISUSE, SqliteError, toSqliteError, withDetailPrefix } from './errors.js';
+import type { SqliteApi } from './wa-sqlite-types.js';
 
 const SQLITE_ROW = 100;
 
@@ -32,7 +33,7 @@ export function isDataChange(sql: string): boolean {
  * Prepares `sql`, which must hold exactly one statement, runs `fn` with it and finalizes it.
  * Every failure comes out as a SqliteError carrying `sql`.
  */
-export async function withStatement<T>(api: SQLiteAPI, db: number, sql: string, fn: (stmt: number) => Promise<T>): Promise<T> {
+export async function withStatement<T>(api: SqliteApi, db: number, sql: string, fn: (stmt: number) => Promise<T>): Promise<T> {
   const str = api.str_new(db, sql);
   let first: { stmt: number; sql: number } | null = null;
   let second: { stmt: number; sql: number } | null = null;
@@ -58,7 +59,7 @@ export async function withStatement<T>(api: SQLiteAPI, db: number, sql: string, 
 }
 
 /** Runs every statement of `sql` in turn (DDL, scripts). No parameters. */
-export async function execScript(api: SQLiteAPI, db: number, sql: string): Promise<void> {
+export async function execScript(api: SqliteApi, db: number, sql: string): Promise<void> {
   const str = api.str_new(db, sql);
   try {
     let prepared: { stmt: number; sql: number } | null = { stmt: 0, sql: api.str_value(str) };
@@ -77,7 +78,7 @@ export async function execScript(api: SQLiteAPI, db: number, sql: string): Promi
 }
 
 /** Runs one statement with `params`; rows it may return are ignored. */
-export function runStatement(api: SQLiteAPI, db: number, sql: string, params: readonly unknown[]): Promise<RunResult> {
+export function runStatement(api: SqliteApi, db: number, sql: string, params: readonly unknown[]): Promise<RunResult> {
   return withStatement(api, db, sql, async (stmt) => {
     bindRow(api, stmt, params, api.bind_parameter_count(stmt));
     while ((await api.step(stmt)) === SQLITE_ROW);
@@ -86,7 +87,7 @@ export function runStatement(api: SQLiteAPI, db: number, sql: string, params: re
 }
 
 /** Runs one statement with `params` and returns its rows as objects (at most `limit` of them). */
-export function queryRows<T>(api: SQLiteAPI, db: number, sql: string, params: readonly unknown[], limit = Infinity): Promise<T[]> {
+export function queryRows<T>(api: SqliteApi, db: number, sql: string, params: readonly unknown[], limit = Infinity): Promise<T[]> {
   return withStatement(api, db, sql, async (stmt) => {
     bindRow(api, stmt, params, api.bind_parameter_count(stmt));
     const columns = api.column_names(stmt);
@@ -100,7 +101,7 @@ export function queryRows<T>(api: SQLiteAPI, db: number, sql: string, params: re
  * The bulk path: ONE prepared statement, then bind/step/reset for each parameter row. The only
  * awaits per row are wa-sqlite's own (`step` and `reset` return promises even in the sync build).
  */
-export function runManyRows(api: SQLiteAPI, db: number, sql: string, rows: readonly (readonly unknown[])[], options: RunManyOptions = {}): Promise<RunResult> {
+export function runManyRows(api: SqliteApi, db: number, sql: string, rows: readonly (readonly unknown[])[], options: RunManyOptions = {}): Promise<RunResult> {
   return withStatement(api, db, sql, async (stmt) => {
     const count = api.bind_parameter_count(stmt);
     const realFlags = realFlagsFor(options.realColumns, count);

@@ -14,6 +14,7 @@
  * default applies (the .wasm next to wa-sqlite's .mjs). The first load of a build fixes its
  * options; later calls reuse it.
  */
+import type { SqliteApi } from './wa-sqlite-types.js';
 import * as SQLite from 'wa-sqlite';
 import { Lane } from './lane.js';
 import { isNodeLike, readWaSqliteWasm } from './node-wasm.js';
@@ -31,7 +32,7 @@ export interface WasmOptions {
 /** One loaded build: the SQLite API over it, and the lane its async build needs. */
 export interface LoadedSqlite {
   readonly build: WaSqliteBuild;
-  readonly api: SQLiteAPI;
+  readonly api: SqliteApi;
   /** Serializes calls into the module, whichever build: its connections share state inside it. */
   readonly lane: Lane | undefined;
 }
