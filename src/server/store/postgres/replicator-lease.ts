@@ -79,3 +79,23 @@ export async function endStalledReplicator(db: Queryable, slot: string, leaseMs:
   for (const pid of pids) await db.query('SELECT pg_terminate_backend($1)', [pid]);
   return pids;
 }
+
+/**
+ * Takes the replicator lock on `writer`'s session when it can: at once when it is free, or after
+ * ending a replicator whose lease ran out (told to `onTakeover`, as an operator wants to know).
+ * False when another process holds it and renews its lease.
+ */
+export async function takeReplicatorLock(writer: pg.Client, slot: string, leaseMs: number, onTakeover: (notice: Error) => void): Promise<boolean> {
+  if (await tryReplicatorLock(writer, slot)) return true;
+  const ended = await endStalledReplicator(writer, slot, leaseMs);
+  if (ended.length === 0) return false;
+  onTakeover(
+    new Error(`rxsync: the replicator of slot ${slot} did not renew its lease for ${leaseMs} ms; its sessions (${ended.join(', ')}) were ended to take over`),
+  );
+  // The ended backends let go of the lock as they exit: a moment later.
+  for (let attempt = 0; attempt < 20; attempt++) {
+    if (await tryReplicatorLock(writer, slot)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return false;
+}

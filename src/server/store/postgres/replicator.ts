@@ -9,15 +9,11 @@ import { ChangeLogRetention } from './change-log-retention.js';
 import { insertChanges, type LoggedChange } from './change-log-insert.js';
 import { rowChanges } from './row-changes.js';
 import { checkRelation } from './schema-drift.js';
-import { claimLease, endStalledReplicator, renewLease, tryReplicatorLock } from './replicator-lease.js';
+import { FencedError, HeldLease } from './held-lease.js';
+import { takeReplicatorLock } from './replicator-lease.js';
 import { createSlotIfMissing, startFromNewSlot } from './setup.js';
 import { fullTransactionId } from './transaction-id.js';
 import { CHANGES_CHANNEL, MARK_MESSAGE_PREFIX, ORIGIN_MESSAGE_PREFIX } from './wal-messages.js';
-
-/** Another replicator took the slot over: this one must not write again. */
-export class FencedError extends Error {
-  override readonly name = 'FencedError';
-}
 
 /** Another process holds the replicator lock: this one stands by and tries again later. */
 class NotElectedError extends Error {
@@ -93,10 +89,7 @@ export class Replicator {
   private writer: pg.Client | undefined;
   /** A standby's connection, kept between its tries for the lock. */
   private candidate: pg.Client | undefined;
-  /** The lease is renewed on a connection of its own: the writer is inside long transactions. */
-  private leaseClient: pg.Client | undefined;
-  private leaseTimer: NodeJS.Timeout | undefined;
-  private leaseRenewedAt = 0;
+  private lease: HeldLease | undefined;
   private leading = false;
   private failing = false;
   private stream: ReplicationStream | undefined;
@@ -180,28 +173,12 @@ export class Replicator {
     return client;
   }
 
-  /** Holds the lock on `writer`'s session when it can, taking it from a replicator whose lease ran out. */
-  private async elect(writer: pg.Client): Promise<void> {
-    const { slot, leaseMs = 5000 } = this.options;
-    if (await tryReplicatorLock(writer, slot)) return;
-    const ended = await endStalledReplicator(writer, slot, leaseMs);
-    if (ended.length === 0) throw new NotElectedError(`another process replicates slot ${slot}`);
-    this.options.onError(
-      new Error(`rxsync: the replicator of slot ${slot} did not renew its lease for ${leaseMs} ms; its sessions (${ended.join(', ')}) were ended to take over`),
-    );
-    // The ended backends let go of the lock as they exit: a moment later.
-    for (let attempt = 0; attempt < 20; attempt++) {
-      if (await tryReplicatorLock(writer, slot)) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    throw new NotElectedError(`another process replicates slot ${slot}`);
-  }
-
   private async connectOnce(): Promise<void> {
     const { connection, slot, namespace } = this.options;
     this.writer = this.candidate ?? (await this.connectWriter());
     this.candidate = undefined;
-    await this.elect(this.writer);
+    const { leaseMs = 5000 } = this.options;
+    if (!(await takeReplicatorLock(this.writer, slot, leaseMs, this.options.onError))) throw new NotElectedError(`another process replicates slot ${slot}`);
     const claimed = await this.writer.query<{ epoch: string; stored_lsn: string }>(
       `UPDATE rxsync.replication_state SET owner = $1, epoch = epoch + 1, updated_at = now() WHERE slot = $2 RETURNING epoch, stored_lsn::text`,
       [this.owner, slot],
@@ -209,7 +186,12 @@ export class Replicator {
     if (claimed.rowCount !== 1) throw new Error(`rxsync: no replication state for slot ${slot} (was the set-up run?)`);
     this.epoch = Number(claimed.rows[0].epoch);
     this.storedLsn = lsnToBigInt(claimed.rows[0].stored_lsn);
-    await this.holdLease();
+    this.lease = await HeldLease.hold(
+      connection,
+      { slot, owner: this.owner, epoch: this.epoch, leaseMs },
+      () => this.lagSeconds(),
+      (error) => this.fail(error),
+    );
     const count = await this.writer.query<{ n: number }>('SELECT count(*)::int AS n FROM rxsync.change_log');
     this.retention.reset(count.rows[0].n);
     const oids = await this.writer.query<{ oid: number; name: string }>(
@@ -230,41 +212,6 @@ export class Replicator {
       (error) => this.fail(error),
     );
     this.leading = true;
-  }
-
-  /**
-   * Writes this replicator's lease and renews it every second, on a connection of its own. A
-   * renewal that finds another owner means a standby took over (this one was stalled): it stops
-   * writing. Renewals that fail for longer than the lease mean this process lost Postgres: it
-   * steps down too, since a standby may be taking over.
-   */
-  private async holdLease(): Promise<void> {
-    const { connection, slot, leaseMs = 5000 } = this.options;
-    const client = await connectClient(connection, 'replicator lease');
-    this.leaseClient = client;
-    client.on('error', () => undefined); // a lost connection shows in the next renewal
-    const { owner, epoch } = this;
-    await claimLease(client, slot, owner, epoch);
-    this.leaseRenewedAt = Date.now();
-    const renew = async () => {
-      try {
-        if (!(await renewLease(client, slot, owner, epoch, this.lagSeconds())))
-          throw new FencedError(`rxsync: another replicator took slot ${slot} over; this one stops writing`);
-        this.leaseRenewedAt = Date.now();
-      } catch (error) {
-        if (error instanceof FencedError || Date.now() - this.leaseRenewedAt > leaseMs) this.fail(error);
-      }
-    };
-    const tick = () => {
-      this.leaseTimer = setTimeout(() => {
-        if (this.leaseClient !== client) return;
-        void renew().finally(() => {
-          if (this.leaseClient === client) tick();
-        });
-      }, 1000);
-      this.leaseTimer.unref();
-    };
-    tick();
   }
 
   private retryLater(delayMs: number): void {
@@ -301,16 +248,15 @@ export class Replicator {
   }
 
   private async disconnect(): Promise<void> {
-    const { stream, writer, leaseClient } = this;
+    const { stream, writer, lease } = this;
     this.leading = false;
     this.stream = undefined;
     this.writer = undefined;
-    this.leaseClient = undefined;
-    clearTimeout(this.leaseTimer);
+    this.lease = undefined;
     await stream?.close();
     // Ending the writer's session lets go of the replicator lock.
     await writer?.end().catch(() => undefined);
-    await leaseClient?.end().catch(() => undefined);
+    await lease?.release();
   }
 
   /**
