@@ -96,9 +96,6 @@ export async function createPostgresStore(options: PostgresStoreOptions): Promis
   }
 }
 
-/** How long `health()` waits for the database. */
-const HEALTH_TIMEOUT_MS = 2000;
-
 const report = (error: unknown) => console.error('rxsync: Postgres source:', error instanceof Error ? error.message : error);
 
 class PostgresSyncStore implements SyncStore {
@@ -243,23 +240,11 @@ class PostgresSyncStore implements SyncStore {
   }
 
   /**
-   * Answers within HEALTH_TIMEOUT_MS or rejects: a database behind a silent network cut would
-   * otherwise leave `/readyz` hanging instead of saying no.
+   * A database behind a silent network cut leaves this pending: the server's callers (`/readyz`,
+   * `/metrics`, the readiness watch) bound it with ops/routes.ts's storeHealth.
    */
   async health(): Promise<StoreHealth> {
     this.assertOpen();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the database did not answer within ${HEALTH_TIMEOUT_MS} ms`)), HEALTH_TIMEOUT_MS);
-    });
-    try {
-      return await Promise.race([this.readHealth(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  private async readHealth(): Promise<StoreHealth> {
     const [slots, lease] = await Promise.all([
       this.pool.query<{ active: boolean; wal_status: string | null; lag_bytes: string | null }>(
         `SELECT active, wal_status, pg_wal_lsn_diff(pg_current_wal_lsn(), confirmed_flush_lsn)::text AS lag_bytes FROM pg_replication_slots WHERE slot_name = $1`,
