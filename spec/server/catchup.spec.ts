@@ -49,10 +49,14 @@ describe('catchup and live', () => {
     const { peer, welcome } = await helloPeer(server, { lsn: '0/1' });
     expect(welcome.mode).toBe('catchup');
     for (let i = 20; i < 40; i++) await server.insert('todos', todo(i));
+    // Waited for, not timed (a busy machine may take longer than any fixed pause), then a pause in
+    // which nothing beyond the window may arrive.
+    await peer.waitFor(() => peer.all('changes').length >= 2 || undefined, 10_000, 'the window of changes');
     await peer.settle(100);
     const sent = peer.all('changes');
     expect(sent).toHaveLength(2); // the window, whatever the backlog
     peer.send({ type: 'ack', lsn: sent[0].lsn });
+    await peer.waitFor(() => peer.all('changes').length >= 3 || undefined, 10_000, 'one more change after the ack');
     await peer.settle(100);
     expect(peer.all('changes')).toHaveLength(3);
     autoAck(peer);
