@@ -6,6 +6,7 @@
  *   rxsync-worker.js     src/worker/worker-entry.ts, ESM module worker: the engine, wa-sqlite's JS glue
  *   wa-sqlite.wasm       wa-sqlite's sync build (':memory:' databases)
  *   wa-sqlite-async.wasm wa-sqlite's Asyncify build (IndexedDB databases)
+ *   wasm-url.d.ts        the type of either .wasm imported as a URL (src/wasm-url.d.ts)
  *
  * The URLs between these files are literal `new URL('./file', import.meta.url)` expressions, which
  * esbuild leaves as they are in ES modules, so that an app's bundler (Vite, webpack 5) finds the
@@ -145,6 +146,8 @@ for (const file of ['wa-sqlite.wasm', 'wa-sqlite-async.wasm']) {
   await copyFile(join(waSqliteDist, file), join(outdir, file));
   console.log(`${relative(root, join(outdir, file))}  (copied)`);
 }
+// The types of `import url from 'rxsync/browser/wa-sqlite.wasm' with { loader: 'file' }` (package.json exports).
+await copyFile(join(root, 'src/wasm-url.d.ts'), join(outdir, 'wasm-url.d.ts'));
 
 // tsc's dist/browser.js (built before this script by `npm run build`) names the worker in dist/browser/.
 const pageModule = join(outdir, '..', 'browser.js');

@@ -49,6 +49,7 @@ function packageDir() {
 const CONSUMER = `import { createSyncClient, defineSchema, onSyncEvent, type SyncEventMap } from 'rxsync';
 import { createWorkerSyncClient, type RemoteSyncClient } from 'rxsync/browser';
 import { createSyncServer } from 'rxsync/server';
+import asyncWasm from 'rxsync/browser/wa-sqlite-async.wasm' with { loader: 'file' };
 
 const schema = defineSchema({ tables: { todos: { primaryKey: 'id', columns: { id: 'text', title: 'text', done: 'integer' } } } });
 const client = createSyncClient({ schema });
@@ -62,6 +63,15 @@ client.syncStatus$.subscribe((status) => status.pending);
 
 export async function tab(): Promise<RemoteSyncClient> {
   return createWorkerSyncClient({ schema, database: 'db', workerUrl: new URL('https://example.com/rxsync-worker.js') });
+}
+// As the Angular CLI needs it: the app starts the worker and gives the URL of a .wasm it emitted.
+export async function appWorkerTab(): Promise<RemoteSyncClient> {
+  return createWorkerSyncClient({
+    schema,
+    database: 'db',
+    worker: () => new SharedWorker(new URL('./rxsync.worker.js', import.meta.url), { type: 'module', name: 'rxsync' }),
+    wasmUrl: { 'wa-sqlite-async.wasm': asyncWasm },
+  });
 }
 export const server = () => createSyncServer({ schema, port: 0 });
 `;

@@ -17,8 +17,10 @@
  * (dist/browser/rxsync-worker.js) and emits it with wa-sqlite's two .wasm files, which the worker
  * names the same way: the app copies nothing and passes no URL. Vite's dev server, which moves
  * this module into its pre-bundle cache, is handled too (vitePrebundledWorkerUrl). esbuild leaves
- * the URL as it is, relative to the app's bundle: copy dist/browser/ there as `browser/`, or copy
- * the worker and the .wasm files anywhere and pass `workerUrl`. Without a bundler, serve
+ * the URL as it is, relative to the app's bundle, and the Angular CLI bundles only the workers the
+ * app's own code starts: there the app starts the worker itself (`worker`, from a file of its own
+ * that imports `rxsync/browser/rxsync-worker.js`) and imports the .wasm URLs for `wasmUrl`
+ * (examples/angular), or serves copies and passes `workerUrl`. Without a bundler, serve
  * dist/browser/ and import its rxsync.js (this module, bundled, finds the worker next to itself).
  * `wasmUrl` overrides where the worker finds the .wasm files.
  *
@@ -32,11 +34,11 @@
 import type { Endpoint } from 'comlink';
 import { connectRemoteClient } from './worker/remote-client.js';
 import { holdTabLock, newTabId } from './worker/tab-coordination.js';
-import type { RemoteSyncClient, WorkerSyncClientOptions } from './worker/types.js';
+import type { RemoteSyncClient, WasmFileUrls, WorkerSyncClientOptions } from './worker/types.js';
 import type { SyncSchema } from './protocol/index.js';
 import { AssetLoadError, answerOf, describeAnswer, looksLikeHtml, readHead, type ServedAnswer } from './served-file.js';
 
-export type { EngineOptions, RemoteSyncClient, WorkerDebugInfo, WorkerSyncClientOptions } from './worker/types.js';
+export type { EngineOptions, RemoteSyncClient, WasmFileUrls, WorkerDebugInfo, WorkerSyncClientOptions } from './worker/types.js';
 export { connectRemoteClient, type ConnectRemoteOptions } from './worker/remote-client.js';
 export { EngineMismatchError, WorkerVersionError, type SerializedError } from './worker/errors.js';
 export { AssetLoadError } from './served-file.js';
@@ -46,6 +48,7 @@ export type { ServerUrls, UrlOrder } from './client/server-urls.js';
 export { SYNC_EVENTS, type SyncEvent, type SyncEventMessage } from './streams/events.js';
 export type { SyncEventMap, SyncEventListener, InitialSyncProgress, TableSyncProgress, SchemaMismatch } from './streams/events.js';
 export type { ConnectionStatus, ConnectionState } from './streams/connection-state.js';
+export type { SyncStatus } from './client/sync-status.js';
 export type { LocalChangeEntry } from './changes/outbox.js';
 export * from './protocol/index.js';
 export * from './errors.js';
@@ -63,9 +66,9 @@ const WORKER_NAME = 'rxsync';
 export async function createWorkerSyncClient<S extends SyncSchema = SyncSchema>(
   options: WorkerSyncClientOptions & { schema: S },
 ): Promise<RemoteSyncClient<S>> {
-  const { workerUrl, shared = true, wasmUrl, ...rest } = options;
-  const engine = { ...rest, ...(wasmUrl !== undefined && { wasmUrl: String(wasmUrl) }) };
-  const { worker, url } = startWorker(shared && typeof SharedWorker === 'function', workerUrl);
+  const { workerUrl, worker: startOwnWorker, shared = true, wasmUrl, ...rest } = options;
+  const engine = { ...rest, ...(wasmUrl !== undefined && { wasmUrl: wasmUrlStrings(wasmUrl) }) };
+  const { worker, url } = startWorker(shared && typeof SharedWorker === 'function', workerUrl, startOwnWorker);
   let failWith!: (error: Error) => void;
   const failed = new Promise<never>((_, reject) => (failWith = reject));
   failed.catch(() => undefined);
@@ -93,7 +96,11 @@ export async function createWorkerSyncClient<S extends SyncSchema = SyncSchema>(
  * read where the constructor turns it into a string: a Symbol.toPrimitive on URL.prototype for the
  * duration of the call (left alone if the page already has one).
  */
-function startWorker(shared: boolean, workerUrl: string | URL | undefined): { worker: SharedWorker | Worker; url: string | undefined } {
+function startWorker(
+  shared: boolean,
+  workerUrl: string | URL | undefined,
+  startOwnWorker: (() => SharedWorker | Worker) | undefined,
+): { worker: SharedWorker | Worker; url: string | undefined } {
   const proto = URL.prototype as { [Symbol.toPrimitive]?: unknown };
   const reading = !Object.hasOwn(proto, Symbol.toPrimitive);
   let url = workerUrl === undefined ? undefined : new URL(workerUrl, globalThis.location?.href).href;
@@ -107,6 +114,8 @@ function startWorker(shared: boolean, workerUrl: string | URL | undefined): { wo
     });
   }
   try {
+    // The app's own constructor call, which its bundler rewrote: the URL is read the same way.
+    if (startOwnWorker) return { worker: startOwnWorker(), url };
     if (workerUrl !== undefined) {
       const options: WorkerOptions = { type: 'module', name: WORKER_NAME };
       return { worker: shared ? new SharedWorker(workerUrl, options) : new Worker(workerUrl, options), url };
@@ -123,6 +132,17 @@ function startWorker(shared: boolean, workerUrl: string | URL | undefined): { wo
   } finally {
     if (reading) delete proto[Symbol.toPrimitive];
   }
+}
+
+/** The wasm URLs as the worker takes them (strings cross postMessage; URL objects are not kept as such). */
+function wasmUrlStrings(wasmUrl: string | URL | WasmFileUrls): string | WasmFileUrls<string> {
+  if (typeof wasmUrl === 'string' || wasmUrl instanceof URL) return String(wasmUrl);
+  const files: WasmFileUrls<string> = {};
+  for (const file of ['wa-sqlite.wasm', 'wa-sqlite-async.wasm'] as const) {
+    const url = wasmUrl[file];
+    if (url !== undefined) files[file] = new URL(url, globalThis.location?.href).href;
+  }
+  return files;
 }
 
 /**
@@ -144,7 +164,9 @@ async function workerStartError(url: string | undefined, event: Event): Promise<
   const fix =
     "Serve rxsync's dist/browser/rxsync-worker.js and its two .wasm files at that URL, or pass workerUrl. A bundler that " +
     'bundles the workers a module starts from a literal URL (relative to import.meta.url), such as Vite or webpack 5, emits ' +
-    "them by itself when the app imports 'rxsync/browser' and leaves workerUrl out.";
+    "them by itself when the app imports 'rxsync/browser' and leaves workerUrl out. esbuild and the Angular CLI do not: " +
+    "start the worker from a file of the app that imports 'rxsync/browser/rxsync-worker.js' (the `worker` option) and " +
+    "pass the .wasm URLs as wasmUrl (rxsync's README, Angular).";
   if (url === undefined) return new AssetLoadError(`the rxsync worker script did not start (${reported}); its URL is unknown here. ${fix}`);
   const prebundled = url.includes('/.vite/deps/')
     ? " Vite's dev server pre-bundled rxsync into node_modules/.vite/deps/, away from its worker: add optimizeDeps: { exclude: ['rxsync'] } to the Vite config."

@@ -26,10 +26,23 @@ export interface EngineOptions extends Pick<SyncClientOptions, 'database' | 'sto
   /** A string here (structured clone); a tab may give a function instead, see {@link WorkerSyncClientOptions.authToken}. */
   authToken?: string;
   /**
-   * Where wa-sqlite's `wa-sqlite.wasm` and `wa-sqlite-async.wasm` are (a directory URL, ending in
-   * '/'). Default: next to the worker script. Only the first engine of a worker loads the wasm.
+   * Where wa-sqlite's `wa-sqlite.wasm` and `wa-sqlite-async.wasm` are: a directory URL (ending in
+   * '/') that holds both under these names, or the URL of each file (a bundler's hashed names).
+   * Default: where the worker script says. Only the first engine of a worker loads the wasm.
    */
-  wasmUrl?: string;
+  wasmUrl?: string | WasmFileUrls<string>;
+}
+
+/**
+ * The URL of each of wa-sqlite's two .wasm files, for a bundler that emits them under names of its
+ * own (the Angular CLI: `import url from 'rxsync/browser/wa-sqlite.wasm' with { loader: 'file' }`).
+ * A file left out is looked for where the worker script says.
+ */
+export interface WasmFileUrls<U = string | URL> {
+  /** wa-sqlite's sync build: ':memory:' databases. */
+  'wa-sqlite.wasm'?: U;
+  /** wa-sqlite's Asyncify build: IndexedDB databases. */
+  'wa-sqlite-async.wasm'?: U;
 }
 
 /** A tab's token function as the worker holds it: a comlink proxy, asked at every hello. */
@@ -50,12 +63,20 @@ export interface WorkerSyncClientOptions extends Omit<EngineOptions, 'wasmUrl' |
    */
   workerUrl?: string | URL;
   /**
+   * Starts the worker: for a bundler that bundles only the workers an app's own code starts (the
+   * Angular CLI), from a file of the app that imports `rxsync/browser/rxsync-worker.js`:
+   * `worker: () => new SharedWorker(new URL('./rxsync.worker', import.meta.url), { type: 'module', name: 'rxsync' })`.
+   * A SharedWorker is shared by the tabs, a Worker is this tab's own; `workerUrl` and `shared`
+   * are then not used.
+   */
+  worker?: () => SharedWorker | Worker;
+  /**
    * Default true: a SharedWorker where the browser has one, so every tab of the origin shares ONE
    * engine per database (one SQLite connection, one server connection); else a dedicated Worker.
    */
   shared?: boolean;
-  /** See {@link EngineOptions.wasmUrl}; a URL object is accepted here. */
-  wasmUrl?: string | URL;
+  /** See {@link EngineOptions.wasmUrl}; URL objects are accepted here. */
+  wasmUrl?: string | URL | WasmFileUrls;
 }
 
 /** The engine's counters, for tests and diagnostics. */

@@ -36,6 +36,7 @@ import { TabUrlFunction } from './url-source.js';
 import type { AttachResult, EngineOptions, Outcome, RemoteStream, TabApi, TabCalls, TokenSource, WorkerDebugInfo } from './types.js';
 import { SYNC_CLIENT_CALLS } from '../client/api.js';
 import { VERSION } from '../version.js';
+import { wasmLocation } from './wasm-location.js';
 
 export interface WorkerCoreOptions {
   /** Worker-side options merged under every engine's (WebSocketCtor, indexedDB, wasm, ...). */
@@ -212,9 +213,7 @@ export class WorkerCore {
       }
     } else {
       const { defaults = {} } = this.options;
-      // wasmUrl: the tab's override, a directory holding the files under their own names. Else the
-      // worker's defaults (worker-entry.ts: the URLs a bundler may have rewritten to hashed names).
-      const wasm = options.wasmUrl ? { locateFile: (file: string) => new URL(file, options.wasmUrl).href } : defaults.wasm;
+      const wasm = wasmLocation(options.wasmUrl, defaults.wasm);
       const created: EngineHost = new EngineHost(
         name,
         schema,
