@@ -25,6 +25,13 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
+    // A plain-JavaScript web page (its config runs in Node).
+    files: ['examples/webpack/**/*.js'],
+    languageOptions: {
+      globals: { document: 'readonly', location: 'readonly', crypto: 'readonly', console: 'readonly', URL: 'readonly', URLSearchParams: 'readonly' },
+    },
+  },
+  {
     files: ['scripts/**', 'bench/**', 'bin/**', 'examples/**/*.mjs', 'spec/**/*.mjs'],
     languageOptions: {
       globals: {

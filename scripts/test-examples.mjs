@@ -6,7 +6,7 @@
 //   node scripts/test-examples.mjs
 //
 // examples/vite is type-checked against the installed package and built with `vite build`;
-// examples/angular is built with the Angular CLI (`ng build`, which type-checks it too). Each build
+// examples/webpack is built with `webpack`; examples/angular is built with the Angular CLI (`ng build`, which type-checks it too). Each build
 // must emit the worker and wa-sqlite's .wasm by itself. Each app is served by a small static server
 // and opened in headless Chromium (Debian's, or $CHROMIUM_PATH) with ?sync=<a reference sync server
 // started here>: a row inserted on the server must appear in the page, and a todo added with the
@@ -243,6 +243,14 @@ async function testVite(work, tarball) {
   await driveInChromium('vite', app, () => serveBuilt(join(app, 'dist')));
 }
 
+/** examples/webpack: `webpack` with no rxsync-specific config (webpack 5 follows the package's worker and .wasm URLs). */
+async function testWebpack(work, tarball) {
+  const app = installExample(work, 'webpack', tarball);
+  run(process.execPath, [join(app, 'node_modules', 'webpack-cli', 'bin', 'cli.js'), '--no-stats'], app);
+  expectEmittedWasm('webpack', join(app, 'dist'));
+  await driveInChromium('webpack', app, () => serveBuilt(join(app, 'dist')));
+}
+
 /** examples/angular: `ng build` with the CLI's application builder (which type-checks the app, templates included). */
 async function testAngular(work, tarball) {
   const app = installExample(work, 'angular', tarball);
@@ -265,6 +273,7 @@ try {
   step(`packed ${packed.filename} (${mb(packed.size)})`);
 
   await testVite(work, tarball);
+  await testWebpack(work, tarball);
   await testAngular(work, tarball);
   await cleanUp();
   console.log(`test-examples: ok (${((performance.now() - started) / 1000).toFixed(1)} s in all)`);
