@@ -19,7 +19,8 @@
  */
 import { SQLITE_IOERR, SQLITE_MISUSE, SqliteError } from './errors.js';
 import { Lane } from './lane.js';
-import { execScript, queryRows, runManyRows, runStatement, type RunManyOptions, type RunResult } from './statements.js';
+import { StatementCache } from './statement-cache.js';
+import { execScript, queryRows, runManyRows, runStatement, type RunManyOptions, type RunResult, type UseStatement } from './statements.js';
 import type { SqliteModule } from './wa-sqlite-types.js';
 
 /** The statements a database and a transaction handle both offer. */
@@ -53,10 +54,16 @@ export interface SqliteDatabase extends SqliteExecutor {
 
 /** The statements of one connection, each run under the module lane when there is one. */
 class Connection implements SqliteExecutor {
+  readonly #statements: StatementCache;
+  readonly #use: UseStatement;
+
   constructor(
     private readonly sqlite: SqliteModule,
     readonly handle: number,
-  ) {}
+  ) {
+    this.#statements = new StatementCache(sqlite.api, handle);
+    this.#use = (sql, fn) => this.#statements.use(sql, fn);
+  }
 
   guard<T>(job: () => Promise<T>): Promise<T> {
     return this.sqlite.lane ? this.sqlite.lane.run(job) : job();
@@ -71,21 +78,25 @@ class Connection implements SqliteExecutor {
     return this.guard(() => execScript(this.sqlite.api, this.handle, sql));
   }
   run(sql: string, params: readonly unknown[] = []): Promise<RunResult> {
-    return this.guard(() => runStatement(this.sqlite.api, this.handle, sql, params));
+    return this.guard(() => runStatement(this.sqlite.api, this.handle, this.#use, sql, params));
   }
   all<T>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.guard(() => queryRows<T>(this.sqlite.api, this.handle, sql, params));
+    return this.guard(() => queryRows<T>(this.sqlite.api, this.#use, sql, params));
   }
   async get<T>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
-    const rows = await this.guard(() => queryRows<T>(this.sqlite.api, this.handle, sql, params, 1));
+    const rows = await this.guard(() => queryRows<T>(this.sqlite.api, this.#use, sql, params, 1));
     return rows[0];
   }
   runMany(sql: string, rows: readonly (readonly unknown[])[], options?: RunManyOptions): Promise<RunResult> {
-    return this.guard(() => runManyRows(this.sqlite.api, this.handle, sql, rows, options));
+    return this.guard(() => runManyRows(this.sqlite.api, this.handle, this.#use, sql, rows, options));
   }
   close(): Promise<void> {
     return this.guard(async () => {
-      await this.sqlite.api.close(this.handle);
+      try {
+        await this.#statements.close();
+      } finally {
+        await this.sqlite.api.close(this.handle);
+      }
     });
   }
 }

@@ -30,10 +30,10 @@ export function isDataChange(sql: string): boolean {
 }
 
 /**
- * Prepares `sql`, which must hold exactly one statement, runs `fn` with it and finalizes it.
- * Every failure comes out as a SqliteError carrying `sql`.
+ * Prepares `sql`, which must hold exactly one statement, and returns the statement (the caller
+ * finalizes it). Every failure comes out as a SqliteError carrying `sql`.
  */
-export async function withStatement<T>(api: SqliteApi, db: number, sql: string, fn: (stmt: number) => Promise<T>): Promise<T> {
+export async function prepareOne(api: SqliteApi, db: number, sql: string): Promise<number> {
   const str = api.str_new(db, sql);
   let first: { stmt: number; sql: number } | null = null;
   let second: { stmt: number; sql: number } | null = null;
@@ -48,7 +48,9 @@ export async function withStatement<T>(api: SqliteApi, db: number, sql: string, 
       more = true; // whatever follows does not even prepare: still a second statement
     }
     if (more) throw new SqliteError('more than one statement: use exec() for scripts', SQLITE_MISUSE, sql);
-    return await fn(first.stmt);
+    const { stmt } = first;
+    first = null;
+    return stmt;
   } catch (error) {
     throw toSqliteError(error, sql);
   } finally {
@@ -57,6 +59,21 @@ export async function withStatement<T>(api: SqliteApi, db: number, sql: string, 
     api.str_finish(str);
   }
 }
+
+/** Runs `fn` with a statement prepared for this call alone (see prepareOne), then finalizes it. */
+export async function withStatement<T>(api: SqliteApi, db: number, sql: string, fn: (stmt: number) => Promise<T>): Promise<T> {
+  const stmt = await prepareOne(api, db, sql);
+  try {
+    return await fn(stmt);
+  } catch (error) {
+    throw toSqliteError(error, sql);
+  } finally {
+    await api.finalize(stmt);
+  }
+}
+
+/** Where a statement comes from: prepared for the call (withStatement) or kept (StatementCache.use). */
+export type UseStatement = <T>(sql: string, fn: (stmt: number) => Promise<T>) => Promise<T>;
 
 /** Runs every statement of `sql` in turn (DDL, scripts). No parameters. */
 export async function execScript(api: SqliteApi, db: number, sql: string): Promise<void> {
@@ -78,8 +95,8 @@ export async function execScript(api: SqliteApi, db: number, sql: string): Promi
 }
 
 /** Runs one statement with `params`; rows it may return are ignored. */
-export function runStatement(api: SqliteApi, db: number, sql: string, params: readonly unknown[]): Promise<RunResult> {
-  return withStatement(api, db, sql, async (stmt) => {
+export function runStatement(api: SqliteApi, db: number, use: UseStatement, sql: string, params: readonly unknown[]): Promise<RunResult> {
+  return use(sql, async (stmt) => {
     bindRow(api, stmt, params, api.bind_parameter_count(stmt));
     while ((await api.step(stmt)) === SQLITE_ROW);
     return { changes: isDataChange(sql) ? api.changes(db) : 0 };
@@ -87,12 +104,14 @@ export function runStatement(api: SqliteApi, db: number, sql: string, params: re
 }
 
 /** Runs one statement with `params` and returns its rows as objects (at most `limit` of them). */
-export function queryRows<T>(api: SqliteApi, db: number, sql: string, params: readonly unknown[], limit = Infinity): Promise<T[]> {
-  return withStatement(api, db, sql, async (stmt) => {
+export function queryRows<T>(api: SqliteApi, use: UseStatement, sql: string, params: readonly unknown[], limit = Infinity): Promise<T[]> {
+  return use(sql, async (stmt) => {
     bindRow(api, stmt, params, api.bind_parameter_count(stmt));
-    const columns = api.column_names(stmt);
     const rows: T[] = [];
-    while (rows.length < limit && (await api.step(stmt)) === SQLITE_ROW) rows.push(readRow(api, stmt, columns) as T);
+    // The names are read once a row is there: a kept statement is prepared again by SQLite inside
+    // step() when the schema changed (`SELECT *` after a column was added has one column more).
+    let columns: string[] | undefined;
+    while (rows.length < limit && (await api.step(stmt)) === SQLITE_ROW) rows.push(readRow(api, stmt, (columns ??= api.column_names(stmt))) as T);
     return rows;
   });
 }
@@ -101,8 +120,15 @@ export function queryRows<T>(api: SqliteApi, db: number, sql: string, params: re
  * The bulk path: ONE prepared statement, then bind/step/reset for each parameter row. The only
  * awaits per row are wa-sqlite's own (`step` and `reset` return promises even in the sync build).
  */
-export function runManyRows(api: SqliteApi, db: number, sql: string, rows: readonly (readonly unknown[])[], options: RunManyOptions = {}): Promise<RunResult> {
-  return withStatement(api, db, sql, async (stmt) => {
+export function runManyRows(
+  api: SqliteApi,
+  db: number,
+  use: UseStatement,
+  sql: string,
+  rows: readonly (readonly unknown[])[],
+  options: RunManyOptions = {},
+): Promise<RunResult> {
+  return use(sql, async (stmt) => {
     const count = api.bind_parameter_count(stmt);
     const realFlags = realFlagsFor(options.realColumns, count);
     const countChanges = isDataChange(sql);
