@@ -154,6 +154,15 @@ describe('types', () => {
     }>();
   });
 
+  it('keeps the row types of a schema that declares indexes', () => {
+    const indexed = defineSchema({
+      tables: { items: { primaryKey: 'id', columns: { id: 'text', n: 'integer', list: 'text' }, indexes: ['n', ['list', 'n']] } },
+    });
+    expect(indexed.tables.items.indexes).toEqual(['n', ['list', 'n']]);
+    expectTypeOf<TableName<typeof indexed>>().toEqualTypeOf<'items'>();
+    expectTypeOf<RowOf<typeof indexed, 'items'>>().toEqualTypeOf<{ id: string; n: number | null; list: string | null }>();
+  });
+
   it('types each event payload exactly', () => {
     expectTypeOf<SyncEventMap['connected']>().toEqualTypeOf<{ mode: SyncMode; reason?: ResetReason; serverLsn: Lsn; sessionId: string; url: string }>();
     expectTypeOf<SyncEventMap['initial_sync_progress']['tables'][number]>().toEqualTypeOf<{

@@ -1,5 +1,5 @@
 import type { SqliteExecutor } from '../storage/index.js';
-import { quoteIdentifier, SQL_COLUMN_TYPE } from '../sql/index.js';
+import { indexChanges, MANAGED_INDEXES_SQL, quoteIdentifier, SQL_COLUMN_TYPE } from '../sql/index.js';
 import type { Lsn, SyncSchema } from '../protocol/index.js';
 import { ZERO_LSN } from '../protocol/index.js';
 import { SERVER_ROWS_DDL } from './rebase.js';
@@ -49,12 +49,23 @@ export function syncedTablesDdl(schema: SyncSchema): string {
 
 export async function createLocalSchema(db: SqliteExecutor, schema: SyncSchema): Promise<void> {
   await db.exec(`${syncedTablesDdl(schema)}\n${LOCAL_CHANGES_DDL}\n${SERVER_ROWS_DDL}`);
+  await syncIndexes(db, schema);
   // A database created for another schema would mix rows of two shapes: refuse it plainly.
   const stored = await readState(db, 'schema_hash');
   if (stored === undefined) await writeState(db, 'schema_hash', schema.hash);
   else if (stored !== schema.hash) {
     throw new Error(`the local database was created for another schema (hash ${stored}, now ${schema.hash}); use another database name or resetLSN()`);
   }
+}
+
+/** Creates the indexes the schema declares and drops the ones rxsync made that it no longer declares. */
+async function syncIndexes(db: SqliteExecutor, schema: SyncSchema): Promise<void> {
+  const existing = await db.all<{ name: string }>(MANAGED_INDEXES_SQL);
+  const changes = indexChanges(
+    schema,
+    existing.map((row) => row.name),
+  );
+  if (changes.length > 0) await db.exec(changes.map((sql) => `${sql};`).join('\n'));
 }
 
 export async function readState(db: SqliteExecutor, key: string): Promise<string | undefined> {

@@ -9,10 +9,23 @@ import type { Key } from './messages.js';
 export const ColumnTypeCodec = t.keyof({ text: null, integer: null, real: null, json: null });
 export type ColumnType = t.TypeOf<typeof ColumnTypeCodec>;
 
-export const TableSchemaCodec = t.type({
-  primaryKey: t.string,
-  columns: t.record(t.string, ColumnTypeCodec),
-});
+/**
+ * An index of a synced table: one column, or several in order (as in RxDB's schemas). rxsync names
+ * and creates it in the client's database and in the reference server's SQLite store.
+ */
+export const IndexDeclarationCodec = t.union([t.string, t.readonlyArray(t.string)]);
+export type IndexDeclaration = t.TypeOf<typeof IndexDeclarationCodec>;
+
+export const TableSchemaCodec = t.intersection([
+  t.type({
+    primaryKey: t.string,
+    columns: t.record(t.string, ColumnTypeCodec),
+  }),
+  t.partial({
+    /** Indexes for the queries the app runs (`ORDER BY updated_at DESC LIMIT 20` wants `['updated_at']`). */
+    indexes: t.readonlyArray(IndexDeclarationCodec),
+  }),
+]);
 export type TableSchema = t.TypeOf<typeof TableSchemaCodec>;
 
 /** The schema as written by users and shipped in JSON files (`rxsync serve --schema`). */
@@ -95,7 +108,8 @@ export function defineSchema(definition: unknown): SyncSchema {
     const table = tables[name];
     const columns: Record<string, ColumnType> = {};
     for (const column of Object.keys(table.columns).sort()) columns[column] = table.columns[column];
-    canonical.tables[name] = Object.freeze({ primaryKey: table.primaryKey, columns: Object.freeze(columns) });
+    const indexes = table.indexes && checkedIndexes(name, table);
+    canonical.tables[name] = Object.freeze({ primaryKey: table.primaryKey, columns: Object.freeze(columns), ...(indexes && { indexes }) });
   }
   return Object.freeze({
     tables: Object.freeze(canonical.tables),
@@ -104,9 +118,35 @@ export function defineSchema(definition: unknown): SyncSchema {
   });
 }
 
+/** Most columns an index may have. */
+const MAX_INDEX_COLUMNS = 8;
+
+/** A table's indexes as declared (frozen): every column declared, none twice, no index twice. */
+function checkedIndexes(name: string, table: TableSchema): readonly IndexDeclaration[] {
+  const seen = new Set<string>();
+  return Object.freeze(
+    (table.indexes ?? []).map((declared) => {
+      const columns = typeof declared === 'string' ? [declared] : [...declared];
+      const what = `table ${name}: index ${JSON.stringify(declared)}`;
+      if (columns.length === 0) throw new SchemaError(`${what} has no column`);
+      if (columns.length > MAX_INDEX_COLUMNS) throw new SchemaError(`${what} has more than ${MAX_INDEX_COLUMNS} columns`);
+      for (const column of columns) {
+        if (!Object.hasOwn(table.columns, column)) throw new SchemaError(`${what}: ${JSON.stringify(column)} is not a column of ${name}`);
+      }
+      if (new Set(columns).size !== columns.length) throw new SchemaError(`${what} names a column twice`);
+      const key = JSON.stringify(columns);
+      if (seen.has(key)) throw new SchemaError(`${what} is declared twice`);
+      seen.add(key);
+      return typeof declared === 'string' ? declared : Object.freeze(columns);
+    }),
+  );
+}
+
 /**
  * A stable hash of the schema: the same tables, keys and column types give the same hash whatever
  * the order they were written in, on the client and the server alike (no crypto API needed).
+ * Indexes are left out: they change how fast a database answers, not what it holds, so a client
+ * may declare indexes its server does not have, and adding one resets nobody.
  */
 export function schemaHash(definition: SchemaDefinition): string {
   const names = Object.keys(definition.tables).sort();

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { SyncSchema, TableSchema } from '../../../protocol/index.js';
-import { quoteIdentifier, SQL_COLUMN_TYPE } from '../../../sql/index.js';
+import { indexChanges, MANAGED_INDEXES_SQL, quoteIdentifier, SQL_COLUMN_TYPE } from '../../../sql/index.js';
 
 /**
  * The SQLite store's schema: the synced tables (from the SyncSchema) and the store's own tables,
@@ -75,6 +75,8 @@ export function ensureSchema(db: Database.Database, schema: SyncSchema): void {
       }
     }
   }
+  const existing = db.prepare(MANAGED_INDEXES_SQL).pluck().all() as string[];
+  for (const sql of indexChanges(schema, existing)) db.exec(sql);
 }
 
 /**
