@@ -49,6 +49,7 @@ export { SYNC_EVENTS, type SyncEvent, type SyncEventMessage } from './streams/ev
 export type { SyncEventMap, SyncEventListener, InitialSyncProgress, TableSyncProgress, SchemaMismatch } from './streams/events.js';
 export type { ConnectionStatus, ConnectionState } from './streams/connection-state.js';
 export type { SyncStatus } from './client/sync-status.js';
+export type { ResultChanges } from './live/live-result.js';
 export type { LocalChangeEntry } from './changes/outbox.js';
 export * from './protocol/index.js';
 export * from './errors.js';

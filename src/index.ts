@@ -24,6 +24,7 @@ export {
   type SchemaMismatch,
 } from './streams/events.js';
 export type { SyncStatus } from './client/sync-status.js';
+export type { ResultChanges } from './live/live-result.js';
 export type { ConnectionStatus, ConnectionState } from './streams/connection-state.js';
 export type { LocalChangeEntry } from './changes/outbox.js';
 export * from './protocol/index.js';

@@ -117,6 +117,25 @@ describe('the worker boundary (comlink over a MessageChannel)', () => {
     await until(async () => (await tab.debug()).subscriptions === 0 && core.debugInfo().subscriptions === 0, 2000, 'early unsubscribes to reach the worker');
   });
 
+  it('watchChanges() crosses to the tab: the rows, and which were added and changed', async () => {
+    await server.insert('todos', todo(1));
+    const tab = await openTab();
+    expect(await tab.connect(server.url)).toBe(true);
+    await tab.whenSynced({ timeoutMs: 5000 });
+    const updates: Array<{ rows: readonly Todo[]; added: readonly Todo[]; changed: readonly Todo[]; removed: readonly Todo[] }> = [];
+    const subscription = tab.watchChanges<Todo>('SELECT id, title FROM todos ORDER BY id').subscribe((update) => updates.push(update));
+    await until(() => updates.length === 1, 2000, 'the first update');
+    expect(updates[0]).toEqual({ rows: [{ id: todo(1).id, title: 'todo 1' }], added: [{ id: todo(1).id, title: 'todo 1' }], removed: [], changed: [] });
+
+    await server.insert('todos', todo(2));
+    await server.update('todos', todo(1).id, { title: 'changed on the server' });
+    await until(() => updates.at(-1)?.rows[0]?.title === 'changed on the server', 5000, 'the server changes');
+    expect(updates.flatMap((update) => update.added.map((row) => row.id))).toEqual([todo(1).id, todo(2).id]);
+    expect(updates.at(-1)?.changed).toEqual([{ id: todo(1).id, title: 'changed on the server' }]);
+    subscription.unsubscribe();
+    await until(() => core.debugInfo().subscriptions === 0, 2000, 'the worker-side subscription to stop');
+  });
+
   it("gives the worker's errors back with their name and code", async () => {
     const tab = await openTab();
     const error = await tab.insert('todos', { id: 'x', nope: 1 }).catch((e: unknown) => e);

@@ -102,7 +102,10 @@ export class ServerChanges {
    * live batch is mostly rows of one table (5,000 changes/s took ~95% of the client's event loop
    * with a statement per row).
    */
-  async applyBatch(tx: SqliteExecutor, batch: Changes): Promise<{ tables: Set<string>; count: number; confirmed: AppliedOutcome[] } | undefined> {
+  async applyBatch(
+    tx: SqliteExecutor,
+    batch: Changes,
+  ): Promise<{ tables: Set<string>; rows: Map<string, Set<string>>; count: number; confirmed: AppliedOutcome[] } | undefined> {
     this.check(batch);
     const checkpoint = await readLsn(tx);
     if (compareLsn(batch.lsn, checkpoint) <= 0) return undefined;
@@ -145,7 +148,15 @@ export class ServerChanges {
     const settled = await confirmCoveredChanges(tx, batch.lsn);
     await this.rebase.afterServerRows(tx, () => keys, settled);
     await writeLsn(tx, batch.lsn);
-    return { tables: touched, count: batch.changes.length - first, confirmed };
+    // The rows this commit may have changed: the server's, and the ones rebuilt from local changes it settled.
+    const rows = new Map<string, Set<string>>();
+    for (const [table, rowKey] of [...keys, ...settled]) {
+      touched.add(table);
+      let inTable = rows.get(table);
+      if (!inTable) rows.set(table, (inTable = new Set()));
+      inTable.add(rowKey);
+    }
+    return { tables: touched, rows, count: batch.changes.length - first, confirmed };
   }
 
   /**

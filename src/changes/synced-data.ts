@@ -1,4 +1,5 @@
-import { Subject } from 'rxjs';
+import { map, Subject, type Observable } from 'rxjs';
+import type { Commit } from '../live/live-query.js';
 import type { MetaStore, SqliteDatabase } from '../storage/index.js';
 import type { Changes, ChangeOp, Key, Lsn, PushResult, Row, SnapshotBegin, SnapshotChunk, SnapshotEnd, SyncSchema } from '../protocol/index.js';
 import type { EventBus } from '../streams/events.js';
@@ -6,6 +7,7 @@ import type { Checkpoint } from './checkpoint.js';
 import { createLocalSchema, pruneSettledChanges } from './local-schema.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
 import { ServerChanges } from './server-changes.js';
+import { keyToJson } from './table-codec.js';
 
 /** The server messages that change the local database; they are applied one at a time, in order. */
 export type ApplyMessage = SnapshotBegin | SnapshotChunk | SnapshotEnd | Changes | PushResult;
@@ -24,8 +26,10 @@ export interface ApplyOutcome {
  * and turns outcomes into events. It owns no socket and no timer.
  */
 export class SyncedData {
-  /** Table names after every commit that touched them (`local_changes` for outbox changes). */
-  readonly tablesChanged$ = new Subject<ReadonlySet<string>>();
+  /** Every commit: the tables it touched (`local_changes` for outbox changes) and, where known, their rows. */
+  readonly commits$ = new Subject<Commit>();
+  /** Table names after every commit that touched them. */
+  readonly tablesChanged$: Observable<ReadonlySet<string>> = this.commits$.pipe(map((commit) => commit.tables));
   readonly outbox: Outbox;
   private readonly server: ServerChanges;
   private progress = new Map<string, { table: string; rowsDone: number; rowsTotal: number; chunksDone: number; chunksTotal: number }>();
@@ -52,7 +56,7 @@ export class SyncedData {
 
   async write(op: ChangeOp, table: string, key: Key, row: Row | null): Promise<string> {
     const id = await this.outbox.write(op, table, key, row);
-    this.tablesChanged$.next(new Set([table, 'local_changes']));
+    this.notify([table, 'local_changes'], new Map([[table, new Set([keyToJson(key)])]]));
     return id;
   }
 
@@ -108,7 +112,7 @@ export class SyncedData {
         this.checkpoint.committed(message.lsn);
         this.events.emit('changes_applied', { lsn: message.lsn, count: applied.count, tables: [...applied.tables] });
         for (const outcome of applied.confirmed) this.events.emit('client_change_applied', outcome);
-        this.notify(applied.confirmed.length ? [...applied.tables, 'local_changes'] : [...applied.tables]);
+        this.notify(applied.confirmed.length ? [...applied.tables, 'local_changes'] : [...applied.tables], applied.rows);
         return { lsn: message.lsn, ack: true };
       }
       case 'push_result': {
@@ -134,11 +138,12 @@ export class SyncedData {
     this.notify([...this.schema.tableNames]);
   }
 
-  notify(tables: string[]): void {
-    this.tablesChanged$.next(new Set(tables));
+  /** Tells the watches what a commit wrote: `rows` by table where known; a table without them is read whole again. */
+  notify(tables: string[], rows?: ReadonlyMap<string, ReadonlySet<string>>): void {
+    this.commits$.next({ tables: new Set(tables), rows });
   }
 
   complete(): void {
-    this.tablesChanged$.complete();
+    this.commits$.complete();
   }
 }

@@ -31,9 +31,9 @@ import { whenSynced } from './when-synced.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './options.js';
 import { SocketSession } from './session.js';
 import type { ServerUrls } from './server-urls.js';
-import { tablesReadBy } from './watched-tables.js';
+import { watchQuery, watchQueryChanges } from '../live/live-query.js';
+import type { ResultChanges } from '../live/live-result.js';
 import { SyncStatusTracker, type SyncStatus } from './sync-status.js';
-import { distinctRows } from '../operators/index.js';
 
 /** The parts that exist once the database is open. */
 interface Parts {
@@ -267,16 +267,18 @@ export class SyncClient<S extends SyncSchema = SyncSchema> implements SyncClient
    * nothing). `T` is the row type the caller expects (not checked).
    */
   watch<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<T[]> {
-    const tables = tablesReadBy(sql, [...this.schema.tableNames, 'local_changes']);
+    return defer(() => from(this.initialize())).pipe(switchMap(() => watchQuery<T>(this.parts!.db, this.parts!.data.commits$, this.schema, sql, params)));
+  }
+
+  /**
+   * As watch(), with what changed at each update: `{ rows, added, removed, changed }` (the first
+   * update adds every row), for lists that render only what changed (virtualized lists). Takes a
+   * query of one synced table: `SELECT * (or columns) FROM <table> [WHERE ...] [ORDER BY columns]
+   * [LIMIT n]`; any other fails with an error saying so.
+   */
+  watchChanges<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<ResultChanges<T>> {
     return defer(() => from(this.initialize())).pipe(
-      switchMap(() =>
-        this.parts!.data.tablesChanged$.pipe(
-          filter((changed) => tables.some((table) => changed.has(table))),
-          startWith(null),
-          switchMap(() => from(this.parts!.db.all<T>(sql, params))),
-          distinctRows(),
-        ),
-      ),
+      switchMap(() => watchQueryChanges<T>(this.parts!.db, this.parts!.data.commits$, this.schema, sql, params)),
     );
   }
 

@@ -27,7 +27,8 @@ export function sameRows(a: readonly unknown[], b: readonly unknown[]): boolean 
   return sameValue(a, b);
 }
 
-function sameValue(a: unknown, b: unknown): boolean {
+/** True if two values are the same: `===` (NaN equals NaN), byte arrays byte by byte, arrays and plain objects member by member. */
+export function sameValue(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return a !== a && b !== b; // NaN
   if (ArrayBuffer.isView(a) || ArrayBuffer.isView(b)) return ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && sameBytes(a, b);

@@ -2,4 +2,4 @@
 export { isPlainIdentifier, quoteIdentifier } from './identifiers.js';
 export { SQL_COLUMN_TYPE, jsonToSql } from './column-types.js';
 export { tableStatements } from './table-statements.js';
-export { declaredIndexes, indexChanges, INDEX_PREFIX, MANAGED_INDEXES_SQL, type DeclaredIndex } from './schema-indexes.js';
+export { indexChanges, MANAGED_INDEXES_SQL } from './schema-indexes.js';

@@ -9,6 +9,7 @@
  * Before attaching, the proxy says its rxsync version (`hello`) and refuses a worker that answers
  * another one, or none (a worker older than the handshake): a {@link WorkerVersionError}.
  */
+import type { ResultChanges } from '../live/live-result.js';
 import type { SyncStatus } from '../client/sync-status.js';
 import { proxy, releaseProxy, wrap, type Endpoint, type Remote } from 'comlink';
 import { share, type Observable } from 'rxjs';
@@ -145,6 +146,9 @@ class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
   }
   watch<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<T[]> {
     return this.stream<T[]>('watch', [sql, params]);
+  }
+  watchChanges<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<ResultChanges<T>> {
+    return this.stream<ResultChanges<T>>('watchChanges', [sql, params]);
   }
   setAuthToken(token: string | undefined): Promise<void> {
     return this.call((r) => r.setAuthToken(token));

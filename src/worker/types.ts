@@ -5,6 +5,7 @@
  * Everything here is type-only, so that the browser entry pulls no engine code into the main
  * thread's bundle.
  */
+import type { ResultChanges } from '../live/live-result.js';
 import type { SyncStatus } from '../client/sync-status.js';
 import type { Observable } from 'rxjs';
 import type { SyncClientOptions } from '../client/options.js';
@@ -99,8 +100,8 @@ export interface AttachResult {
   tabs: number;
 }
 
-/** The streams a tab can subscribe to; `watch` takes `[sql, params]`. */
-export type RemoteStream = 'events' | 'status' | 'syncStatus' | 'lsn' | 'watch';
+/** The streams a tab can subscribe to; `watch` and `watchChanges` take `[sql, params]`. */
+export type RemoteStream = 'events' | 'status' | 'syncStatus' | 'lsn' | 'watch' | 'watchChanges';
 
 /**
  * Every call's answer: comlink's own error transfer keeps only name/message/stack, so errors travel
@@ -164,6 +165,8 @@ export interface RemoteSyncClient<S extends SyncSchema = SyncSchema> extends Pro
   readonly currentLsn: Promise<Lsn>;
   /** As SyncClient.watch: the rows now, and again when they change. `T` is the row type the caller expects (not checked). */
   watch<T = Record<string, unknown>>(sql: string, params?: unknown[]): Observable<T[]>;
+  /** As SyncClient.watchChanges: the rows with what was added, removed and changed at each update. */
+  watchChanges<T = Record<string, unknown>>(sql: string, params?: unknown[]): Observable<ResultChanges<T>>;
   cleanup(): Promise<void>;
   /** Every event, as `{ type, data, at }`; checking `type` narrows `data` (SyncEventMap). */
   readonly events$: Observable<SyncEventMessage>;

@@ -339,20 +339,18 @@ export class TabSession {
     let source$: Observable<unknown>;
     try {
       const engine = this.engine();
-      source$ =
-        stream === 'events'
-          ? engine.events$
-          : stream === 'status'
-            ? engine.status$
-            : stream === 'syncStatus'
-              ? engine.syncStatus$
-              : stream === 'lsn'
-                ? engine.lsn$
-                : stream === 'watch'
-                  ? engine.watch(String(args[0]), (args[1] as unknown[] | undefined) ?? [])
-                  : (() => {
-                      throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
-                    })();
+      const sql = String(args[0]);
+      const params = (args[1] as unknown[] | undefined) ?? [];
+      const streams: Record<RemoteStream, () => Observable<unknown>> = {
+        events: () => engine.events$,
+        status: () => engine.status$,
+        syncStatus: () => engine.syncStatus$,
+        lsn: () => engine.lsn$,
+        watch: () => engine.watch(sql, params),
+        watchChanges: () => engine.watchChanges(sql, params),
+      };
+      if (!Object.hasOwn(streams, stream)) throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
+      source$ = streams[stream]();
     } catch (error) {
       // The observer's port was transferred to us: close it, or it would stay open on both sides.
       observer[releaseProxy]();
