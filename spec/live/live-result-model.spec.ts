@@ -81,12 +81,15 @@ describe('watch(): folded results agree with SQLite', () => {
     const changes: Array<ResultChanges<Item>[]> = QUERIES.map(() => []);
     const subscriptions: Subscription[] = [];
     const failures: string[] = [];
+    /** Every emission with its JSON when it came: an emitted list must never change afterwards. */
+    const emitted: Array<{ rows: unknown[]; json: string }> = [];
     QUERIES.forEach((query, i) => {
       subscriptions.push(
         watchQuery<unknown>(runner, commits, schema, query.sql, query.params).subscribe({
           next: (rows) => {
             if (last[i] !== undefined && JSON.stringify(last[i]) === JSON.stringify(rows)) failures.push(`query ${i} emitted the same rows twice`);
             last[i] = rows;
+            emitted.push({ rows, json: JSON.stringify(rows) });
           },
           error: (error: Error) => failures.push(`query ${i}: ${error.message}`),
         }),
@@ -103,6 +106,7 @@ describe('watch(): folded results agree with SQLite', () => {
       await until(idle, 2000, 'the watches to finish');
       await settled();
       expect(failures).toEqual([]);
+      expect(emitted.filter((emission) => JSON.stringify(emission.rows) !== emission.json)).toEqual([]);
       for (const [i, query] of QUERIES.entries()) {
         const expected = await db.all(query.expected);
         if (JSON.stringify(last[i]) !== JSON.stringify(expected)) {
