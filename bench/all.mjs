@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const ALL = ['initial-sync', 'rxdb-initial-sync', 'latency', 'rxdb-latency', 'flood', 'fanout', 'memory', 'browser-initial-sync'];
+const ALL = ['initial-sync', 'rxdb-initial-sync', 'latency', 'rxdb-latency', 'live-queries', 'flood', 'fanout', 'memory', 'browser-initial-sync'];
 const chosen = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const names = chosen.length ? chosen : ALL;
 

@@ -19,7 +19,7 @@ const resultsFile = join(root, 'bench', 'results.json');
 const chartFile = join(root, 'docs', 'benchmarks.svg');
 
 const results = JSON.parse(readFileSync(resultsFile, 'utf8'));
-const { initialSync = {}, latency = {}, fanout = {}, memory = {}, browser = {} } = results;
+const { initialSync = {}, latency = {}, fanout = {}, memory = {}, browser = {}, liveQueries = {} } = results;
 
 // ---- ratios across benches -------------------------------------------------------------------
 
@@ -84,6 +84,15 @@ add(
   fanout.serverRssPerSessionKB === undefined ? '' : `${fanout.serverRssPerSessionKB} KB RSS per session`,
   'p99 <= 100 ms',
   fanout.deliveryP99Ms !== undefined && fanout.deliveryP99Ms <= 100,
+);
+const twoWatches = liveQueries.fold;
+add(
+  `two watches (top 20, whole table) on ${liveQueries.rows?.toLocaleString('en-US') ?? '?'} rows, ${liveQueries.rate ?? '?'} writes/s`,
+  twoWatches && `top ${p(twoWatches.top)}, whole ${p(twoWatches.whole)}`,
+  liveQueries.rerun && `run again: top ${p(liveQueries.rerun.top)}, whole ${p(liveQueries.rerun.whole)}`,
+  '',
+  'both p99 <= 10 ms',
+  twoWatches && twoWatches.top.p99 <= 10 && twoWatches.whole.p99 <= 10,
 );
 const heapGrowth = memory.rows100k && memory.rows1M ? memory.rows1M.peakHeapMB / memory.rows100k.peakHeapMB : undefined;
 add(
