@@ -1,5 +1,6 @@
 import { Subject, type Subscription } from 'rxjs';
-import { watchQuery, watchQueryChanges, type Commit } from '../../src/live/live-query.js';
+import { applyListPatch } from '../../src/live/list-patch.js';
+import { watchQuery, watchQueryChanges, watchQueryPatches, type Commit } from '../../src/live/live-query.js';
 import type { ResultChanges } from '../../src/live/live-result.js';
 import { defineSchema } from '../../src/protocol/index.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/index.js';
@@ -9,7 +10,8 @@ import { until } from '../support/until.js';
 // A randomized model check of the folded results: after every commit of random writes, each
 // watched query's last emission must be what SQLite returns for the query run afresh now (with the
 // primary key as the last tie-break, as the folded results promise), no emission may repeat the one
-// before it, and watchChanges' added/removed must turn the previous rows into the new ones.
+// before it, watchChanges' added/removed must turn the previous rows into the new ones, and the
+// list rebuilt from the worker's patches must be the same rows.
 
 const schema = defineSchema({
   tables: { items: { primaryKey: 'id', columns: { id: 'text', n: 'integer', list: 'text', title: 'text', score: 'real' } } },
@@ -79,6 +81,7 @@ describe('watch(): folded results agree with SQLite', () => {
     const { runner, idle } = counted(db);
     const last: Array<unknown[] | undefined> = QUERIES.map(() => undefined);
     const changes: Array<ResultChanges<Item>[]> = QUERIES.map(() => []);
+    const patched: unknown[][] = QUERIES.map(() => []);
     const subscriptions: Subscription[] = [];
     const failures: string[] = [];
     /** Every emission with its JSON when it came: an emitted list must never change afterwards. */
@@ -94,6 +97,8 @@ describe('watch(): folded results agree with SQLite', () => {
           error: (error: Error) => failures.push(`query ${i}: ${error.message}`),
         }),
         watchQueryChanges<Item>(runner, commits, schema, query.sql, query.params).subscribe((update) => changes[i]!.push(update)),
+        // As a tab rebuilds the list from the worker's patches.
+        watchQueryPatches<unknown>(runner, commits, schema, query.sql, query.params).subscribe((patch) => (patched[i] = applyListPatch(patched[i]!, patch))),
       );
     });
     const settled = async () => {
@@ -112,6 +117,7 @@ describe('watch(): folded results agree with SQLite', () => {
         if (JSON.stringify(last[i]) !== JSON.stringify(expected)) {
           throw new Error(`seed ${seed}, ${step}, query ${i} (${query.sql}):\n got      ${JSON.stringify(last[i])}\n expected ${JSON.stringify(expected)}`);
         }
+        expect(JSON.stringify(patched[i])).toBe(JSON.stringify(expected));
         // watchChanges: each update's removed and added turn the previous keys into the new ones.
         const keys = new Set<string>();
         for (const update of changes[i]!) {

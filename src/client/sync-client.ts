@@ -31,7 +31,8 @@ import { whenSynced } from './when-synced.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './options.js';
 import { SocketSession } from './session.js';
 import type { ServerUrls } from './server-urls.js';
-import { watchQuery, watchQueryChanges } from '../live/live-query.js';
+import { watchQuery, watchQueryChanges, watchQueryPatches } from '../live/live-query.js';
+import type { ListPatch } from '../live/list-patch.js';
 import type { ResultChanges } from '../live/live-result.js';
 import { SyncStatusTracker, type SyncStatus } from './sync-status.js';
 
@@ -268,6 +269,16 @@ export class SyncClient<S extends SyncSchema = SyncSchema> implements SyncClient
    */
   watch<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<T[]> {
     return defer(() => from(this.initialize())).pipe(switchMap(() => watchQuery<T>(this.parts!.db, this.parts!.data.commits$, this.schema, sql, params)));
+  }
+
+  /**
+   * @internal watch() as a worker sends it to a tab: each update as the splices that turn the tab's
+   * list into the new one, or the whole list (list-patch.ts).
+   */
+  watchPatches<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<ListPatch<T>> {
+    return defer(() => from(this.initialize())).pipe(
+      switchMap(() => watchQueryPatches<T>(this.parts!.db, this.parts!.data.commits$, this.schema, sql, params)),
+    );
   }
 
   /**

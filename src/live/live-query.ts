@@ -9,7 +9,8 @@ import { Observable, map } from 'rxjs';
 import type { SyncSchema } from '../protocol/index.js';
 import { distinctRows } from '../operators/distinct-rows.js';
 import { tablesReadBy } from '../client/watched-tables.js';
-import { LiveResult, type QueryRunner, type ResultChanges } from './live-result.js';
+import type { ListPatch } from './list-patch.js';
+import { LiveResult, type QueryRunner, type ResultChanges, type ResultDelta } from './live-result.js';
 import { queryShape, type QueryShape } from './query-shape.js';
 
 /** What a commit wrote, as the watches need it. */
@@ -26,7 +27,28 @@ const MAX_FOLDED_ROWS = 10_000;
 /** The rows of `sql` now, and again whenever they change (see the module comment). */
 export function watchQuery<T>(db: QueryRunner, commits$: Observable<Commit>, schema: SyncSchema, sql: string, params: readonly unknown[]): Observable<T[]> {
   const shape = queryShape(sql, schema);
-  if (shape) return foldedResult<T>(db, commits$, shape, params).pipe(map((changes) => changes.rows as T[]));
+  if (shape) return foldedResult<T>(db, commits$, shape, params, (result) => result.rows());
+  return rerunResult<T>(db, commits$, schema, sql, params);
+}
+
+/**
+ * watch() as a worker sends it to a tab: each update as the splices that turn the tab's list into
+ * the new one (list-patch.ts), or the whole list where the query is run again.
+ */
+export function watchQueryPatches<T>(
+  db: QueryRunner,
+  commits$: Observable<Commit>,
+  schema: SyncSchema,
+  sql: string,
+  params: readonly unknown[],
+): Observable<ListPatch<T>> {
+  const shape = queryShape(sql, schema);
+  if (shape) return foldedResult<T, ListPatch<T>>(db, commits$, shape, params, (result) => result.takePatch());
+  return rerunResult<T>(db, commits$, schema, sql, params).pipe(map((rows) => ({ rows })));
+}
+
+/** The rows of a query that cannot be folded: run again after each commit to a table it reads, emitted when they differ. */
+function rerunResult<T>(db: QueryRunner, commits$: Observable<Commit>, schema: SyncSchema, sql: string, params: readonly unknown[]): Observable<T[]> {
   const tables = tablesReadBy(sql, [...schema.tableNames, 'local_changes']);
   return oneAtATime<true, T[]>(
     commits$,
@@ -59,7 +81,7 @@ export function watchQueryChanges<T>(
       ),
     );
   }
-  return foldedResult<T>(db, commits$, shape, params);
+  return foldedResult<T, ResultChanges<T>>(db, commits$, shape, params, (result, delta) => ({ rows: result.rows(), ...delta }));
 }
 
 interface FoldWork {
@@ -68,10 +90,17 @@ interface FoldWork {
   keys: Set<string>;
 }
 
-function foldedResult<T>(db: QueryRunner, commits$: Observable<Commit>, shape: QueryShape, params: readonly unknown[]): Observable<ResultChanges<T>> {
-  return new Observable<ResultChanges<T>>((subscriber) => {
+/** A folded result's updates, each as `give` makes it from the result and what the update did. */
+function foldedResult<T, U = T[]>(
+  db: QueryRunner,
+  commits$: Observable<Commit>,
+  shape: QueryShape,
+  params: readonly unknown[],
+  give: (result: LiveResult<T>, delta: ResultDelta<T>) => U,
+): Observable<U> {
+  return new Observable<U>((subscriber) => {
     const result = new LiveResult<T>(shape, params, db);
-    return oneAtATime<FoldWork, ResultChanges<T>>(
+    return oneAtATime<FoldWork, U>(
       commits$,
       { full: true, keys: new Set() },
       (pending, commit) => {
@@ -82,7 +111,10 @@ function foldedResult<T>(db: QueryRunner, commits$: Observable<Commit>, shape: Q
         for (const key of keys) work.keys.add(key);
         return work.keys.size > MAX_FOLDED_ROWS ? { full: true, keys: new Set() } : work;
       },
-      (work) => (work.full ? result.refresh() : result.fold(work.keys)),
+      async (work) => {
+        const delta = await (work.full ? result.refresh() : result.fold(work.keys));
+        return delta && give(result, delta);
+      },
     ).subscribe(subscriber);
   });
 }

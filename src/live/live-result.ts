@@ -8,6 +8,7 @@
  */
 import { sameValue } from '../operators/distinct-rows.js';
 import { KEY_COLUMN, orderColumn, type QueryShape } from './query-shape.js';
+import type { ListPatch, Splice } from './list-patch.js';
 import { compareSqlValues } from './row-order.js';
 
 /** Runs a query (the client's database: its calls queue behind the applies). */
@@ -22,6 +23,9 @@ export interface ResultChanges<T> {
   removed: readonly T[];
   changed: readonly T[];
 }
+
+/** What one update did, without the rows (LiveResult.rows() copies them, takePatch() says how they moved). */
+export type ResultDelta<T> = Omit<ResultChanges<T>, 'rows'>;
 
 interface Entry<T> {
   /** The primary key as JSON: how commits name rows. */
@@ -39,11 +43,11 @@ export class LiveResult<T> {
    * keeping this array and copying it before the next change costs that and a reallocation more.
    */
   #rows: T[] = [];
+  /** How #rows changed since the last takePatch(); undefined: it was replaced (the next patch is the whole list). */
+  #splices: Splice<T>[] | undefined;
   #byKey = new Map<string, Entry<T>>();
   /** A first result was given (it is given even when empty). */
   #started = false;
-  /** The rows of the last update given. */
-  #emitted: readonly T[] = [];
   /** False once the window may have left rows out (a LIMIT reached): a row leaving it then needs a full run. */
   #complete = true;
   readonly #limit: number;
@@ -58,28 +62,38 @@ export class LiveResult<T> {
     this.#limit = limit === undefined || !Number.isInteger(limit) || limit < 0 ? Infinity : limit;
   }
 
-  get rows(): T[] {
+  /** The rows now: a copy (an update must not change a list already handed out). */
+  rows(): T[] {
     return this.#rows.slice();
   }
 
+  /** How the rows changed since the last call: splices, or the whole list after a full run. */
+  takePatch(): ListPatch<T> {
+    const patch: ListPatch<T> = this.#splices ? { splices: this.#splices } : { rows: this.rows() };
+    this.#splices = [];
+    return patch;
+  }
+
   /** Runs the whole query; the changes against the result before (everything is `added` the first time). */
-  async refresh(): Promise<ResultChanges<T> | undefined> {
-    return this.#refresh(new Map());
+  async refresh(): Promise<ResultDelta<T> | undefined> {
+    return this.#refresh(new Map(), this.#entries);
   }
 
   /**
    * Runs the whole query. `origin` holds the entries some keys had before a fold that gave up
    * half-way (undefined: not in the result), so that the changes reported are against the result
-   * the caller last saw.
+   * the caller last saw, whose entries, in order, are `before`.
    */
-  async #refresh(origin: ReadonlyMap<string, Entry<T> | undefined>): Promise<ResultChanges<T> | undefined> {
+  async #refresh(origin: ReadonlyMap<string, Entry<T> | undefined>, before: readonly Entry<T>[]): Promise<ResultDelta<T> | undefined> {
     const raw = await this.db.all<Record<string, unknown>>(this.shape.fullSql, this.params);
     const entries = raw.map((row) => this.#entry(row));
     const current = this.#byKey;
     const prior = (key: string) => (origin.has(key) ? origin.get(key) : current.get(key));
     const first = !this.#started;
     this.#started = true;
+    const moved = !sameKeys(before, entries);
     this.#entries = entries;
+    this.#splices = undefined;
     this.#byKey = new Map(entries.map((entry) => [entry.key, entry]));
     this.#complete = entries.length < this.#limit;
     const added: T[] = [];
@@ -96,17 +110,20 @@ export class LiveResult<T> {
       const old = prior(key);
       if (old && !this.#byKey.has(key)) removed.push(old.row);
     }
-    return this.#changes(first, added, removed, changed);
+    return this.#changes(first || moved, added, removed, changed);
   }
 
   /** Folds in the rows of `keys` (JSON of primary keys) as they are now; undefined if the result did not change. */
-  async fold(keys: ReadonlySet<string>): Promise<ResultChanges<T> | undefined> {
+  async fold(keys: ReadonlySet<string>): Promise<ResultDelta<T> | undefined> {
     const whereParams = this.params.slice(0, this.shape.whereParams);
     const fresh = await this.db.all<Record<string, unknown>>(this.shape.keyedSql, [`[${[...keys].join(',')}]`, ...whereParams]);
     const now = new Map(fresh.map((row) => [JSON.stringify(row[KEY_COLUMN]), row]));
     /** The entry each key touched here had before (undefined: it was not in the result). */
     const origin = new Map<string, Entry<T> | undefined>();
     const touch = (key: string) => origin.has(key) || origin.set(key, this.#byKey.get(key));
+    let moved = false;
+    // Only a LIMIT window can give up half-way (below): keep its order as handed out (at most LIMIT entries).
+    const before = this.#limit === Infinity ? [] : this.#entries.slice();
     for (const key of keys) {
       const old = this.#byKey.get(key);
       const raw = now.get(key);
@@ -114,18 +131,18 @@ export class LiveResult<T> {
         if (!old) continue;
         touch(key);
         this.#remove(old);
-        if (!this.#complete) return this.#refresh(origin); // the row after the window's end is unknown here
+        if (!this.#complete) return this.#refresh(origin, before); // the row after the window's end is unknown here
         continue;
       }
       const entry = this.#entry(raw);
       if (old) {
         if (sameValue(old.row, entry.row) && sameValue(old.sort, entry.sort)) continue;
         touch(key);
-        this.#remove(old);
+        const from = this.#remove(old);
         const last = this.#entries.at(-1);
-        if (!this.#complete && (!last || this.#compare(entry, last) > 0)) return this.#refresh(origin); // it moved past the window's end
+        if (!this.#complete && (!last || this.#compare(entry, last) > 0)) return this.#refresh(origin, before); // it moved past the window's end
         if (sameValue(old.row, entry.row)) entry.row = old.row;
-        this.#insert(entry, touch);
+        if (this.#insert(entry, touch) !== from) moved = true;
       } else {
         touch(key);
         this.#insert(entry, touch);
@@ -141,16 +158,16 @@ export class LiveResult<T> {
       else if (!old && entry) added.push(entry.row);
       else if (old && entry && old.row !== entry.row) changed.push(entry.row);
     }
-    return this.#changes(false, added, removed, changed);
+    return this.#changes(moved, added, removed, changed);
   }
 
-  /** The update to emit: undefined when the rows are the ones emitted last (same objects, same order), unless it is the first. */
-  #changes(first: boolean, added: T[], removed: T[], changed: T[]): ResultChanges<T> | undefined {
-    // Rows in, out or changed always differ; else only a move can, which the objects' order shows.
-    if (!first && !added.length && !removed.length && !changed.length && sameRowObjects(this.#emitted, this.#rows)) return undefined;
-    const rows = this.rows;
-    this.#emitted = rows;
-    return { rows, added, removed, changed };
+  /** The update to give: undefined when no row went in, out or changed and none moved (unless `always`). */
+  #changes(always: boolean, added: T[], removed: T[], changed: T[]): ResultDelta<T> | undefined {
+    if (!always && !added.length && !removed.length && !changed.length) {
+      this.#splices = []; // the rows are the list last handed out (rows taken out and put back where they were)
+      return undefined;
+    }
+    return { added, removed, changed };
   }
 
   /**
@@ -165,12 +182,14 @@ export class LiveResult<T> {
     }
     this.#entries.splice(at, 0, entry);
     this.#rows.splice(at, 0, entry.row);
+    this.#splices?.push({ at, remove: 0, insert: [entry.row] });
     this.#byKey.set(entry.key, entry);
     if (this.#entries.length > this.#limit) {
       const out = this.#entries.at(-1)!;
       touch(out.key);
       this.#entries.pop();
       this.#rows.pop();
+      this.#splices?.push({ at: this.#rows.length, remove: 1, insert: [] });
       this.#byKey.delete(out.key);
       this.#complete = false;
     }
@@ -182,6 +201,7 @@ export class LiveResult<T> {
     const at = this.#order(entry);
     this.#entries.splice(at, 1);
     this.#rows.splice(at, 1);
+    this.#splices?.push({ at, remove: 1, insert: [] });
     this.#byKey.delete(entry.key);
     return at;
   }
@@ -224,9 +244,9 @@ export class LiveResult<T> {
   }
 }
 
-/** Whether two lists hold the same row objects in the same order (an unchanged row keeps its object). */
-function sameRowObjects(a: readonly unknown[], b: readonly unknown[]): boolean {
+/** Whether two lists of entries hold the same keys in the same order. */
+function sameKeys(a: readonly Entry<unknown>[], b: readonly Entry<unknown>[]): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let i = 0; i < a.length; i++) if (a[i]!.key !== b[i]!.key) return false;
   return true;
 }

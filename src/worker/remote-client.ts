@@ -10,9 +10,10 @@
  * another one, or none (a worker older than the handshake): a {@link WorkerVersionError}.
  */
 import type { ResultChanges } from '../live/live-result.js';
+import { applyListPatch, type ListPatch } from '../live/list-patch.js';
 import type { SyncStatus } from '../client/sync-status.js';
 import { proxy, releaseProxy, wrap, type Endpoint, type Remote } from 'comlink';
-import { share, type Observable } from 'rxjs';
+import { defer, scan, share, type Observable } from 'rxjs';
 import { SYNC_CLIENT_CALLS, type ConnectOptions, type Promisified, type SyncClientCalls } from '../client/api.js';
 import type { ServerUrls } from '../client/server-urls.js';
 import { CancelledError } from '../errors.js';
@@ -145,7 +146,8 @@ class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
     return this.call((r) => r.query(sql, params)) as Promise<T[]>;
   }
   watch<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<T[]> {
-    return this.stream<T[]>('watch', [sql, params]);
+    // The worker sends how the list changed; the tab keeps its copy (each subscription its own).
+    return defer(() => this.stream<ListPatch<T>>('watchPatches', [sql, params]).pipe(scan(applyListPatch<T>, [] as T[])));
   }
   watchChanges<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<ResultChanges<T>> {
     return this.stream<ResultChanges<T>>('watchChanges', [sql, params]);

@@ -100,8 +100,11 @@ export interface AttachResult {
   tabs: number;
 }
 
-/** The streams a tab can subscribe to; `watch` and `watchChanges` take `[sql, params]`. */
-export type RemoteStream = 'events' | 'status' | 'syncStatus' | 'lsn' | 'watch' | 'watchChanges';
+/**
+ * The streams a tab can subscribe to; `watchPatches` and `watchChanges` take `[sql, params]`.
+ * watch() crosses as `watchPatches`: the splices of each update, not the whole list (list-patch.ts).
+ */
+export type RemoteStream = 'events' | 'status' | 'syncStatus' | 'lsn' | 'watchPatches' | 'watchChanges';
 
 /**
  * Every call's answer: comlink's own error transfer keeps only name/message/stack, so errors travel

@@ -346,7 +346,7 @@ export class TabSession {
         status: () => engine.status$,
         syncStatus: () => engine.syncStatus$,
         lsn: () => engine.lsn$,
-        watch: () => engine.watch(sql, params),
+        watchPatches: () => engine.watchPatches(sql, params),
         watchChanges: () => engine.watchChanges(sql, params),
       };
       if (!Object.hasOwn(streams, stream)) throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
