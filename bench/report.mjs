@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as vega from 'vega';
 import * as vegaLite from 'vega-lite';
+import { table } from './markdown-table.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const resultsFile = join(root, 'bench', 'results.json');
@@ -201,10 +202,4 @@ if (!process.argv.includes('--no-chart')) {
 
 function round(n, digits) {
   return Number(n.toFixed(digits));
-}
-
-function table(cells) {
-  const widths = cells[0].map((_, c) => Math.max(...cells.map((r) => String(r[c] ?? '').length)));
-  const line = (r) => `| ${r.map((cell, c) => String(cell ?? '').padEnd(widths[c])).join(' | ')} |`;
-  return [line(cells[0]), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...cells.slice(1).map(line)].join('\n');
 }
