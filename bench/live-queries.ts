@@ -7,9 +7,9 @@
  * - rerun: the same two queries written so that watch() cannot fold them (`LIMIT … OFFSET 0`,
  *   which returns the same rows), so it runs them again after every commit, as before.
  *
- * - tab-patches, tab-full-lists: the folded watches seen from a tab, through a worker core on a
- *   MessageChannel in this process (structured clone, as between a page and its worker): watch(),
- *   which sends each update's splices, and watchChanges().rows, which sends the whole list each time.
+ * - tab-patches: the folded watches seen from a tab, through a worker core on a MessageChannel in
+ *   this process (structured clone, as between a page and its worker): watch() sends each update's
+ *   splices. (Whole lists, what a tab got before, fell 5 s behind: docs/benchmarks.md.)
  *
  *   node bench/run.mjs live-queries [--rows=50000] [--writes=1000] [--rate=200] [--only=STRATEGY]
  *
@@ -22,7 +22,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { map, type Observable } from 'rxjs';
+import type { Observable } from 'rxjs';
 import WebSocket from 'ws';
 import { createSyncClient, type SyncClient } from '../src/client/sync-client.js';
 import { defineSchema } from '../src/protocol/index.js';
@@ -58,10 +58,8 @@ const QUERIES = {
     top: `SELECT * FROM ${TABLE} ORDER BY n DESC LIMIT 20 OFFSET 0`,
     whole: `SELECT * FROM ${TABLE} ORDER BY updated_at DESC LIMIT -1 OFFSET 0`,
   },
-  // Through the worker boundary (a WorkerCore on a MessageChannel in this process, as a tab uses it):
-  // watch() sends each update's splices; watchChanges() sends the whole list each time.
+  // Through the worker boundary (a WorkerCore on a MessageChannel in this process, as a tab uses it).
   'tab-patches': FOLDED,
-  'tab-full-lists': FOLDED,
 };
 type Strategy = keyof typeof QUERIES;
 
@@ -91,7 +89,7 @@ async function startWatcher(strategy: Strategy, url: string): Promise<Watcher> {
   const tab = await connectRemoteClient(port2, { schema, database: ':memory:' });
   if (!(await tab.connect(url, { timeoutMs: 60_000 }))) throw new Error('the tab did not connect');
   return {
-    watch: (sql) => (strategy === 'tab-patches' ? tab.watch<Row>(sql) : tab.watchChanges<Row>(sql).pipe(map((update) => update.rows as Row[]))),
+    watch: (sql) => tab.watch<Row>(sql),
     whenSynced: () => tab.whenSynced({ timeoutMs: 120_000 }),
     cleanup: async () => {
       await tab.cleanup();
@@ -167,8 +165,6 @@ async function main(): Promise<void> {
   try {
     const results: Partial<Record<Strategy, StrategyResult>> = {};
     let from = 0;
-    // tab-full-lists (what every watch() in a tab cost before the splices) falls seconds behind and
-    // keeps falling: run it alone, with --only=tab-full-lists.
     const strategies = ONLY ? [ONLY] : (['fold', 'rerun', 'tab-patches'] as const);
     for (const strategy of strategies) {
       results[strategy] = await measure(strategy, server, from);

@@ -1,6 +1,6 @@
 import { Subject, type Subscription } from 'rxjs';
 import { applyListPatch } from '../../src/live/list-patch.js';
-import { watchQuery, watchQueryChanges, watchQueryPatches, type Commit } from '../../src/live/live-query.js';
+import { watchQuery, watchQueryChangePatches, watchQueryChanges, watchQueryPatches, type Commit } from '../../src/live/live-query.js';
 import type { ResultChanges } from '../../src/live/live-result.js';
 import { defineSchema } from '../../src/protocol/index.js';
 import { openDatabase, type SqliteDatabase } from '../../src/storage/index.js';
@@ -82,6 +82,7 @@ describe('watch(): folded results agree with SQLite', () => {
     const last: Array<unknown[] | undefined> = QUERIES.map(() => undefined);
     const changes: Array<ResultChanges<Item>[]> = QUERIES.map(() => []);
     const patched: unknown[][] = QUERIES.map(() => []);
+    const changePatched: unknown[][] = QUERIES.map(() => []);
     const subscriptions: Subscription[] = [];
     const failures: string[] = [];
     /** Every emission with its JSON when it came: an emitted list must never change afterwards. */
@@ -99,6 +100,9 @@ describe('watch(): folded results agree with SQLite', () => {
         watchQueryChanges<Item>(runner, commits, schema, query.sql, query.params).subscribe((update) => changes[i]!.push(update)),
         // As a tab rebuilds the list from the worker's patches.
         watchQueryPatches<unknown>(runner, commits, schema, query.sql, query.params).subscribe((patch) => (patched[i] = applyListPatch(patched[i]!, patch))),
+        watchQueryChangePatches<unknown>(runner, commits, schema, query.sql, query.params).subscribe(
+          (update) => (changePatched[i] = applyListPatch(changePatched[i]!, update.patch)),
+        ),
       );
     });
     const settled = async () => {
@@ -118,6 +122,7 @@ describe('watch(): folded results agree with SQLite', () => {
           throw new Error(`seed ${seed}, ${step}, query ${i} (${query.sql}):\n got      ${JSON.stringify(last[i])}\n expected ${JSON.stringify(expected)}`);
         }
         expect(JSON.stringify(patched[i])).toBe(JSON.stringify(expected));
+        expect(JSON.stringify(changePatched[i])).toBe(JSON.stringify(expected));
         // watchChanges: each update's removed and added turn the previous keys into the new ones.
         const keys = new Set<string>();
         for (const update of changes[i]!) {

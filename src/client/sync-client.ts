@@ -31,7 +31,7 @@ import { whenSynced } from './when-synced.js';
 import { resolveOptions, type ResolvedOptions, type SyncClientOptions } from './options.js';
 import { SocketSession } from './session.js';
 import type { ServerUrls } from './server-urls.js';
-import { watchQuery, watchQueryChanges, watchQueryPatches } from '../live/live-query.js';
+import { watchQuery, watchQueryChangePatches, watchQueryChanges, watchQueryPatches, type PatchedChanges } from '../live/live-query.js';
 import type { ListPatch } from '../live/list-patch.js';
 import type { ResultChanges } from '../live/live-result.js';
 import { SyncStatusTracker, type SyncStatus } from './sync-status.js';
@@ -278,6 +278,13 @@ export class SyncClient<S extends SyncSchema = SyncSchema> implements SyncClient
   watchPatches<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<ListPatch<T>> {
     return defer(() => from(this.initialize())).pipe(
       switchMap(() => watchQueryPatches<T>(this.parts!.db, this.parts!.data.commits$, this.schema, sql, params)),
+    );
+  }
+
+  /** @internal watchChanges() as a worker sends it to a tab: the rows as splices, with what changed. */
+  watchChangePatches<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<PatchedChanges<T>> {
+    return defer(() => from(this.initialize())).pipe(
+      switchMap(() => watchQueryChangePatches<T>(this.parts!.db, this.parts!.data.commits$, this.schema, sql, params)),
     );
   }
 

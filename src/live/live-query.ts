@@ -70,6 +70,32 @@ export function watchQueryChanges<T>(
   sql: string,
   params: readonly unknown[],
 ): Observable<ResultChanges<T>> {
+  return changesOf<T, ResultChanges<T>>(db, commits$, schema, sql, params, (result, delta) => ({ rows: result.rows(), ...delta }));
+}
+
+/** watchChanges() as a worker sends it to a tab: the rows as splices (see watchQueryPatches), with what changed. */
+export interface PatchedChanges<T> extends ResultDelta<T> {
+  patch: ListPatch<T>;
+}
+
+export function watchQueryChangePatches<T>(
+  db: QueryRunner,
+  commits$: Observable<Commit>,
+  schema: SyncSchema,
+  sql: string,
+  params: readonly unknown[],
+): Observable<PatchedChanges<T>> {
+  return changesOf<T, PatchedChanges<T>>(db, commits$, schema, sql, params, (result, delta) => ({ patch: result.takePatch(), ...delta }));
+}
+
+function changesOf<T, U>(
+  db: QueryRunner,
+  commits$: Observable<Commit>,
+  schema: SyncSchema,
+  sql: string,
+  params: readonly unknown[],
+  give: (result: LiveResult<T>, delta: ResultDelta<T>) => U,
+): Observable<U> {
   const shape = queryShape(sql, schema);
   if (!shape) {
     return new Observable((subscriber) =>
@@ -81,7 +107,7 @@ export function watchQueryChanges<T>(
       ),
     );
   }
-  return foldedResult<T, ResultChanges<T>>(db, commits$, shape, params, (result, delta) => ({ rows: result.rows(), ...delta }));
+  return foldedResult<T, U>(db, commits$, shape, params, give);
 }
 
 interface FoldWork {

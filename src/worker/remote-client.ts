@@ -11,6 +11,7 @@
  */
 import type { ResultChanges } from '../live/live-result.js';
 import { applyListPatch, type ListPatch } from '../live/list-patch.js';
+import type { PatchedChanges } from '../live/live-query.js';
 import type { SyncStatus } from '../client/sync-status.js';
 import { proxy, releaseProxy, wrap, type Endpoint, type Remote } from 'comlink';
 import { defer, scan, share, type Observable } from 'rxjs';
@@ -150,7 +151,15 @@ class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
     return defer(() => this.stream<ListPatch<T>>('watchPatches', [sql, params]).pipe(scan(applyListPatch<T>, [] as T[])));
   }
   watchChanges<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Observable<ResultChanges<T>> {
-    return this.stream<ResultChanges<T>>('watchChanges', [sql, params]);
+    // The rows come as splices, as watch()'s do; what changed comes as it is.
+    return this.stream<PatchedChanges<T>>('watchChanges', [sql, params]).pipe(
+      scan((previous: ResultChanges<T>, { patch, added, removed, changed }) => ({ rows: applyListPatch(previous.rows, patch), added, removed, changed }), {
+        rows: [],
+        added: [],
+        removed: [],
+        changed: [],
+      }),
+    );
   }
   setAuthToken(token: string | undefined): Promise<void> {
     return this.call((r) => r.setAuthToken(token));

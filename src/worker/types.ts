@@ -102,7 +102,8 @@ export interface AttachResult {
 
 /**
  * The streams a tab can subscribe to; `watchPatches` and `watchChanges` take `[sql, params]`.
- * watch() crosses as `watchPatches`: the splices of each update, not the whole list (list-patch.ts).
+ * watch() crosses as `watchPatches`, watchChanges() with its rows as a patch too: the splices of
+ * each update, not the whole list (list-patch.ts).
  */
 export type RemoteStream = 'events' | 'status' | 'syncStatus' | 'lsn' | 'watchPatches' | 'watchChanges';
 

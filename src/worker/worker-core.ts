@@ -347,7 +347,7 @@ export class TabSession {
         syncStatus: () => engine.syncStatus$,
         lsn: () => engine.lsn$,
         watchPatches: () => engine.watchPatches(sql, params),
-        watchChanges: () => engine.watchChanges(sql, params),
+        watchChanges: () => engine.watchChangePatches(sql, params),
       };
       if (!Object.hasOwn(streams, stream)) throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
       source$ = streams[stream]();
