@@ -8,7 +8,7 @@
 import { Observable, map } from 'rxjs';
 import type { SyncSchema } from '../protocol/index.js';
 import { distinctRows } from '../operators/distinct-rows.js';
-import { tablesReadBy } from '../client/watched-tables.js';
+import { tablesReadBy } from './watched-tables.js';
 import type { ListPatch } from './list-patch.js';
 import { LiveResult, type QueryRunner, type ResultChanges, type ResultDelta } from './live-result.js';
 import { queryShape, type QueryShape } from './query-shape.js';
