@@ -34,6 +34,8 @@
 import type { Endpoint } from 'comlink';
 import { connectRemoteClient } from './worker/remote-client.js';
 import { holdTabLock, newTabId } from './worker/tab-coordination.js';
+import { linkToOpfsEngine, type OpfsEngineLink } from './worker/opfs-tab.js';
+import { canHoldInOpfs, chooseBrowserStorage } from './worker/storage-choice.js';
 import type { RemoteSyncClient, WasmFileUrls, WorkerSyncClientOptions } from './worker/types.js';
 import type { SyncSchema } from './protocol/index.js';
 import { AssetLoadError, answerOf, describeAnswer, looksLikeHtml, readHead, type ServedAnswer } from './served-file.js';
@@ -59,6 +61,8 @@ export * from './errors.js';
  * literal options below repeat it: a bundler reads them only when they are written out in full.
  */
 const WORKER_NAME = 'rxsync';
+/** Name of a tab's candidate holder of an OPFS database (worker-entry.ts serves it as such). */
+const OPFS_CANDIDATE_NAME = 'rxsync-opfs';
 
 /**
  * Starts (or joins) the worker and attaches this tab to the engine of `options.database`.
@@ -68,8 +72,18 @@ export async function createWorkerSyncClient<S extends SyncSchema = SyncSchema>(
   options: WorkerSyncClientOptions & { schema: S },
 ): Promise<RemoteSyncClient<S>> {
   const { workerUrl, worker: startOwnWorker, shared = true, wasmUrl, ...rest } = options;
-  const engine = { ...rest, ...(wasmUrl !== undefined && { wasmUrl: wasmUrlStrings(wasmUrl) }) };
-  const { worker, url } = startWorker(shared && typeof SharedWorker === 'function', workerUrl, startOwnWorker);
+  // OPFS needs two workers of rxsync's script (the broker and this tab's candidate holder): not
+  // with an app's own `worker`, which starts one.
+  const opfsPossible = canHoldInOpfs(shared && startOwnWorker === undefined);
+  if (rest.storage === 'opfs' && !opfsPossible) {
+    throw new Error(
+      "storage: 'opfs' needs a SharedWorker, Web Locks and OPFS in this browser, and rxsync's own workers (no `worker` option, shared not false); " +
+        "leave storage out to have rxsync choose, or use storage: 'indexeddb'",
+    );
+  }
+  const storage = await chooseBrowserStorage(rest.database, rest.storage, opfsPossible);
+  const engine = { ...rest, ...(storage && { storage }), ...(wasmUrl !== undefined && { wasmUrl: wasmUrlStrings(wasmUrl) }) };
+  const { worker, url } = startWorker(shared && typeof SharedWorker === 'function' ? 'shared' : 'dedicated', workerUrl, startOwnWorker);
   let failWith!: (error: Error) => void;
   const failed = new Promise<never>((_, reject) => (failWith = reject));
   failed.catch(() => undefined);
@@ -86,7 +100,31 @@ export async function createWorkerSyncClient<S extends SyncSchema = SyncSchema>(
   // Held while this tab lives: the worker notices a closed tab when the lock is released.
   const releaseLock = await holdTabLock(tabId);
   worker.port.start();
-  return attached(connectRemoteClient(worker.port as Endpoint, engine, { tabId, failed, workerUrl: url, onClose: releaseLock }));
+  if (storage !== 'opfs') {
+    return attached(connectRemoteClient(worker.port as Endpoint, engine, { tabId, failed, workerUrl: url, onClose: releaseLock }));
+  }
+  // OPFS: the SharedWorker brokers, the engine runs in one tab's worker (worker/opfs-broker.ts).
+  const candidate = startWorker('opfs-candidate', workerUrl, undefined).worker as Worker;
+  candidate.addEventListener('error', onError);
+  let link: OpfsEngineLink;
+  try {
+    link = await Promise.race([linkToOpfsEngine(worker.port as Endpoint, candidate, String(rest.database), url), failed]);
+  } catch (error) {
+    candidate.terminate();
+    releaseLock();
+    throw error;
+  }
+  return attached(
+    connectRemoteClient(link.endpoints$, engine, {
+      tabId,
+      failed,
+      workerUrl: url,
+      onClose: () => {
+        link.close();
+        releaseLock();
+      },
+    }),
+  ).finally(() => candidate.removeEventListener('error', onError));
 }
 
 /**
@@ -98,7 +136,7 @@ export async function createWorkerSyncClient<S extends SyncSchema = SyncSchema>(
  * duration of the call (left alone if the page already has one).
  */
 function startWorker(
-  shared: boolean,
+  kind: 'shared' | 'dedicated' | 'opfs-candidate',
   workerUrl: string | URL | undefined,
   startOwnWorker: (() => SharedWorker | Worker) | undefined,
 ): { worker: SharedWorker | Worker; url: string | undefined } {
@@ -117,18 +155,19 @@ function startWorker(
   try {
     // The app's own constructor call, which its bundler rewrote: the URL is read the same way.
     if (startOwnWorker) return { worker: startOwnWorker(), url };
-    if (workerUrl !== undefined) {
-      const options: WorkerOptions = { type: 'module', name: WORKER_NAME };
-      return { worker: shared ? new SharedWorker(workerUrl, options) : new Worker(workerUrl, options), url };
+    const given = workerUrl ?? vitePrebundledWorkerUrl();
+    if (given !== undefined) {
+      const name = kind === 'opfs-candidate' ? OPFS_CANDIDATE_NAME : WORKER_NAME;
+      const options: WorkerOptions = { type: 'module', name };
+      return { worker: kind === 'shared' ? new SharedWorker(given, options) : new Worker(given, options), url };
     }
-    const prebundled = vitePrebundledWorkerUrl();
-    if (prebundled) {
-      const options: WorkerOptions = { type: 'module', name: WORKER_NAME };
-      return { worker: shared ? new SharedWorker(prebundled, options) : new Worker(prebundled, options), url };
-    }
-    const worker = shared
-      ? new SharedWorker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync' })
-      : new Worker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync' });
+    // Written out in full, each: the forms bundlers recognise (see above).
+    const worker =
+      kind === 'shared'
+        ? new SharedWorker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync' })
+        : kind === 'dedicated'
+          ? new Worker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync' })
+          : new Worker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync-opfs' });
     return { worker, url };
   } finally {
     if (reading) delete proto[Symbol.toPrimitive];

@@ -55,6 +55,8 @@ const user = asUser(params.get('user') ?? localStorage.getItem(USER_KEY));
 // One local database per user, so that switching users never mixes their rows.
 const database = params.get('db') ?? (user ? `demo-${user}` : '');
 const offlineKey = `rxsync-demo:offline:${database}`;
+// ?storage=indexeddb|opfs: where the database lives (default: rxsync chooses, OPFS where it can).
+const storage = params.get('storage') ?? undefined;
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const element = document.getElementById(id);
@@ -107,6 +109,7 @@ async function start(user: User): Promise<RemoteSyncClient> {
   const client = await createWorkerSyncClient({
     schema,
     database,
+    ...((storage === 'indexeddb' || storage === 'opfs') && { storage }),
     // A string: functions do not cross into the worker. keepTokenFresh renews it with setAuthToken.
     authToken: token,
     // A demo should come back quickly after `npm start` restarts.

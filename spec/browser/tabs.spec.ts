@@ -2,7 +2,17 @@ import { describeInBrowser } from '../support/browser/chromium.js';
 import { openDemo } from '../support/browser/demo.js';
 import { useDemoInBrowser } from '../support/browser/demo-fixture.js';
 
+// Both ways tabs share a database: OPFS (the default, the engine in one tab's worker) and
+// IndexedDB (the engine in the SharedWorker).
 describeInBrowser('tabs of one browser (Chromium)', () => {
+  for (const [storage, query] of [
+    ['OPFS', ''],
+    ['IndexedDB', 'storage=indexeddb'],
+  ] as const)
+    describe(`the database in ${storage}`, () => sharingTabs(query));
+});
+
+function sharingTabs(query: string): void {
   const demo = useDemoInBrowser({
     // alice's lists, and one todo in her own list; both tabs are alice's.
     seed: async (server) => {
@@ -12,9 +22,9 @@ describeInBrowser('tabs of one browser (Chromium)', () => {
   });
 
   it('hold one server session between them, and see each other’s writes', async () => {
-    const one = await openDemo(demo.context, demo.server.pageUrl, 'tab 1');
+    const one = await openDemo(demo.context, demo.server.pageUrl, 'tab 1', 'alice', query);
     await one.waitForStatus('live');
-    const two = await openDemo(demo.context, demo.server.pageUrl, 'tab 2');
+    const two = await openDemo(demo.context, demo.server.pageUrl, 'tab 2', 'alice', query);
     await two.waitForTitles(['Shared']);
     await two.waitForStatus('live');
 
@@ -35,9 +45,9 @@ describeInBrowser('tabs of one browser (Chromium)', () => {
   });
 
   it('closing the tab that started the engine loses nothing: its unsent write goes out from the other tab', async () => {
-    const one = await openDemo(demo.context, demo.server.pageUrl, 'tab 1');
+    const one = await openDemo(demo.context, demo.server.pageUrl, 'tab 1', 'alice', query);
     await one.waitForStatus('live');
-    const two = await openDemo(demo.context, demo.server.pageUrl, 'tab 2');
+    const two = await openDemo(demo.context, demo.server.pageUrl, 'tab 2', 'alice', query);
     await two.waitForStatus('live');
 
     // Offline (shared by the tabs), tab 1 writes, then closes.
@@ -56,4 +66,4 @@ describeInBrowser('tabs of one browser (Chromium)', () => {
     expect(demo.server.server.sessionCount).toBe(1);
     expect(two.errors).toEqual([]);
   });
-});
+}

@@ -1,7 +1,7 @@
 import { chooseBackend } from '../../src/storage/open.js';
 import { openStorage } from '../../src/client/open-storage.js';
 import { fakeIndexedDB } from '../support/fake-indexeddb.js';
-import { openMetaStore } from '../../src/storage/index.js';
+import { openDatabase, openMetaStore } from '../../src/storage/index.js';
 
 describe('storage backends', () => {
   it('are chosen by one option, the database name deciding when it is absent', () => {
@@ -13,7 +13,14 @@ describe('storage backends', () => {
     // In Node without an IndexedDB, a name is a file path.
     expect(chooseBackend({ name: 'todos' }).kind).toBe('file');
     expect(chooseBackend({ name: './data/todos.db', indexedDB, storage: 'file' }).kind).toBe('file');
-    expect(() => chooseBackend({ name: 'todos', storage: 'opfs' as never })).toThrow(/unknown storage "opfs"/);
+    expect(chooseBackend({ name: 'todos', storage: 'opfs' }).kind).toBe('opfs');
+    expect(() => chooseBackend({ name: 'todos', storage: 'cloud' as never })).toThrow(/unknown storage "cloud"/);
+  });
+
+  it('OPFS is refused where there are no sync access handles (anywhere but a browser’s dedicated worker), saying what to use', async () => {
+    await expect(openDatabase({ name: 'todos', storage: 'opfs' })).rejects.toThrow(
+      /database 'todos' lives in OPFS, which needs a dedicated worker .*use storage: 'indexeddb' here/,
+    );
   });
 
   it('a named database remembers its backend, and refuses to be opened on another', async () => {

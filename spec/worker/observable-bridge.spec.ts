@@ -3,9 +3,9 @@
  * fromRemote on the other. Order, error (with its code), completion, and unsubscribe reaching the
  * source; every ending releases the observer's channel.
  */
-import { expose, wrap, releaseProxy, type Remote } from 'comlink';
+import { expose, wrap, releaseProxy } from 'comlink';
 import { Subject, firstValueFrom, lastValueFrom, take, toArray, type Observable } from 'rxjs';
-import { fromRemote, pipeToRemote, type RemoteObserver, type RemoteSubscription } from '../../src/worker/observable-bridge.js';
+import { fromRemote, pipeToRemote, type ObserverPort, type RemoteSubscription } from '../../src/worker/observable-bridge.js';
 import { SyncProtocolError } from '../../src/protocol/index.js';
 import { until } from '../support/test-client.js';
 
@@ -13,7 +13,7 @@ function bridge<T>(source$: Observable<T>) {
   const live = new Map<number, RemoteSubscription>();
   let next = 1;
   const api = {
-    subscribe(observer: Remote<RemoteObserver<T>>) {
+    subscribe(observer: ObserverPort) {
       const id = next++;
       const subscription = pipeToRemote(source$, observer, () => live.delete(id));
       if (!subscription.closed) live.set(id, subscription);
@@ -27,7 +27,7 @@ function bridge<T>(source$: Observable<T>) {
   expose(api, port1);
   const remote = wrap<typeof api>(port2);
   const observable = fromRemote<T>(
-    (observer) => remote.subscribe(observer as unknown as Remote<RemoteObserver<T>>),
+    (observer) => remote.subscribe(observer),
     (id) => remote.unsubscribe(id),
   );
   return { observable, live, close: () => remote[releaseProxy]() };

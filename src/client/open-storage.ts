@@ -14,8 +14,8 @@ const FORMAT = 1;
 /**
  * Opens the client's database on the backend its options choose (see storage/open.ts: in Node
  * without an IndexedDB, a name is a file path), and, for an IndexedDB one, its small IndexedDB
- * store (the client id, where the database lives, the checkpoint's copy). A named database opened
- * before on another backend is refused: its data is there, not here. A file keeps everything in
+ * store (the client id, where the database lives, the checkpoint's copy), as has an OPFS one.
+ * A named database opened before on another backend is refused: its data is there, not here. A file keeps everything in
  * itself (the client id and the checkpoint are in its `_rxsync_state`): it has no such store.
  */
 export async function openStorage(
@@ -26,7 +26,7 @@ export async function openStorage(
   const storage: StorageBackendKind = config.storage ?? defaultStorage(name, indexedDB);
   // A memory database keeps nothing, its client id included: each such client is a new client.
   const meta =
-    storage === 'indexeddb' && indexedDB && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function'
+    (storage === 'indexeddb' || storage === 'opfs') && indexedDB && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function'
       ? await openMetaStore(indexedDB, `rxsync-meta:${name}`)
       : undefined;
   try {

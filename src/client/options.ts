@@ -16,8 +16,9 @@ export interface SyncClientOptions<S extends SyncSchema = SyncSchema> {
   database?: string;
   /**
    * Where the database lives: 'memory' (the default for ':memory:'), 'indexeddb' (the default for
-   * a name where IndexedDB exists) or 'file' (the default for a name in Node without IndexedDB:
-   * the name is a file path). A named IndexedDB database remembers its backend (in its small
+   * a name where IndexedDB exists), 'opfs' (the origin private file system: only in a dedicated
+   * worker that holds it alone, which `createWorkerSyncClient` arranges, and chooses by itself where
+   * it can) or 'file' (the default for a name in Node without IndexedDB: the name is a file path). A named IndexedDB database remembers its backend (in its small
    * IndexedDB store): opening it with another one is refused rather than starting an empty
    * database beside the data.
    */

@@ -5,7 +5,7 @@ import type { WasmOptions } from './wasm.js';
  * Where a database lives. `memory` keeps nothing; `indexeddb` persists in the IndexedDB database
  * of its name; `file` (Node) persists in the SQLite file at its name, a path.
  */
-export type StorageBackendKind = 'memory' | 'indexeddb' | 'file';
+export type StorageBackendKind = 'memory' | 'indexeddb' | 'opfs' | 'file';
 
 /**
  * The IndexedDB factory type (`IDBFactory`) where the DOM lib is loaded, as in rxsync's own build

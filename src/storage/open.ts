@@ -8,6 +8,8 @@
  * - another name in Node without an IndexedDB: `file`, the SQLite file at that path (relative to
  *   the working directory);
  * - anywhere else: `indexeddb`, which then says that IndexedDB is missing.
+ * `opfs` is only taken when asked for: it needs a dedicated worker that holds the database alone,
+ * which rxsync's browser entry arranges (and chooses by itself there; see worker/storage-choice.ts).
  *
  * The wasm builds load lazily, once per process (see wasm.ts); `wasmBinary` / `locateFile` only
  * matter on the first open that needs a given build.
@@ -18,6 +20,7 @@ import type { IndexedDbFactory, StorageBackend, StorageBackendKind } from './bac
 import { fileBackend } from './backends/file.js';
 import { indexedDbBackend } from './backends/indexeddb.js';
 import { memoryBackend } from './backends/memory.js';
+import { opfsBackend } from './backends/opfs.js';
 import type { NodeFileSystem } from './node-fs.js';
 import { isNodeLike } from './node-wasm.js';
 import type { WasmOptions } from './wasm.js';
@@ -48,10 +51,12 @@ export function chooseBackend(options: OpenDatabaseOptions): StorageBackend {
       return memoryBackend;
     case 'indexeddb':
       return indexedDbBackend(options.indexedDB);
+    case 'opfs':
+      return opfsBackend;
     case 'file':
       return fileBackend(options.fileSystem);
     default:
-      throw new SqliteError(`unknown storage ${JSON.stringify(storage)}: 'memory', 'indexeddb' or 'file'`, SQLITE_CANTOPEN);
+      throw new SqliteError(`unknown storage ${JSON.stringify(storage)}: 'memory', 'indexeddb', 'opfs' or 'file'`, SQLITE_CANTOPEN);
   }
 }
 

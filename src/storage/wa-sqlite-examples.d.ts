@@ -38,3 +38,19 @@ declare module 'wa-sqlite/src/examples/WebLocks.js' {
     constructor(name: string);
   }
 }
+
+declare module 'wa-sqlite/src/examples/AccessHandlePoolVFS.js' {
+  import * as VFS from 'wa-sqlite/src/VFS.js';
+
+  /** A pool of OPFS files with sync access handles, all held open by this VFS (dedicated workers only). */
+  export class AccessHandlePoolVFS extends VFS.Base {
+    constructor(directoryPath: string);
+    /** Settles once the pool's access handles are acquired (rejects if OPFS refused them). */
+    isReady: Promise<void>;
+    get name(): string;
+    close(): Promise<void>;
+    getCapacity(): number;
+    getSize(): number;
+    addCapacity(n: number): Promise<number>;
+  }
+}

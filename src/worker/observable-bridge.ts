@@ -1,9 +1,11 @@
 /**
  * Observables across the worker boundary, on comlink.
  *
- * Main thread ({@link fromRemote}): subscribing creates an observer object marked with
- * `comlink.proxy` (comlink gives it its own MessageChannel) and asks the worker to subscribe with it;
- * unsubscribing asks the worker to stop that subscription.
+ * Main thread ({@link fromRemote}): subscribing exposes an observer object on a MessageChannel of
+ * its own and asks the worker to subscribe with the other end (an {@link ObserverPort}, which the
+ * worker wraps); unsubscribing asks the worker to stop that subscription and closes the tab's end.
+ * The channel is made here rather than by `comlink.proxy` so that the tab can close its end itself:
+ * a worker that died (an OPFS holder whose tab closed) never releases it.
  *
  * Worker ({@link pipeToRemote}): subscribes to the engine's Observable and forwards next / error /
  * complete to the remote observer. Whenever the subscription ends (unsubscribed, errored, completed,
@@ -14,7 +16,7 @@
  * completion arrives after the values before it. Errors travel as {@link SerializedError}.
  */
 import { Observable, type Subscription } from 'rxjs';
-import { proxy, releaseProxy, type Remote } from 'comlink';
+import { expose, releaseProxy, transfer, wrap, type Remote } from 'comlink';
 import { deserializeError, serializeError, type SerializedError } from './errors.js';
 
 /** What the worker calls back on the main thread. */
@@ -24,6 +26,9 @@ export interface RemoteObserver<T> {
   complete(): void;
 }
 
+/** The worker's end of a subscription's channel, transferred with the subscribe call. */
+export type ObserverPort = MessagePort;
+
 // ---- main thread ---------------------------------------------------------------------------
 
 /**
@@ -31,25 +36,29 @@ export interface RemoteObserver<T> {
  * resolves to the subscription's id in the worker; `stop` ends it there. A failing `start` errors
  * the Observable.
  */
-export function fromRemote<T>(start: (observer: RemoteObserver<T>) => Promise<number>, stop: (id: number) => Promise<unknown>): Observable<T> {
+export function fromRemote<T>(start: (observer: ObserverPort) => Promise<number>, stop: (id: number) => Promise<unknown>): Observable<T> {
   return new Observable<T>((subscriber) => {
     let open = true;
-    const observer = proxy<RemoteObserver<T>>({
-      next: (value) => {
-        if (open) subscriber.next(value);
-      },
-      error: (error) => {
-        if (!open) return;
-        open = false;
-        subscriber.error(deserializeError(error));
-      },
-      complete: () => {
-        if (!open) return;
-        open = false;
-        subscriber.complete();
-      },
-    });
-    const id = start(observer);
+    const channel = new MessageChannel();
+    expose(
+      {
+        next: (value: T) => {
+          if (open) subscriber.next(value);
+        },
+        error: (error: SerializedError) => {
+          if (!open) return;
+          open = false;
+          subscriber.error(deserializeError(error));
+        },
+        complete: () => {
+          if (!open) return;
+          open = false;
+          subscriber.complete();
+        },
+      } satisfies RemoteObserver<T>,
+      channel.port1,
+    );
+    const id = start(transfer(channel.port2, [channel.port2]));
     id.catch((error: unknown) => {
       if (!open) return;
       open = false;
@@ -60,6 +69,7 @@ export function fromRemote<T>(start: (observer: RemoteObserver<T>) => Promise<nu
       open = false;
       // Finished on the worker's side already (it released the observer): nothing to stop.
       if (wasOpen) void id.then((value) => stop(value)).catch(() => undefined);
+      channel.port1.close();
     };
   });
 }
@@ -77,7 +87,8 @@ export interface RemoteSubscription {
  * Subscribes to `source$` and forwards to `observer` (a comlink remote). `onEnd` runs once, when the
  * subscription ends for any reason, after which the observer's proxy is released.
  */
-export function pipeToRemote<T>(source$: Observable<T>, observer: Remote<RemoteObserver<T>>, onEnd: () => void): RemoteSubscription {
+export function pipeToRemote<T>(source$: Observable<T>, observerOrPort: Remote<RemoteObserver<T>> | ObserverPort, onEnd: () => void): RemoteSubscription {
+  const observer = isPort(observerOrPort) ? wrap<RemoteObserver<T>>(observerOrPort) : observerOrPort;
   let closed = false;
   let subscription: Subscription | undefined;
   let endedEarly = false;
@@ -131,4 +142,9 @@ export function pipeToRemote<T>(source$: Observable<T>, observer: Remote<RemoteO
       return closed;
     },
   };
+}
+
+/** A tab's {@link ObserverPort}, as opposed to a comlink proxy (a function, to comlink's wrap). */
+export function isPort(value: unknown): value is MessagePort {
+  return typeof MessagePort === 'function' && value instanceof MessagePort;
 }

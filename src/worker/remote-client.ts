@@ -1,10 +1,11 @@
 /**
  * The main thread's proxy: a {@link RemoteSyncClient} over one comlink endpoint (a SharedWorker's
- * port, a dedicated Worker, or one end of a MessageChannel in the specs).
+ * port, a dedicated Worker, or one end of a MessageChannel in the specs), or over the endpoints of
+ * an engine that moves between workers (an OPFS database's holder, see opfs-broker.ts).
  *
- * Why comlink: it handles the request/response plumbing, and `comlink.proxy` gives each Observable
- * subscription its own channel with an explicit release, which is exactly the lifetime a
- * subscription has (see observable-bridge.ts). Errors travel inside the answers (types.ts, Outcome).
+ * Why comlink: it handles the request/response plumbing, and each Observable subscription gets its
+ * own channel with an explicit release, which is exactly the lifetime a subscription has (see
+ * observable-bridge.ts). Errors travel inside the answers (types.ts, Outcome).
  *
  * Before attaching, the proxy says its rxsync version (`hello`) and refuses a worker that answers
  * another one, or none (a worker older than the handshake): a {@link WorkerVersionError}.
@@ -14,7 +15,7 @@ import { applyListPatch, type ListPatch } from '../live/list-patch.js';
 import type { PatchedChanges } from '../live/live-query.js';
 import type { SyncStatus } from '../client/sync-status.js';
 import { proxy, releaseProxy, wrap, type Endpoint, type Remote } from 'comlink';
-import { defer, scan, share, type Observable } from 'rxjs';
+import { BehaviorSubject, defer, filter, from, isObservable, of, scan, share, switchMap, type Observable } from 'rxjs';
 import { SYNC_CLIENT_CALLS, type ConnectOptions, type Promisified, type SyncClientCalls } from '../client/api.js';
 import type { ServerUrls } from '../client/server-urls.js';
 import { CancelledError } from '../errors.js';
@@ -22,7 +23,7 @@ import type { Lsn } from '../protocol/index.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
 import { EventListeners, type SyncEvent, type SyncEventMessage } from '../streams/events.js';
 import { deserializeError, WorkerVersionError } from './errors.js';
-import { fromRemote, type RemoteObserver } from './observable-bridge.js';
+import { fromRemote } from './observable-bridge.js';
 import type { EngineOptions, Outcome, RemoteStream, RemoteSyncClient, TabApi, WorkerDebugInfo, WorkerSyncClientOptions } from './types.js';
 import type { TabHandshake } from './worker-core.js';
 import { VERSION } from '../version.js';
@@ -38,22 +39,70 @@ export interface ConnectRemoteOptions {
   workerUrl?: string;
 }
 
-/** Attaches to the engine of `options.database` behind `endpoint` and returns the proxy. */
+/**
+ * Attaches to the engine of `options.database` behind `endpoint` and returns the proxy.
+ *
+ * `endpoint` may also be a stream of endpoints: an engine that moves (an OPFS database, whose
+ * holder is one tab's worker: when that tab closes, another tab's worker takes over). The proxy
+ * attaches at each new endpoint, calls connect() there again if this tab had connected, and
+ * moves to it: its subscriptions subscribe again there (a watch's first update is the whole list,
+ * so its rows stay right), and the calls that had no answer from the engine that went away are
+ * made again on the new one (the writes among them were either committed before it went, and are
+ * then written again with the same values, or rolled back with its unfinished transaction).
+ */
 export async function connectRemoteClient(
-  endpoint: Endpoint,
+  endpoint: Endpoint | Observable<Endpoint>,
   options: EngineOptions | (Omit<EngineOptions, 'authToken'> & Pick<WorkerSyncClientOptions, 'authToken'>),
   extra: ConnectRemoteOptions = {},
 ): Promise<RemoteSyncClient> {
-  const remote = wrap<TabApi & TabHandshake>(endpoint);
-  const client = new WorkerSyncClient(remote, extra.onClose);
+  const endpoints$ = isObservable(endpoint) ? endpoint : of(endpoint);
+  const client = new WorkerSyncClient(extra.onClose);
   const { authToken, ...rest } = options;
   const engineOptions: EngineOptions = { ...rest, schema: { tables: options.schema.tables }, ...(typeof authToken === 'string' && { authToken }) };
   const orFailed = <T>(answer: Promise<T>): Promise<T> => (extra.failed ? Promise.race([answer, extra.failed]) : answer);
+  const attachAt = async (at: Endpoint): Promise<Remote<TabApi & TabHandshake>> => {
+    const remote = wrap<TabApi & TabHandshake>(at);
+    try {
+      await orFailed(checkVersion(remote, extra.workerUrl));
+      // A function cannot be cloned into the worker: it goes as a comlink proxy, called from there.
+      const tokenSource = typeof authToken === 'function' ? proxy(async () => authToken()) : undefined;
+      await orFailed(unwrap(remote.attach(engineOptions, extra.tabId, tokenSource)));
+      client.reconnectAt(remote);
+      return remote;
+    } catch (error) {
+      release(remote);
+      throw error;
+    }
+  };
+  const attached = new Promise<void>((resolve, reject) => {
+    let first = true;
+    const subscription = endpoints$
+      .pipe(
+        switchMap((at) =>
+          from(
+            attachAt(at).then(
+              (remote) => ({ remote }),
+              (error: unknown) => ({ error }),
+            ),
+          ),
+        ),
+      )
+      .subscribe((answer) => {
+        if ('remote' in answer) {
+          first = false;
+          client.useRemote(answer.remote);
+          resolve();
+        } else if (first) {
+          reject(answer.error);
+        } else {
+          // The engine moved and this tab could not attach to it: the calls waiting fail with why.
+          client.failPending(answer.error);
+        }
+      });
+    client.onClosed(() => subscription.unsubscribe());
+  });
   try {
-    await orFailed(checkVersion(remote, extra.workerUrl));
-    // A function cannot be cloned into the worker: it goes as a comlink proxy, called from there.
-    const tokenSource = typeof authToken === 'function' ? proxy(async () => authToken()) : undefined;
-    await orFailed(unwrap(remote.attach(engineOptions, extra.tabId, tokenSource)));
+    await attached;
   } catch (error) {
     await client.close();
     throw error;
@@ -61,8 +110,16 @@ export async function connectRemoteClient(
   return withCalls(client);
 }
 
+function release(remote: Remote<unknown>): void {
+  try {
+    remote[releaseProxy]();
+  } catch {
+    // already released
+  }
+}
+
 /** The handshake: the worker must be this page's version of rxsync. */
-async function checkVersion(remote: Remote<TabHandshake>, workerUrl: string | undefined): Promise<void> {
+export async function checkVersion(remote: Remote<TabHandshake>, workerUrl: string | undefined): Promise<void> {
   let answer: Outcome<{ version: string; url: string }>;
   try {
     answer = await remote.hello(VERSION);
@@ -83,7 +140,7 @@ async function checkVersion(remote: Remote<TabHandshake>, workerUrl: string | un
   );
 }
 
-async function unwrap<T>(answer: Promise<Outcome<T>>): Promise<T> {
+export async function unwrap<T>(answer: Promise<Outcome<T>>): Promise<T> {
   const outcome = await answer;
   if (outcome.ok) return outcome.value;
   throw deserializeError(outcome.error);
@@ -97,32 +154,77 @@ function withCalls(client: WorkerSyncClient): RemoteSyncClient {
   const calls = {} as Promisified<Pick<SyncClientCalls, GeneratedCall>>;
   for (const name of SYNC_CLIENT_CALLS) {
     if (name === 'query' || name === 'connect') continue;
-    (calls as Record<string, unknown>)[name] = (...args: unknown[]) =>
-      client.call((remote) => (remote[name] as unknown as (...a: unknown[]) => Promise<Outcome<unknown>>)(...args));
+    (calls as Record<string, unknown>)[name] = (...args: unknown[]) => {
+      if (name === 'disconnect') client.forgetConnection();
+      return client.call((remote) => (remote[name] as unknown as (...a: unknown[]) => Promise<Outcome<unknown>>)(...args));
+    };
   }
   return Object.assign(client, calls);
+}
+
+/** A call waiting for the engine's answer: made again if the engine moves first. */
+interface PendingCall {
+  run(remote: Remote<TabApi>): void;
+  fail(error: unknown): void;
 }
 
 class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
   private closed = false;
   private closing: Promise<void> | undefined;
+  private readonly closedCallbacks: (() => void)[] = [];
   /** One worker subscription to events$ for every on() callback of this tab. */
   private readonly listeners: EventListeners;
+  /** The engine's endpoint this tab is attached to now (undefined until the first attach). */
+  private readonly remote$ = new BehaviorSubject<Remote<TabApi> | undefined>(undefined);
+  private readonly pending = new Set<PendingCall>();
+  /** What this tab's last connect() asked for, until it disconnects: asked again where the engine moves. */
+  private connection: { url: ServerUrls; options: ConnectOptions | undefined } | undefined;
 
   readonly events$: Observable<SyncEventMessage>;
   readonly status$: Observable<ConnectionStatus>;
   readonly lsn$: Observable<Lsn>;
   readonly syncStatus$: Observable<SyncStatus>;
 
-  constructor(
-    private readonly remote: Remote<TabApi>,
-    private readonly onClose: (() => void) | undefined,
-  ) {
+  constructor(private readonly onClose: (() => void) | undefined) {
     this.events$ = this.stream<SyncEventMessage>('events', []);
     this.status$ = this.stream<ConnectionStatus>('status', []);
     this.syncStatus$ = this.stream<SyncStatus>('syncStatus', []);
     this.lsn$ = this.stream<Lsn>('lsn', []);
     this.listeners = new EventListeners(this.events$.pipe(share()));
+  }
+
+  /** @internal The engine is at `remote` from now on: the calls still waiting are made there. */
+  useRemote(remote: Remote<TabApi>): void {
+    const previous = this.remote$.value;
+    this.remote$.next(remote);
+    if (previous) {
+      release(previous);
+      for (const call of this.pending) call.run(remote);
+    }
+  }
+
+  /** @internal Attached at `remote`, after a move: connects there as this tab had connected before. */
+  reconnectAt(remote: Remote<TabApi>): void {
+    if (!this.remote$.value || !this.connection) return;
+    const { url, options } = this.connection;
+    const target = typeof url === 'function' ? proxy(async () => url()) : url;
+    void remote.connect(target, options).catch(() => undefined);
+  }
+
+  /** @internal This tab disconnected: an engine that moves stays disconnected. */
+  forgetConnection(): void {
+    this.connection = undefined;
+  }
+
+  /** @internal The engine moved and could not be reached: every call waiting for it fails with `error`. */
+  failPending(error: unknown): void {
+    for (const call of [...this.pending]) call.fail(error);
+  }
+
+  /** @internal */
+  onClosed(callback: () => void): void {
+    if (this.closed) callback();
+    else this.closedCallbacks.push(callback);
   }
 
   get clientId(): Promise<string> {
@@ -140,8 +242,9 @@ class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
 
   /** A URL function cannot be cloned into the worker: it goes as a comlink proxy, asked from there before every try. */
   connect(url: ServerUrls, options?: ConnectOptions): Promise<boolean> {
-    const target = typeof url === 'function' ? proxy(async () => url()) : url;
-    return this.call((r) => r.connect(target, options));
+    this.connection = { url, options };
+    // A new proxy at each try: the one sent to an engine that went away went with it.
+    return this.call((r) => r.connect(typeof url === 'function' ? proxy(async () => url()) : url, options));
   }
   query<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
     return this.call((r) => r.query(sql, params)) as Promise<T[]>;
@@ -180,7 +283,7 @@ class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
     if (this.closed) return this.closing;
     this.listeners.clear();
     try {
-      await unwrap(this.remote.cleanup());
+      await this.call((r) => r.cleanup());
     } finally {
       await this.close();
     }
@@ -190,26 +293,56 @@ class WorkerSyncClient implements Omit<RemoteSyncClient, GeneratedCall> {
   close(): Promise<void> {
     this.closing ??= (async () => {
       this.closed = true;
-      try {
-        this.remote[releaseProxy]();
-      } catch {
-        // already released
-      }
+      const remote = this.remote$.value;
+      if (remote) release(remote);
+      this.failPending(new CancelledError('this client was cleaned up'));
+      for (const callback of this.closedCallbacks.splice(0)) callback();
       this.onClose?.();
     })();
     return this.closing;
   }
 
-  /** @internal One call to the worker, its Outcome unwrapped. */
+  /** @internal One call to the engine, its Outcome unwrapped; made again where the engine moves before answering. */
   call<T>(body: (remote: Remote<TabApi>) => Promise<Outcome<T>>): Promise<T> {
     if (this.closed) return Promise.reject(new CancelledError('this client was cleaned up'));
-    return unwrap(body(this.remote));
+    return new Promise<T>((resolve, reject) => {
+      const call: PendingCall = {
+        run: (remote) => {
+          unwrap(body(remote)).then(
+            (value) => {
+              this.pending.delete(call);
+              resolve(value);
+            },
+            (error: unknown) => {
+              this.pending.delete(call);
+              reject(error);
+            },
+          );
+        },
+        fail: (error) => {
+          this.pending.delete(call);
+          reject(error);
+        },
+      };
+      this.pending.add(call);
+      const remote = this.remote$.value;
+      if (remote) call.run(remote);
+    });
   }
 
+  /**
+   * A stream of the engine, subscribed to where the engine is: subscribed again where it moves (its
+   * subscription at the engine that went away went with it).
+   */
   private stream<T>(stream: RemoteStream, args: unknown[]): Observable<T> {
-    return fromRemote<T>(
-      (observer) => this.call((r) => r.subscribe(stream, args, observer as RemoteObserver<unknown>)),
-      (id) => (this.closed ? Promise.resolve() : this.call((r) => r.unsubscribe(id))),
+    return this.remote$.pipe(
+      filter((remote): remote is Remote<TabApi> => remote !== undefined),
+      switchMap((remote) =>
+        fromRemote<T>(
+          (observer) => (this.closed ? Promise.reject(new CancelledError('this client was cleaned up')) : unwrap(remote.subscribe(stream, args, observer))),
+          (id) => (this.closed ? Promise.resolve() : unwrap(remote.unsubscribe(id))),
+        ),
+      ),
     );
   }
 }

@@ -14,7 +14,7 @@ import type { Lsn, SchemaDefinition, SyncSchema } from '../protocol/index.js';
 import type { ConnectionStatus } from '../streams/connection-state.js';
 import type { SyncEvent, SyncEventListener, SyncEventMessage } from '../streams/events.js';
 import type { SerializedError } from './errors.js';
-import type { RemoteObserver } from './observable-bridge.js';
+import type { ObserverPort } from './observable-bridge.js';
 
 /**
  * The serialisable subset of {@link SyncClientOptions}: what a tab can send to the worker (structured
@@ -103,9 +103,10 @@ export interface AttachResult {
 /**
  * The streams a tab can subscribe to; `watchPatches` and `watchChanges` take `[sql, params]`.
  * watch() crosses as `watchPatches`, watchChanges() with its rows as a patch too: the splices of
- * each update, not the whole list (list-patch.ts).
+ * each update, not the whole list (list-patch.ts). `holders` takes `[database]`: the epochs of an
+ * OPFS database's holder (opfs-broker.ts), and needs no engine.
  */
-export type RemoteStream = 'events' | 'status' | 'syncStatus' | 'lsn' | 'watchPatches' | 'watchChanges';
+export type RemoteStream = 'events' | 'status' | 'syncStatus' | 'lsn' | 'watchPatches' | 'watchChanges' | 'holders';
 
 /**
  * Every call's answer: comlink's own error transfer keeps only name/message/stack, so errors travel
@@ -134,10 +135,14 @@ export interface TabApi extends TabCalls {
   cleanup(): Promise<Outcome<void>>;
   setAuthToken(token: string | undefined): Promise<Outcome<void>>;
   /** Starts a subscription in the worker; answers its id (for `unsubscribe`). */
-  subscribe(stream: RemoteStream, args: unknown[], observer: RemoteObserver<unknown>): Promise<Outcome<number>>;
+  subscribe(stream: RemoteStream, args: unknown[], observer: ObserverPort): Promise<Outcome<number>>;
   /** Stops a subscription in the worker. Unknown ids (already finished) are ignored. */
   unsubscribe(id: number): Promise<Outcome<void>>;
   debug(): Promise<Outcome<WorkerDebugInfo>>;
+  /** OPFS (opfs-broker.ts): this tab's candidate holder of `database`, by its control port (transferred). */
+  offerHolder(database: string, control: MessagePort): Promise<Outcome<void>>;
+  /** OPFS: a port served by the current holder of `database` (transferred), once there is one. */
+  holderPort(database: string): Promise<Outcome<MessagePort>>;
 }
 
 /**

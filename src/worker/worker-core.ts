@@ -21,7 +21,7 @@
  * ({@link TabHandshake}): the tab refuses a worker of another version (remote-client.ts), and the
  * worker refuses to attach a tab that said another version.
  */
-import { expose, finalizer, releaseProxy, type Endpoint, type Remote } from 'comlink';
+import { expose, finalizer, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
 import { filter, firstValueFrom, map, type Observable } from 'rxjs';
 import { createSyncClient, type SyncClient } from '../client/sync-client.js';
 import type { SyncClientOptions } from '../client/options.js';
@@ -30,13 +30,14 @@ import { sameServerUrls, type ServerUrls } from '../client/server-urls.js';
 import { CancelledError } from '../errors.js';
 import { defineSchema, type SyncSchema } from '../protocol/index.js';
 import { EngineMismatchError, serializeError, WorkerVersionError } from './errors.js';
-import { pipeToRemote, type RemoteObserver, type RemoteSubscription } from './observable-bridge.js';
+import { isPort, pipeToRemote, type ObserverPort, type RemoteObserver, type RemoteSubscription } from './observable-bridge.js';
 import { watchTab, type TabWatcher } from './tab-coordination.js';
 import { TabUrlFunction } from './url-source.js';
 import type { AttachResult, EngineOptions, Outcome, RemoteStream, TabApi, TabCalls, TokenSource, WorkerDebugInfo } from './types.js';
 import { SYNC_CLIENT_CALLS } from '../client/api.js';
 import { VERSION } from '../version.js';
 import { wasmLocation } from './wasm-location.js';
+import { OpfsBroker } from './opfs-broker.js';
 
 export interface WorkerCoreOptions {
   /** Worker-side options merged under every engine's (WebSocketCtor, indexedDB, wasm, ...). */
@@ -154,6 +155,8 @@ export class WorkerCore {
   private readonly sessions = new Set<TabSession>();
   private readonly createClient: (options: SyncClientOptions) => SyncClient;
   readonly watchTab: TabWatcher;
+  /** For OPFS databases, whose engines live in a tab's dedicated worker: see opfs-broker.ts. */
+  readonly broker = new OpfsBroker();
 
   constructor(private readonly options: WorkerCoreOptions = {}) {
     this.createClient = options.createClient ?? createSyncClient;
@@ -335,13 +338,15 @@ export class TabSession {
     return this.host.client;
   }
 
-  private subscribe(stream: RemoteStream, args: unknown[], observer: Remote<RemoteObserver<unknown>>): number {
+  private subscribe(stream: RemoteStream, args: unknown[], observerOrPort: Remote<RemoteObserver<unknown>> | ObserverPort): number {
+    const observer = isPort(observerOrPort) ? wrap<RemoteObserver<unknown>>(observerOrPort) : observerOrPort;
     let source$: Observable<unknown>;
     try {
+      if (stream === 'holders') return this.pipe(this.core.broker.holders(String(args[0])), observer);
       const engine = this.engine();
       const sql = String(args[0]);
       const params = (args[1] as unknown[] | undefined) ?? [];
-      const streams: Record<RemoteStream, () => Observable<unknown>> = {
+      const streams: Record<Exclude<RemoteStream, 'holders'>, () => Observable<unknown>> = {
         events: () => engine.events$,
         status: () => engine.status$,
         syncStatus: () => engine.syncStatus$,
@@ -350,12 +355,16 @@ export class TabSession {
         watchChanges: () => engine.watchChangePatches(sql, params),
       };
       if (!Object.hasOwn(streams, stream)) throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
-      source$ = streams[stream]();
+      source$ = streams[stream as Exclude<RemoteStream, 'holders'>]();
     } catch (error) {
       // The observer's port was transferred to us: close it, or it would stay open on both sides.
       observer[releaseProxy]();
       throw error;
     }
+    return this.pipe(source$, observer);
+  }
+
+  private pipe(source$: Observable<unknown>, observer: Remote<RemoteObserver<unknown>>): number {
     const id = this.nextId++;
     const subscription = pipeToRemote(source$, observer, () => this.subscriptions.delete(id));
     if (!subscription.closed) this.subscriptions.set(id, subscription);
@@ -415,12 +424,18 @@ export class TabSession {
           this.engine();
           this.host!.token = token;
         }),
-      subscribe: (stream, args, observer) => run(() => this.subscribe(stream, args, observer as unknown as Remote<RemoteObserver<unknown>>)),
+      subscribe: (stream, args, observer) => run(() => this.subscribe(stream, args, observer)),
       unsubscribe: (id) =>
         run(() => {
           this.subscriptions.get(id)?.stop();
         }),
       debug: () => run(() => this.core.debugInfo(this)),
+      offerHolder: (database, control) => run(() => this.core.broker.offer(String(database), control)),
+      // The port must be transferred, not cloned: comlink transfers what the answer is marked with.
+      holderPort: async (database) => {
+        const answer = await run(() => this.core.broker.portToHolder(String(database)));
+        return answer.ok ? transfer(answer, [answer.value]) : answer;
+      },
       // comlink calls this when the tab releases its proxy (or it is garbage-collected there).
       [finalizer]: () => void this.detach(),
     };

@@ -4,6 +4,8 @@
  *
  * - As a SharedWorker: every tab that connects (`onconnect`) gets its own port and session.
  * - As a dedicated Worker: the worker's own scope is the one port.
+ * - As a dedicated Worker named 'rxsync-opfs': a candidate holder of an OPFS database, serving the
+ *   ports the SharedWorker's broker sends it (opfs-holder.ts).
  *
  * wa-sqlite's wasm files sit next to this script (scripts/build-browser.mjs copies them there). Each
  * is named by a literal `new URL('./<file>', import.meta.url)`, which esbuild keeps as it is in
@@ -12,6 +14,7 @@
  * at run time here. A tab can point elsewhere with the `wasmUrl` option (worker-core.ts).
  */
 import { WorkerCore } from './worker-core.js';
+import { serveAsOpfsCandidate } from './opfs-holder.js';
 
 const WASM_URLS: Readonly<Record<string, string>> = {
   'wa-sqlite.wasm': new URL('./wa-sqlite.wasm', import.meta.url).href,
@@ -35,6 +38,7 @@ interface ConnectEvent {
 }
 
 const scope = globalThis as unknown as {
+  name?: string;
   onconnect?: ((event: ConnectEvent) => void) | null;
   postMessage?: unknown;
   addEventListener(type: string, listener: (event: any) => void): void;
@@ -45,6 +49,9 @@ if (typeof SharedScope === 'function' && scope instanceof SharedScope) {
   scope.addEventListener('connect', (event: ConnectEvent) => {
     for (const port of event.ports) core.serve(port);
   });
+} else if (scope.name === 'rxsync-opfs') {
+  // A tab's candidate holder of an OPFS database (browser.ts starts it under this name).
+  serveAsOpfsCandidate(core, scope);
 } else {
   core.serve(scope as unknown as import('comlink').Endpoint);
 }

@@ -190,12 +190,13 @@ export interface DemoPage {
 
 /**
  * Opens the demo in a new page of `context`, signed in as `user` (`?user=`, as the sign-in buttons
- * would), and waits until its client is attached to the worker.
+ * would) and `query` (more of the demo's parameters, such as `storage=indexeddb`), and waits until
+ * its client is attached to the worker.
  */
-export async function openDemo(context: BrowserContext, url: string, label = 'page', user: DemoUser = 'alice'): Promise<DemoPage> {
+export async function openDemo(context: BrowserContext, url: string, label = 'page', user: DemoUser = 'alice', query = ''): Promise<DemoPage> {
   const page = await context.newPage();
   const { errors } = watchPage(page, label);
-  await page.goto(`${url}?user=${user}`);
+  await page.goto(`${url}?user=${user}${query ? `&${query}` : ''}`);
   await page.waitForFunction(() => Boolean(window.rxsyncDemo?.client), undefined, { timeout: 15_000 });
   const item = (title: string) => page.locator('#todos li', { has: page.locator('.title', { hasText: new RegExp(`^${escapeRegExp(title)}$`) }) });
   const demo: DemoPage = {

@@ -1,0 +1,63 @@
+/**
+ * Where a tab's named database lives when the app does not say (`storage` left out), decided in the
+ * tab because it decides where the engine runs (browser.ts):
+ *
+ * - a database opened before stays where it is: its small IndexedDB meta store
+ *   (`rxsync-meta:<name>`, client/open-storage.ts) says which backend holds it. So an IndexedDB
+ *   database made by an earlier rxsync keeps working, its outbox and checkpoint included; moving it
+ *   to OPFS is the app's choice (docs/browser-storage.md);
+ * - a new database goes to OPFS where this tab can run a holder for it: a SharedWorker to broker
+ *   between tabs, Web Locks to elect the holder, and the OPFS API;
+ * - else to IndexedDB (browsers without SharedWorker, such as Chrome on Android, or `shared: false`).
+ *
+ * No engine code: this runs in the page.
+ */
+import type { StorageBackendKind } from '../storage/backend.js';
+
+export type BrowserStorage = Extract<StorageBackendKind, 'memory' | 'indexeddb' | 'opfs'>;
+
+/** True where this page can have an OPFS database held by one tab's dedicated worker for all tabs. */
+export function canHoldInOpfs(shared: boolean): boolean {
+  const scope = globalThis as { SharedWorker?: unknown; navigator?: { locks?: unknown; storage?: { getDirectory?: unknown } } };
+  return shared && typeof scope.SharedWorker === 'function' && !!scope.navigator?.locks && typeof scope.navigator?.storage?.getDirectory === 'function';
+}
+
+/** The backend the tab's database goes to (see the module comment); undefined: the engine's default (memory). */
+export async function chooseBrowserStorage(
+  database: string | undefined,
+  storage: StorageBackendKind | undefined,
+  shared: boolean,
+): Promise<StorageBackendKind | undefined> {
+  if (storage !== undefined) return storage;
+  if (database === undefined || database === '' || database === ':memory:') return undefined;
+  const stored = await storedBackend(database);
+  if (stored) return stored;
+  return canHoldInOpfs(shared) ? 'opfs' : 'indexeddb';
+}
+
+/** The backend the meta store of `database` records, if the database was opened before. */
+async function storedBackend(database: string): Promise<StorageBackendKind | undefined> {
+  const factory = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
+  if (!factory || typeof factory.databases !== 'function') return undefined;
+  const names = new Set((await factory.databases()).map((info) => info.name));
+  const metaName = `rxsync-meta:${database}`;
+  // IndexedDB data without a meta store: written by the IndexedDB VFS before there was one.
+  if (!names.has(metaName)) return names.has(database) ? 'indexeddb' : undefined;
+  const db = await new Promise<IDBDatabase>((resolve, reject) => {
+    const request = factory.open(metaName);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  try {
+    if (!db.objectStoreNames.contains('meta')) return undefined;
+    const record = await new Promise<unknown>((resolve, reject) => {
+      const request = db.transaction('meta', 'readonly').objectStore('meta').get('storage');
+      request.onsuccess = () => resolve(request.result);
+      request.onerror = () => reject(request.error);
+    });
+    const backend = (record as { backend?: unknown } | undefined)?.backend;
+    return backend === 'indexeddb' || backend === 'opfs' || backend === 'memory' ? backend : undefined;
+  } finally {
+    db.close();
+  }
+}
