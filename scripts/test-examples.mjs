@@ -214,6 +214,22 @@ async function driveInChromium(name, app, serve) {
   });
   step(`${name}: the page write reached the server`);
 
+  // A new database goes to OPFS where the browser has it: its directory is there, not IndexedDB's.
+  const stored = await page.evaluate(async () => {
+    const opfs = [];
+    try {
+      const directory = await (await globalThis.navigator.storage.getDirectory()).getDirectoryHandle('rxsync');
+      for await (const entry of directory.keys()) opfs.push(entry);
+    } catch {
+      // no rxsync directory
+    }
+    return { opfs, indexedDb: (await globalThis.indexedDB.databases()).map((info) => info.name) };
+  });
+  if (stored.opfs.length !== 1 || stored.indexedDb.some((db) => !db.startsWith('rxsync-meta:'))) {
+    fail(`${name}: the database is not in OPFS alone (OPFS: ${JSON.stringify(stored.opfs)}, IndexedDB: ${JSON.stringify(stored.indexedDb)})`);
+  }
+  step(`${name}: the database is in OPFS (${stored.opfs[0]})`);
+
   if (errors.length) fail(`${name}: the page reported errors: ${errors.join(' | ')}`);
 
   // The rows live in the page's own database: with the server gone, a reload still shows them.

@@ -1,7 +1,10 @@
 /**
- * rxsync in a web app: the engine runs in a worker (a SharedWorker shared by every tab of the
- * origin where the browser has one, else a dedicated Worker), and the page gets a proxy with the
- * SyncClient contract.
+ * rxsync in a web app: the engine runs in a worker, one engine per database for every tab of the
+ * origin, and the page gets a proxy with the SyncClient contract. Where the engine runs follows
+ * from where the database lives (worker/storage-choice.ts): in OPFS, in one tab's dedicated worker
+ * that holds the database, reached through the SharedWorker's broker and handed over when that tab
+ * closes (worker/opfs-broker.ts); in IndexedDB, in the SharedWorker itself; without SharedWorker,
+ * in this tab's own dedicated Worker.
  *
  * ```ts
  * import { createWorkerSyncClient, defineSchema } from 'rxsync/browser';
@@ -61,8 +64,6 @@ export * from './errors.js';
  * literal options below repeat it: a bundler reads them only when they are written out in full.
  */
 const WORKER_NAME = 'rxsync';
-/** Name of a tab's candidate holder of an OPFS database (worker-entry.ts serves it as such). */
-const OPFS_CANDIDATE_NAME = 'rxsync-opfs';
 
 /**
  * Starts (or joins) the worker and attaches this tab to the engine of `options.database`.
@@ -71,19 +72,19 @@ const OPFS_CANDIDATE_NAME = 'rxsync-opfs';
 export async function createWorkerSyncClient<S extends SyncSchema = SyncSchema>(
   options: WorkerSyncClientOptions & { schema: S },
 ): Promise<RemoteSyncClient<S>> {
-  const { workerUrl, worker: startOwnWorker, shared = true, wasmUrl, ...rest } = options;
-  // OPFS needs two workers of rxsync's script (the broker and this tab's candidate holder): not
-  // with an app's own `worker`, which starts one.
-  const opfsPossible = canHoldInOpfs(shared && startOwnWorker === undefined);
+  const { workerUrl, worker: startOwnWorker, holderWorker, shared = true, wasmUrl, ...rest } = options;
+  // OPFS needs two workers of rxsync's script (the broker and this tab's candidate holder): an
+  // app that starts its own `worker` starts the candidate too (`holderWorker`), or has no OPFS.
+  const opfsPossible = canHoldInOpfs(shared && (startOwnWorker === undefined || holderWorker !== undefined));
   if (rest.storage === 'opfs' && !opfsPossible) {
     throw new Error(
-      "storage: 'opfs' needs a SharedWorker, Web Locks and OPFS in this browser, and rxsync's own workers (no `worker` option, shared not false); " +
+      "storage: 'opfs' needs a SharedWorker, Web Locks and OPFS in this browser, shared not false, and with an app's own `worker` its `holderWorker` too; " +
         "leave storage out to have rxsync choose, or use storage: 'indexeddb'",
     );
   }
   const storage = await chooseBrowserStorage(rest.database, rest.storage, opfsPossible);
   const engine = { ...rest, ...(storage && { storage }), ...(wasmUrl !== undefined && { wasmUrl: wasmUrlStrings(wasmUrl) }) };
-  const { worker, url } = startWorker(shared && typeof SharedWorker === 'function' ? 'shared' : 'dedicated', workerUrl, startOwnWorker);
+  const { worker, url } = startWorker(shared && typeof SharedWorker === 'function', workerUrl, startOwnWorker);
   let failWith!: (error: Error) => void;
   const failed = new Promise<never>((_, reject) => (failWith = reject));
   failed.catch(() => undefined);
@@ -104,7 +105,7 @@ export async function createWorkerSyncClient<S extends SyncSchema = SyncSchema>(
     return attached(connectRemoteClient(worker.port as Endpoint, engine, { tabId, failed, workerUrl: url, onClose: releaseLock }));
   }
   // OPFS: the SharedWorker brokers, the engine runs in one tab's worker (worker/opfs-broker.ts).
-  const candidate = startWorker('opfs-candidate', workerUrl, undefined).worker as Worker;
+  const candidate = startWorker(false, workerUrl, holderWorker).worker as Worker;
   candidate.addEventListener('error', onError);
   let link: OpfsEngineLink;
   try {
@@ -136,7 +137,7 @@ export async function createWorkerSyncClient<S extends SyncSchema = SyncSchema>(
  * duration of the call (left alone if the page already has one).
  */
 function startWorker(
-  kind: 'shared' | 'dedicated' | 'opfs-candidate',
+  shared: boolean,
   workerUrl: string | URL | undefined,
   startOwnWorker: (() => SharedWorker | Worker) | undefined,
 ): { worker: SharedWorker | Worker; url: string | undefined } {
@@ -156,18 +157,14 @@ function startWorker(
     // The app's own constructor call, which its bundler rewrote: the URL is read the same way.
     if (startOwnWorker) return { worker: startOwnWorker(), url };
     const given = workerUrl ?? vitePrebundledWorkerUrl();
-    if (given !== undefined) {
-      const name = kind === 'opfs-candidate' ? OPFS_CANDIDATE_NAME : WORKER_NAME;
-      const options: WorkerOptions = { type: 'module', name };
-      return { worker: kind === 'shared' ? new SharedWorker(given, options) : new Worker(given, options), url };
-    }
-    // Written out in full, each: the forms bundlers recognise (see above).
-    const worker =
-      kind === 'shared'
-        ? new SharedWorker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync' })
-        : kind === 'dedicated'
-          ? new Worker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync' })
-          : new Worker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync-opfs' });
+    const options: WorkerOptions = { type: 'module', name: WORKER_NAME };
+    if (given !== undefined) return { worker: shared ? new SharedWorker(given, options) : new Worker(given, options), url };
+    // Written out in full, each: the forms bundlers recognise (see above). A tab's candidate holder
+    // of an OPFS database is the dedicated one (worker-entry.ts serves both roles), so a bundler
+    // that emits one file per constructor and name (webpack) emits the worker twice, not three times.
+    const worker = shared
+      ? new SharedWorker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync' })
+      : new Worker(new URL('./browser/rxsync-worker.js', import.meta.url), { type: 'module', name: 'rxsync' });
     return { worker, url };
   } finally {
     if (reading) delete proto[Symbol.toPrimitive];

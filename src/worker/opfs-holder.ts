@@ -1,7 +1,7 @@
 /**
  * A tab's dedicated worker as a candidate holder of an OPFS database (see opfs-broker.ts).
  *
- * The tab starts it (name 'rxsync-opfs') and posts `{ rxsyncOpfs: database }` with the control port
+ * The tab starts it (a dedicated worker of rxsync's script) and posts `{ rxsyncOpfs: database }` with the control port
  * whose other end it gave the broker. The candidate asks for the database's Web Lock; the browser
  * grants it to one worker of the origin at a time, and releases it when that worker ends (its tab
  * closed, crashed, or cleaned up its client). Once granted, the candidate says `{ holding: true }`

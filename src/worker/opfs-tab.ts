@@ -20,8 +20,8 @@ export interface OpfsEngineLink {
 }
 
 /**
- * `broker`: this tab's port to the SharedWorker; `candidate`: this tab's dedicated worker, started
- * under the name 'rxsync-opfs'.
+ * `broker`: this tab's port to the SharedWorker; `candidate`: this tab's dedicated worker of
+ * rxsync's script.
  */
 export async function linkToOpfsEngine(broker: Endpoint, candidate: Worker, database: string, workerUrl: string | undefined): Promise<OpfsEngineLink> {
   const remote = wrap<TabApi & TabHandshake>(broker);

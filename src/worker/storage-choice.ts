@@ -5,21 +5,27 @@
  * - a database opened before stays where it is: its small IndexedDB meta store
  *   (`rxsync-meta:<name>`, client/open-storage.ts) says which backend holds it. So an IndexedDB
  *   database made by an earlier rxsync keeps working, its outbox and checkpoint included; moving it
- *   to OPFS is the app's choice (docs/browser-storage.md);
+ *   to OPFS is the app's choice (README, "Where the database lives in a browser");
  * - a new database goes to OPFS where this tab can run a holder for it: a SharedWorker to broker
- *   between tabs, Web Locks to elect the holder, and the OPFS API;
+ *   between tabs, Web Locks to elect the holder, and an OPFS that opens (a private window's may not);
  * - else to IndexedDB (browsers without SharedWorker, such as Chrome on Android, or `shared: false`).
  *
  * No engine code: this runs in the page.
  */
 import type { StorageBackendKind } from '../storage/backend.js';
 
-export type BrowserStorage = Extract<StorageBackendKind, 'memory' | 'indexeddb' | 'opfs'>;
+/** The parts of a page's global scope the choice reads (the page's own by default). */
+export interface BrowserEnvironment {
+  indexedDB?: IDBFactory;
+  SharedWorker?: unknown;
+  navigator?: { locks?: unknown; storage?: { getDirectory?: () => Promise<unknown> } };
+}
+
+const pageScope = (): BrowserEnvironment => globalThis as BrowserEnvironment;
 
 /** True where this page can have an OPFS database held by one tab's dedicated worker for all tabs. */
-export function canHoldInOpfs(shared: boolean): boolean {
-  const scope = globalThis as { SharedWorker?: unknown; navigator?: { locks?: unknown; storage?: { getDirectory?: unknown } } };
-  return shared && typeof scope.SharedWorker === 'function' && !!scope.navigator?.locks && typeof scope.navigator?.storage?.getDirectory === 'function';
+export function canHoldInOpfs(shared: boolean, env: BrowserEnvironment = pageScope()): boolean {
+  return shared && typeof env.SharedWorker === 'function' && !!env.navigator?.locks && typeof env.navigator?.storage?.getDirectory === 'function';
 }
 
 /** The backend the tab's database goes to (see the module comment); undefined: the engine's default (memory). */
@@ -27,18 +33,28 @@ export async function chooseBrowserStorage(
   database: string | undefined,
   storage: StorageBackendKind | undefined,
   shared: boolean,
+  env: BrowserEnvironment = pageScope(),
 ): Promise<StorageBackendKind | undefined> {
   if (storage !== undefined) return storage;
   if (database === undefined || database === '' || database === ':memory:') return undefined;
-  const stored = await storedBackend(database);
+  const stored = env.indexedDB ? await storedBackend(env.indexedDB, database) : undefined;
   if (stored) return stored;
-  return canHoldInOpfs(shared) ? 'opfs' : 'indexeddb';
+  return canHoldInOpfs(shared, env) && (await opfsOpens(env)) ? 'opfs' : 'indexeddb';
+}
+
+/** OPFS is there but may refuse (Firefox's and Safari's private windows): then it is not used. */
+async function opfsOpens(env: BrowserEnvironment): Promise<boolean> {
+  try {
+    await env.navigator!.storage!.getDirectory!();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The backend the meta store of `database` records, if the database was opened before. */
-async function storedBackend(database: string): Promise<StorageBackendKind | undefined> {
-  const factory = (globalThis as { indexedDB?: IDBFactory }).indexedDB;
-  if (!factory || typeof factory.databases !== 'function') return undefined;
+async function storedBackend(factory: IDBFactory, database: string): Promise<StorageBackendKind | undefined> {
+  if (typeof factory.databases !== 'function') return undefined;
   const names = new Set((await factory.databases()).map((info) => info.name));
   const metaName = `rxsync-meta:${database}`;
   // IndexedDB data without a meta store: written by the IndexedDB VFS before there was one.

@@ -72,6 +72,12 @@ export interface WorkerSyncClientOptions extends Omit<EngineOptions, 'wasmUrl' |
    */
   worker?: () => SharedWorker | Worker;
   /**
+   * With `worker`: starts this tab's candidate holder of an OPFS database, a dedicated Worker of
+   * the same script: `holderWorker: () => new Worker(new URL('./rxsync.worker', import.meta.url), { type: 'module', name: 'rxsync-opfs' })`.
+   * Without it, an app's own `worker` keeps its databases in IndexedDB (OPFS needs both workers).
+   */
+  holderWorker?: () => Worker;
+  /**
    * Default true: a SharedWorker where the browser has one, so every tab of the origin shares ONE
    * engine per database (one SQLite connection, one server connection); else a dedicated Worker.
    */

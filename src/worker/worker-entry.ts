@@ -4,8 +4,8 @@
  *
  * - As a SharedWorker: every tab that connects (`onconnect`) gets its own port and session.
  * - As a dedicated Worker: the worker's own scope is the one port.
- * - As a dedicated Worker named 'rxsync-opfs': a candidate holder of an OPFS database, serving the
- *   ports the SharedWorker's broker sends it (opfs-holder.ts).
+ * - As a dedicated Worker that its tab makes a candidate holder of an OPFS database: it serves the
+ *   ports the SharedWorker's broker sends it once it holds the database (opfs-holder.ts).
  *
  * wa-sqlite's wasm files sit next to this script (scripts/build-browser.mjs copies them there). Each
  * is named by a literal `new URL('./<file>', import.meta.url)`, which esbuild keeps as it is in
@@ -38,7 +38,6 @@ interface ConnectEvent {
 }
 
 const scope = globalThis as unknown as {
-  name?: string;
   onconnect?: ((event: ConnectEvent) => void) | null;
   postMessage?: unknown;
   addEventListener(type: string, listener: (event: any) => void): void;
@@ -49,9 +48,10 @@ if (typeof SharedScope === 'function' && scope instanceof SharedScope) {
   scope.addEventListener('connect', (event: ConnectEvent) => {
     for (const port of event.ports) core.serve(port);
   });
-} else if (scope.name === 'rxsync-opfs') {
-  // A tab's candidate holder of an OPFS database (browser.ts starts it under this name).
-  serveAsOpfsCandidate(core, scope);
 } else {
   core.serve(scope as unknown as import('comlink').Endpoint);
+  // Also a candidate holder of an OPFS database, if the tab that started it asks (browser.ts starts
+  // one per tab; so may an app's own `holderWorker`). comlink answers that message too, with
+  // nothing: the tab does not listen to a candidate.
+  serveAsOpfsCandidate(core, scope);
 }

@@ -32,6 +32,8 @@ export const SYNC_CLIENT = new InjectionToken<Promise<TodoClient>>('rxsync: clie
       database,
       // Written out here, in the app's own code, so that the Angular CLI bundles the worker.
       worker: () => new SharedWorker(new URL('./rxsync.worker', import.meta.url), { type: 'module', name: 'rxsync' }),
+      // This tab's candidate holder of the database in OPFS (the same script, as a dedicated worker).
+      holderWorker: () => new Worker(new URL('./rxsync.worker', import.meta.url), { type: 'module', name: 'rxsync-opfs' }),
       wasmUrl: { 'wa-sqlite.wasm': syncWasm, 'wa-sqlite-async.wasm': asyncWasm },
     });
     inject(DestroyRef).onDestroy(() => void client.then((started) => started.cleanup()).catch(() => undefined));
