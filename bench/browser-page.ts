@@ -4,26 +4,24 @@
  * index.html's module script. It exposes `window.rxsyncBench`:
  *
  * - `clientRun`: the shipped browser client. It uses rxsync.js from the built bundle, loaded at run
- *   time from /browser/, and its SharedWorker /browser/rxsync-worker.js, which runs the engine on
- *   IDBBatchAtomicVFS. The client gets a fresh IndexedDB database and runs an initial sync from the
- *   bench server. It is timed on this page from connect() to the `initial_sync_complete` event and
- *   to whenSynced(). initialize(), which opens the database, runs before the clock starts.
- * - `rawRun`: the ceiling. The same rows go into the same VFS on this page: src/storage's
- *   openDatabase on a fresh IndexedDB name, which uses wa-sqlite's async build and
- *   IDBBatchAtomicVFS, the same code the worker bundles. One transaction, one prepared INSERT
- *   (runMany). The rows are built as arrays before the clock starts. With `chunkRows`, one
- *   transaction per that many rows instead, as the client commits one per snapshot chunk.
+ *   time from /browser/, and its workers (/browser/rxsync-worker.js). The client gets a fresh
+ *   database name and runs an initial sync from the bench server, timed on this page from
+ *   connect() to the `initial_sync_complete` event and to whenSynced(). initialize(), which opens
+ *   the database, runs before the clock starts. `storage`: 'indexeddb' is passed as is (the engine
+ *   in the SharedWorker on IDBBatchAtomicVFS); 'opfs' leaves storage out, as an app would, and a new
+ *   name then goes to OPFS (the engine in this tab's dedicated holder worker). Either way, where
+ *   the rows really are is checked before cleanup (browser-stored.ts).
+ * - `rawRun`: the ceiling, the same rows inserted with no engine (browser-raw-insert.ts): on this
+ *   page for IndexedDB, in a dedicated worker (bench-opfs-worker.js) for OPFS.
+ * - `removeDatabase` / `leftovers`: what each run made goes, and the bench checks it did.
  */
-import { syncedTablesDdl } from '../src/changes/local-schema.js';
-import { tableCodecs } from '../src/changes/table-codec.js';
-import { openDatabase } from '../src/storage/index.js';
 import type { RemoteSyncClient, WorkerSyncClientOptions } from '../src/worker/types.js';
-import { benchRowArrays, benchSchema, TABLE } from './fixtures.js';
+import { BUNDLE, rawInsert, type RawInsertRequest, type RawRunResult } from './browser-raw-insert.js';
+import { assertStoredIn, leftovers, removeDatabase } from './browser-stored.js';
+import { benchSchema, TABLE } from './fixtures.js';
 
-const BUNDLE = '/browser/';
-const COLUMNS = Object.keys(benchSchema.tables[TABLE].columns);
-const PLAIN_INSERT = `INSERT INTO "${TABLE}" (${COLUMNS.map((c) => `"${c}"`).join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})`;
-const CODEC = tableCodecs(benchSchema).get(TABLE)!;
+export type { RawRunResult } from './browser-raw-insert.js';
+export type BenchStorage = RawInsertRequest['storage'];
 
 export interface ClientRunResult {
   completeMs: number;
@@ -31,22 +29,21 @@ export interface ClientRunResult {
   firstChunkMs: number;
   rows: number;
   progressEvents: number;
-}
-
-export interface RawRunResult {
-  ms: number;
-  rows: number;
+  /** Bytes of the database's OPFS directory (OPFS runs), as checked before cleanup. */
+  opfsBytes?: number;
 }
 
 let createWorkerSyncClient: ((options: WorkerSyncClientOptions) => Promise<RemoteSyncClient>) | undefined;
 
-async function clientRun(url: string, database: string, rows: number): Promise<ClientRunResult> {
+async function clientRun(url: string, database: string, rows: number, storage: BenchStorage): Promise<ClientRunResult> {
   // The shipped main-thread entry, as an app would load it (external to this bundle).
   createWorkerSyncClient ??= ((await import(/* @vite-ignore */ `${BUNDLE}rxsync.js`)) as { createWorkerSyncClient: typeof createWorkerSyncClient })
     .createWorkerSyncClient;
   const client = await createWorkerSyncClient!({
     schema: benchSchema,
     database,
+    // OPFS: rxsync's default for a new name; the check below makes sure it was taken.
+    ...(storage === 'indexeddb' && { storage }),
     workerUrl: `${BUNDLE}rxsync-worker.js`,
     reconnect: { initialDelayMs: 50, maxDelayMs: 200, jitter: 0 },
   });
@@ -75,59 +72,44 @@ async function clientRun(url: string, database: string, rows: number): Promise<C
     await Promise.race([complete, new Promise((_, reject) => setTimeout(() => reject(new Error('no initial_sync_complete event')), 10_000))]);
     const [{ count }] = await client.query<{ count: number }>(`SELECT count(*) AS count FROM "${TABLE}"`);
     if (count !== rows) throw new Error(`the client holds ${count} rows, expected ${rows}`);
-    return { completeMs: completeAt - t0, syncedMs: syncedAt - t0, firstChunkMs: firstChunkAt - t0, rows: count, progressEvents };
+    const stored = await assertStoredIn(database, storage, rows);
+    // With --profile the bench stops its worker profiles here, while the OPFS holder still lives.
+    await (window as { rxsyncBenchBeforeCleanup?: () => Promise<void> }).rxsyncBenchBeforeCleanup?.();
+    return { completeMs: completeAt - t0, syncedMs: syncedAt - t0, firstChunkMs: firstChunkAt - t0, rows: count, progressEvents, opfsBytes: stored.opfsBytes };
   } finally {
     await client.cleanup();
   }
 }
 
-let rowCache: { rows: number; values: unknown[][] } | undefined;
+let opfsWorker: Worker | undefined;
 
-/** `chunkRows`: one transaction per that many rows (as the client commits one per snapshot chunk); default one in all. */
-async function rawRun(database: string, rows: number, chunkRows = Infinity): Promise<RawRunResult> {
-  if (rowCache?.rows !== rows) rowCache = { rows, values: benchRowArrays(rows).values };
-  const { values } = rowCache;
-  const db = await openDatabase({ name: database, locateFile: (file) => `${BUNDLE}${file}` });
-  try {
-    await db.exec(syncedTablesDdl(benchSchema));
-    const t0 = performance.now();
-    if (chunkRows >= values.length) {
-      await db.transaction((tx) => tx.runMany(PLAIN_INSERT, values, { realColumns: CODEC.realPositions }));
-    } else {
-      for (let i = 0; i < values.length; i += chunkRows) {
-        const slice = values.slice(i, i + chunkRows);
-        await db.transaction((tx) => tx.runMany(PLAIN_INSERT, slice, { realColumns: CODEC.realPositions }));
-      }
-    }
-    const ms = performance.now() - t0;
-    const count = (await db.get<{ n: number }>(`SELECT count(*) AS n FROM "${TABLE}"`))!.n;
-    if (count !== rows) throw new Error(`the raw insert left ${count} rows, expected ${rows}`);
-    return { ms, rows: count };
-  } finally {
-    await db.close();
-  }
+/** The raw insert in the one dedicated worker that serves every OPFS raw run (kept warm, as this page is). */
+function rawInOpfsWorker(request: RawInsertRequest): Promise<RawRunResult> {
+  opfsWorker ??= new Worker('/bench-opfs-worker.js', { type: 'module', name: 'rxsync-bench-opfs-raw' });
+  const worker = opfsWorker;
+  return new Promise((resolve, reject) => {
+    const settle = (event: MessageEvent<{ result?: RawRunResult; error?: string }>) => {
+      worker.removeEventListener('message', settle);
+      worker.removeEventListener('error', failed);
+      if (event.data.result) resolve(event.data.result);
+      else reject(new Error(`raw OPFS run: ${event.data.error}`));
+    };
+    const failed = (event: ErrorEvent) => {
+      worker.removeEventListener('message', settle);
+      worker.removeEventListener('error', failed);
+      reject(new Error(`the raw OPFS worker failed: ${event.message || 'it did not start (is bench-opfs-worker.js served?)'}`));
+    };
+    worker.addEventListener('message', settle);
+    worker.addEventListener('error', failed);
+    worker.postMessage(request);
+  });
 }
 
-/**
- * Deletes an IndexedDB database (a finished run's), so runs do not pile up on disk. A connection
- * still open elsewhere blocks it until closed; after 10 s the bench goes on without waiting.
- */
-function deleteDatabase(name: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const request = indexedDB.deleteDatabase(name);
-    const timer = setTimeout(() => {
-      console.warn(`IndexedDB database ${name} is still open elsewhere: not deleted yet`);
-      resolve();
-    }, 10_000);
-    request.onsuccess = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    request.onerror = () => {
-      clearTimeout(timer);
-      reject(request.error);
-    };
-  });
+/** The ceiling: see browser-raw-insert.ts. `chunkRows` and `setup` as there. */
+async function rawRun(request: RawInsertRequest): Promise<RawRunResult> {
+  const result = request.storage === 'opfs' ? await rawInOpfsWorker(request) : await rawInsert(request);
+  await assertStoredIn(request.database, request.storage, request.rows);
+  return result;
 }
 
 declare global {
@@ -135,10 +117,11 @@ declare global {
     rxsyncBench: {
       clientRun: typeof clientRun;
       rawRun: typeof rawRun;
-      deleteDatabase: typeof deleteDatabase;
+      removeDatabase: typeof removeDatabase;
+      leftovers: typeof leftovers;
       userAgent: string;
     };
   }
 }
 
-window.rxsyncBench = { clientRun, rawRun, deleteDatabase, userAgent: navigator.userAgent };
+window.rxsyncBench = { clientRun, rawRun, removeDatabase, leftovers, userAgent: navigator.userAgent };

@@ -77,10 +77,20 @@ const FIGURES = [
     goal: 'both <= 10 ms',
     each: (v) => v <= 10,
   },
+  // Issue 15's Chromium goal, both halves. Passes from before OPFS was measured have no
+  // `browser.opfs` object (a string said it was not shipped): n/a there.
   {
-    figure: 'Chromium initial sync, 100k rows: ratio to direct inserts',
+    figure: 'Chromium initial sync, 100k rows: OPFS / IndexedDB client',
     section: 'browser',
-    read: (r) => r.browser?.ratioToRaw,
+    read: (r) => r.browser?.opfs?.ratioToIndexedDb,
+    format: (v) => `${v.toFixed(2)}x`,
+    goal: '>= 2x',
+    each: (v) => v >= 2,
+  },
+  {
+    figure: 'Chromium initial sync, 100k rows: OPFS client / direct inserts into OPFS',
+    section: 'browser',
+    read: (r) => r.browser?.opfs?.ratioToRaw,
     format: (v) => v.toFixed(2),
     goal: '>= 0.8',
     each: (v) => v >= 0.8,
