@@ -9,8 +9,39 @@ import { Outbox, type OutboxOptions } from './outbox.js';
 import { ServerChanges } from './server-changes.js';
 import { keyToJson } from './table-codec.js';
 
+/**
+ * Snapshot chunks that queued up behind each other, applied in one transaction (session.ts merges
+ * them: a commit costs a persistent VFS far more than a chunk's rows do). Not a protocol message.
+ */
+export interface SnapshotChunks {
+  type: 'snapshot_chunks';
+  chunks: SnapshotChunk[];
+  /**
+   * How many of `chunks`, from the first, are committed already: where a try that fell back to
+   * one transaction per chunk stopped (see SyncedData.apply). A retry goes on from there.
+   */
+  committed?: number;
+}
+
 /** The server messages that change the local database; they are applied one at a time, in order. */
-export type ApplyMessage = SnapshotBegin | SnapshotChunk | SnapshotEnd | Changes | PushResult;
+export type ApplyMessage = SnapshotBegin | SnapshotChunk | SnapshotChunks | SnapshotEnd | Changes | PushResult;
+
+/** The most rows merged snapshot chunks may hold: one transaction's worth of rows kept in memory. */
+const MAX_MERGED_CHUNK_ROWS = 10_000;
+
+/** `next` joined to `into` when both are snapshot chunks (and the rows stay within bounds), else undefined. */
+export function mergeSnapshotChunks<M extends { type: string }>(into: M, next: M): M | SnapshotChunks | undefined {
+  if (next.type !== 'snapshot_chunk') return undefined;
+  const chunk = next as unknown as SnapshotChunk;
+  if (into.type === 'snapshot_chunk') {
+    const first = into as unknown as SnapshotChunk;
+    return first.rows.length + chunk.rows.length <= MAX_MERGED_CHUNK_ROWS ? { type: 'snapshot_chunks', chunks: [first, chunk] } : undefined;
+  }
+  if (into.type !== 'snapshot_chunks') return undefined;
+  const { chunks } = into as unknown as SnapshotChunks;
+  const rows = chunks.reduce((n, c) => n + c.rows.length, 0);
+  return rows + chunk.rows.length <= MAX_MERGED_CHUNK_ROWS ? { type: 'snapshot_chunks', chunks: [...chunks, chunk] } : undefined;
+}
 
 export interface ApplyOutcome {
   /** The checkpoint this message committed, if it moved it. */
@@ -73,21 +104,29 @@ export class SyncedData {
       }
       case 'snapshot_chunk': {
         await this.db.transaction((tx) => this.server.applyChunk(tx, message));
-        const progress = this.progress.get(message.table);
-        if (progress) {
-          progress.rowsDone += message.rows.length;
-          progress.chunksDone = message.chunk;
-          progress.chunksTotal = Math.max(progress.chunksTotal, message.chunks);
-          progress.rowsTotal = Math.max(progress.rowsTotal, progress.rowsDone);
-        }
-        const all = [...this.progress.values()];
-        this.events.emit('initial_sync_progress', {
-          table: message.table,
-          tables: all.map((p) => ({ ...p })),
-          rowsDone: all.reduce((n, p) => n + p.rowsDone, 0),
-          rowsTotal: all.reduce((n, p) => n + p.rowsTotal, 0),
-        });
+        this.chunkApplied(message);
         this.notify([message.table]);
+        return {};
+      }
+      case 'snapshot_chunks': {
+        const chunks = message.chunks.slice(message.committed ?? 0);
+        try {
+          await this.db.transaction(async (tx) => {
+            for (const chunk of chunks) await this.server.applyChunk(tx, chunk);
+          });
+          for (const chunk of chunks) this.chunkApplied(chunk);
+        } catch {
+          // One of them is refused (nothing of the transaction was written). Applied one at a time,
+          // the chunks before it are committed as they would have been alone, and the error is the
+          // refused chunk's: the same outcome, chunk for chunk, as without merging.
+          for (const chunk of chunks) {
+            await this.db.transaction((tx) => this.server.applyChunk(tx, chunk));
+            message.committed = (message.committed ?? 0) + 1;
+            this.chunkApplied(chunk);
+            this.notify([chunk.table]);
+          }
+        }
+        this.notify([...new Set(chunks.map((chunk) => chunk.table))]);
         return {};
       }
       case 'snapshot_end': {
@@ -129,6 +168,24 @@ export class SyncedData {
         return {};
       }
     }
+  }
+
+  /** Counts a committed chunk into the initial sync's progress, and says so. */
+  private chunkApplied(message: SnapshotChunk): void {
+    const progress = this.progress.get(message.table);
+    if (progress) {
+      progress.rowsDone += message.rows.length;
+      progress.chunksDone = message.chunk;
+      progress.chunksTotal = Math.max(progress.chunksTotal, message.chunks);
+      progress.rowsTotal = Math.max(progress.rowsTotal, progress.rowsDone);
+    }
+    const all = [...this.progress.values()];
+    this.events.emit('initial_sync_progress', {
+      table: message.table,
+      tables: all.map((p) => ({ ...p })),
+      rowsDone: all.reduce((n, p) => n + p.rowsDone, 0),
+      rowsTotal: all.reduce((n, p) => n + p.rowsTotal, 0),
+    });
   }
 
   /** Drops every synced row and the checkpoint; pending local writes stay and are re-applied. */

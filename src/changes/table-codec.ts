@@ -36,10 +36,17 @@ export class TableCodec {
     return this.columns.map((column, i) => this.toSql(i, row[column]));
   }
 
-  /** Values already in `columns` order (a snapshot chunk's row), converted in place for speed. */
+  /**
+   * Values already in `columns` order (a snapshot chunk's row) as bind parameters: a copy where a
+   * json column is encoded, because the values are the message's own, and a chunk applied again (a
+   * retry, or merged chunks applied one by one after their transaction failed) must find them as
+   * they came, not encoded twice.
+   */
   arrayToParams(values: unknown[]): unknown[] {
-    for (const i of this.jsonPositions) values[i] = jsonToSql(values[i]);
-    return values;
+    if (this.jsonPositions.length === 0) return values;
+    const params = values.slice();
+    for (const i of this.jsonPositions) params[i] = jsonToSql(values[i]);
+    return params;
   }
 
   fromSql(row: Record<string, unknown>): Row {
