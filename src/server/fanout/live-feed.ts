@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { ChangeRecord, Lsn } from '../../protocol/index.js';
+import { endOfTurn } from '../end-of-turn.js';
 import type { RoutePlan } from '../rules/route-plan.js';
 
 /**
@@ -171,6 +172,3 @@ export class LiveFeed {
     }
   }
 }
-
-/** After this turn's I/O (setImmediate); where that is missing (jsdom), a zero timeout. */
-const endOfTurn: (flush: () => void) => void = typeof setImmediate === 'function' ? (flush) => setImmediate(flush) : (flush) => setTimeout(flush, 0);

@@ -1,4 +1,4 @@
-import { compareLsn, SyncProtocolError, ZERO_LSN, type ChangeRecord, type Changes, type Lsn } from '../../protocol/index.js';
+import { compareLsn, SyncProtocolError, ZERO_LSN, type ChangeRecord, type Lsn } from '../../protocol/index.js';
 import type { Fanout } from '../fanout/fanout.js';
 import type { LiveSubscription } from '../fanout/live-feed.js';
 import type { ServerLimits } from '../limits.js';
@@ -7,6 +7,7 @@ import type { UserView } from '../rules/user-view.js';
 import type { Caller, SyncStore } from '../store/store.js';
 import type { SessionOutput } from './outbound.js';
 import { ChunkWindow, LsnWindow } from './send-window.js';
+import { changesMessage } from './shared-changes.js';
 import { SnapshotPump } from './snapshot-pump.js';
 import { transactionLength, wholeTransactionsWithin } from './transaction-runs.js';
 
@@ -18,9 +19,6 @@ export interface DataSources {
   /** Told how long each live delivery took. */
   readonly metrics: Pick<ServerMetrics, 'delivered'>;
 }
-
-/** A commit's `changes` message, by the commit's records array (see sendChanges). */
-const sharedChangesMessages = new WeakMap<ChangeRecord[], Changes>();
 
 /**
  * A session's data, from hello to close: a snapshot in chunks when the client needs one, then
@@ -323,11 +321,8 @@ export class DataPump {
 
   /** One `changes` message taking the client to `lsn` (its last change's LSN, or past it under rules). */
   private sendChanges(changes: ChangeRecord[], lsn: Lsn): void {
-    // One message object per commit, shared by every session the live path sends it to, so the
-    // transport encodes it once for all of them.
-    let message = sharedChangesMessages.get(changes);
-    if (message?.lsn !== lsn) sharedChangesMessages.set(changes, (message = { type: 'changes', lsn, changes }));
-    this.out.send(message, 'data');
+    // Shared by every session sending the same records, so the transport encodes it once for all.
+    this.out.send(changesMessage(changes, lsn), 'data');
     this.lsnWindow.sent(lsn);
     this.sentLsn = lsn;
     this.lastMessageLsn = lsn;
@@ -391,13 +386,7 @@ export class DataPump {
       void this.pump().catch(this.onError);
       return;
     }
-    // Passed through whole: send the routed array, so sessions given the same one share a message.
-    this.sendChanges(sameChanges(visible, changes) ? changes : visible, end);
+    this.sendChanges(visible, end);
     this.sources.metrics.delivered(reportedAt);
   }
-}
-
-/** Whether two runs hold the very same change records, in the same order. */
-function sameChanges(a: readonly ChangeRecord[], b: readonly ChangeRecord[]): boolean {
-  return a.length === b.length && a.every((change, i) => change === b[i]);
 }
