@@ -48,4 +48,21 @@ describe('live streaming', () => {
     expect(seen(writer.peer)).toEqual(seen(a.peer));
     await Promise.all([a.peer.close(), b.peer.close(), writer.peer.close()]);
   });
+
+  it("sends a commit once when the client's ack starts the pump before the feed hands the commit out", async () => {
+    const { peer } = await helloPeer(server, { clientId: 'racer', lsn: server.currentLsn() });
+    void server.insert('todos', todo(100));
+    let last = await peer.next('changes');
+    // The ack and the next commit in the same turn: the ack, read first, sends the commit from the
+    // log, and the feed's turn must find it sent (most rounds; either way, each change once).
+    for (let i = 101; i < 120; i++) {
+      peer.send({ type: 'ack', lsn: last.lsn });
+      void server.insert('todos', todo(i));
+      last = await peer.next('changes');
+    }
+    await peer.settle(50);
+    const keys = peer.all('changes').flatMap((m) => m.changes.map((c) => c.key));
+    expect(keys).toEqual(Array.from({ length: 20 }, (_, i) => todo(100 + i).id));
+    await peer.close();
+  });
 });

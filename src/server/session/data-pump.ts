@@ -341,10 +341,12 @@ export class DataPump {
     if (this.view) return this.onRoutedCommit(committed, after, end, reportedAt);
     let changes = committed;
     if (this.state === 'streaming' && compareLsn(changes[0].lsn, this.sentLsn) <= 0) {
-      // The pump already read some of these (they committed before this session subscribed, or
-      // before the feed's turn came): send only what is new.
+      // The pump already sent all of these: on a busy server the usual case, as the client's ack
+      // of its last message came in before the feed's turn and started the pump, which read them.
+      if (compareLsn(end, this.sentLsn) <= 0) return;
+      // Or some of them (they committed before this session subscribed, or before the pump's
+      // read): send only what is new.
       changes = changes.filter((change) => compareLsn(change.lsn, this.sentLsn) > 0);
-      if (changes.length === 0) return;
     }
     const caughtUp = this.state === 'streaming' && !this.pumping && compareLsn(this.sentLsn, previousHead) === 0;
     if (caughtUp && this.lsnWindow.hasRoom && this.out.hasRoom && changes.length <= this.sources.limits.changesPerMessage) {
