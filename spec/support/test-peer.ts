@@ -35,8 +35,9 @@ export class TestPeer {
     ws.on('error', () => undefined);
   }
 
-  static async connect(url: string): Promise<TestPeer> {
-    const ws = new WebSocket(url);
+  /** `options`: the `ws` client's, e.g. `{ perMessageDeflate: false }` for a client that does not offer compression. */
+  static async connect(url: string, options?: WebSocket.ClientOptions): Promise<TestPeer> {
+    const ws = new WebSocket(url, options);
     const peer = new TestPeer(ws);
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());

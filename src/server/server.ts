@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { RawData, WebSocket, WebSocketServer as WebSocketServerClass } from 'ws';
 import { loadOptionalPeer } from './optional-peer.js';
 import { CloseCode, type Key, type Lsn, type Row } from '../protocol/index.js';
@@ -13,6 +14,7 @@ import type { SyncStore } from './store/store.js';
 import { ServerMetrics } from './ops/metrics.js';
 import { handleOps, isReady, storeHealth, type OpsState } from './ops/routes.js';
 import { ReadinessWatch } from './ops/readiness-watch.js';
+import { wsTransport } from './ws-transport.js';
 
 export const SYNC_PATH = '/api/sync';
 
@@ -141,38 +143,17 @@ export async function createSyncServer(options: SyncServerOptions): Promise<Sync
       socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => attach(ws, request));
+    wss.handleUpgrade(request, socket, head, (ws) => attach(ws, request, socket));
   });
 
-  const encodedFrames = new WeakMap<object, Buffer>();
-  function attach(ws: WebSocket, request: IncomingMessage): void {
+  function attach(ws: WebSocket, request: IncomingMessage, socket: Duplex): void {
     if (stopping) {
       // The upgrade began before the drain did.
       ws.close(stopping.code, stopping.reason);
       return;
     }
-    const session = new SyncSession(
-      host,
-      {
-        send: (message, written) => {
-          if (ws.readyState !== ws.OPEN) return 0;
-          // Encoded once here, so the session can count the frame's bytes until the socket wrote them.
-          // A message sent to many sessions (a commit's changes) is encoded once.
-          let frame = encodedFrames.get(message);
-          if (!frame) encodedFrames.set(message, (frame = Buffer.from(JSON.stringify(message))));
-          ws.send(frame, { binary: false }, () => written());
-          metrics.messageOut(message, frame.length);
-          return frame.length;
-        },
-        close: (code, reason) => ws.close(code, reason),
-        get bufferedAmount() {
-          return ws.bufferedAmount;
-        },
-        pause: () => ws.pause(),
-        resume: () => ws.resume(),
-      },
-      request,
-    );
+    const transport = wsTransport(ws, socket, (message, bytes) => metrics.messageOut(message, bytes));
+    const session = new SyncSession(host, transport, request);
     sessions.add(session);
     log?.debug({ sessionId: session.id }, 'session opened');
     ws.on('message', (data, isBinary) => session.receive(isBinary ? '' : data.toString(), isBinary, byteLength(data)));
