@@ -8,7 +8,8 @@
  * a real client does after its apply). On each `changes` frame it takes a wall-clock stamp
  * (performance.timeOrigin + performance.now()) before parsing and records, per change, that stamp
  * minus the server's write stamp carried in the row (`x`); it also checks that the rows (`n` =
- * 0, 1, 2, ...) arrive in order with none missing or repeated.
+ * 0, 1, 2, ...) arrive in order with none missing or repeated. Rows with a negative `n` are the
+ * bench's warm-up (--warm-up): acked with their frame, neither measured nor counted.
  *
  * IPC: reports { type: 'ready', sessions } once every session is welcomed; { type: 'report' } is
  * answered with { type: 'report', latencies (Float64Array), counts, complete, gaps, errors, cpuMs };
@@ -63,6 +64,7 @@ function open(i: number): Promise<void> {
         case 'changes': {
           for (const change of message.changes!) {
             const row = change.row!;
+            if (row.n < 0) continue;
             if (recorded < latencies.length) latencies[recorded++] = at - row.x;
             if (row.n !== nextN[i]) gaps++;
             nextN[i] = row.n + 1;
