@@ -10,7 +10,7 @@ import { from, switchMap, type Observable } from 'rxjs';
 import { fromRemote } from './observable-bridge.js';
 import { checkVersion, unwrap } from './remote-client.js';
 import type { TabApi } from './types.js';
-import type { TabHandshake } from './worker-core.js';
+import type { TabHandshake } from './tab-api.js';
 
 export interface OpfsEngineLink {
   /** Ports served by the database's holder, a new one each time a new holder comes up. */

@@ -25,7 +25,7 @@ import { EventListeners, type SyncEvent, type SyncEventMessage } from '../stream
 import { deserializeError, WorkerVersionError } from './errors.js';
 import { fromRemote } from './observable-bridge.js';
 import type { EngineOptions, Outcome, RemoteStream, RemoteSyncClient, TabApi, WorkerDebugInfo, WorkerSyncClientOptions } from './types.js';
-import type { TabHandshake } from './worker-core.js';
+import type { TabHandshake } from './tab-api.js';
 import { VERSION } from '../version.js';
 
 export interface ConnectRemoteOptions {

@@ -3,7 +3,7 @@
  *
  * Each connected port (a SharedWorker's `onconnect` port, a dedicated worker's own scope, or one
  * end of a MessageChannel in the specs) gets its own {@link TabSession}, exposed with comlink as a
- * {@link TabApi}. A tab attaches to the engine of its database (creating it if it is the first),
+ * TabApi (tab-api.ts). A tab attaches to the engine of its database (creating it if it is the first),
  * calls the engine through it, and subscribes to the engine's Observables (each subscription runs
  * here and is stopped from the tab, see observable-bridge.ts). When the last tab detaches, the
  * engine is cleaned up (socket, database, timers).
@@ -18,10 +18,10 @@
  * - disconnect() and resetLSN() act on the shared engine; cleanup() detaches one tab.
  *
  * Before it attaches, a tab says its rxsync version (`hello`) and the worker answers with its own
- * ({@link TabHandshake}): the tab refuses a worker of another version (remote-client.ts), and the
+ * (TabHandshake, tab-api.ts): the tab refuses a worker of another version (remote-client.ts), and the
  * worker refuses to attach a tab that said another version.
  */
-import { expose, finalizer, releaseProxy, transfer, wrap, type Endpoint, type Remote } from 'comlink';
+import { expose, releaseProxy, type Endpoint, type Remote } from 'comlink';
 import { filter, firstValueFrom, map, type Observable } from 'rxjs';
 import { createSyncClient, type SyncClient } from '../client/sync-client.js';
 import type { SyncClientOptions } from '../client/options.js';
@@ -29,15 +29,15 @@ import type { ConnectOptions } from '../client/api.js';
 import { sameServerUrls, type ServerUrls } from '../client/server-urls.js';
 import { CancelledError } from '../errors.js';
 import { defineSchema, type SyncSchema } from '../protocol/index.js';
-import { EngineMismatchError, serializeError, WorkerVersionError } from './errors.js';
-import { isPort, pipeToRemote, type ObserverPort, type RemoteObserver, type RemoteSubscription } from './observable-bridge.js';
+import { EngineMismatchError, WorkerVersionError } from './errors.js';
+import { pipeToRemote, type RemoteObserver, type RemoteSubscription } from './observable-bridge.js';
 import { watchTab, type TabWatcher } from './tab-coordination.js';
 import { TabUrlFunction } from './url-source.js';
-import type { AttachResult, EngineOptions, Outcome, RemoteStream, TabApi, TabCalls, TokenSource, WorkerDebugInfo } from './types.js';
-import { SYNC_CLIENT_CALLS } from '../client/api.js';
+import type { AttachResult, EngineOptions, TokenSource, WorkerDebugInfo } from './types.js';
 import { VERSION } from '../version.js';
 import { wasmLocation } from './wasm-location.js';
 import { OpfsBroker } from './opfs-broker.js';
+import { tabApi } from './tab-api.js';
 
 export interface WorkerCoreOptions {
   /** Worker-side options merged under every engine's (WebSocketCtor, indexedDB, wasm, ...). */
@@ -46,19 +46,6 @@ export interface WorkerCoreOptions {
   createClient?: (options: SyncClientOptions) => SyncClient;
   /** How a tab's death is noticed (default: Web Locks, see tab-coordination.ts). */
   watchTab?: TabWatcher;
-}
-
-/** The worker's answer to a tab's hello. */
-export interface WorkerHello {
-  /** The worker's rxsync version (src/version.ts when it was built). */
-  version: string;
-  /** The worker script's URL, as the worker sees it (for the tab's errors). */
-  url: string;
-}
-
-/** The version handshake, exposed next to {@link TabApi}: a tab calls it before `attach`. */
-export interface TabHandshake {
-  hello(tabVersion: string): Promise<Outcome<WorkerHello>>;
 }
 
 /** Statuses in which a connect() for the same URL(s) joins the running connection. */
@@ -171,8 +158,7 @@ export class WorkerCore {
   serve(endpoint: Endpoint): TabSession {
     const session = new TabSession(this);
     this.sessions.add(session);
-    const api = session.api();
-    expose(api, endpoint);
+    expose(tabApi(session, this), endpoint);
     const port = endpoint as Endpoint & { addEventListener(type: 'close', listener: () => void): void };
     if (typeof MessagePort === 'function' && endpoint instanceof MessagePort) port.addEventListener('close', () => void session.detach());
     return session;
@@ -332,112 +318,52 @@ export class TabSession {
     return this.detaching;
   }
 
-  private engine(): SyncClient {
+  /** This tab's engine: throws once the tab is cleaned up, or before it attached. */
+  engine(): SyncClient {
     if (this.detached) throw new CancelledError('this tab was cleaned up');
     if (!this.host) throw new Error('not attached: call attach() first');
     return this.host.client;
   }
 
-  private subscribe(stream: RemoteStream, args: unknown[], observerOrPort: Remote<RemoteObserver<unknown>> | ObserverPort): number {
-    const observer = isPort(observerOrPort) ? wrap<RemoteObserver<unknown>>(observerOrPort) : observerOrPort;
-    let source$: Observable<unknown>;
-    try {
-      if (stream === 'holders') return this.pipe(this.core.broker.holders(String(args[0])), observer);
-      const engine = this.engine();
-      const sql = String(args[0]);
-      const params = (args[1] as unknown[] | undefined) ?? [];
-      const streams: Record<Exclude<RemoteStream, 'holders'>, () => Observable<unknown>> = {
-        events: () => engine.events$,
-        status: () => engine.status$,
-        syncStatus: () => engine.syncStatus$,
-        lsn: () => engine.lsn$,
-        watchPatches: () => engine.watchPatches(sql, params),
-        watchChanges: () => engine.watchChangePatches(sql, params),
-      };
-      if (!Object.hasOwn(streams, stream)) throw new TypeError(`unknown stream ${JSON.stringify(stream)}`);
-      source$ = streams[stream as Exclude<RemoteStream, 'holders'>]();
-    } catch (error) {
-      // The observer's port was transferred to us: close it, or it would stay open on both sides.
-      observer[releaseProxy]();
-      throw error;
-    }
-    return this.pipe(source$, observer);
+  /** The rxsync version the tab said in its hello, checked when it attaches. */
+  setTabVersion(version: string): void {
+    this.tabVersion = version;
   }
 
-  private pipe(source$: Observable<unknown>, observer: Remote<RemoteObserver<unknown>>): number {
+  /** connect() from this tab: joins the engine's running connection to the same URL(s), else starts one. */
+  connect(url: ServerUrls, options: ConnectOptions): Promise<boolean> {
+    try {
+      this.engine();
+    } catch (error) {
+      // A URL function came as a comlink proxy (its own channel): close it, it will never be asked.
+      if (typeof url === 'function') (url as Partial<Remote<() => string>>)[releaseProxy]?.();
+      throw error;
+    }
+    return this.host!.connect(url, options, this);
+  }
+
+  /** disconnect() from this tab: the shared engine disconnects, and a later connect() starts afresh. */
+  disconnect(reason?: string): void {
+    this.engine().disconnect(reason);
+    this.host!.forgetTarget();
+  }
+
+  /** The token of the engine's next hello (every tab's), unless a tab's token function answers first. */
+  setAuthToken(token: string | undefined): void {
+    this.engine();
+    this.host!.token = token;
+  }
+
+  /** Sends `source$` to the tab's observer until either side stops it; answers the subscription's id. */
+  pipe(source$: Observable<unknown>, observer: Remote<RemoteObserver<unknown>>): number {
     const id = this.nextId++;
     const subscription = pipeToRemote(source$, observer, () => this.subscriptions.delete(id));
     if (!subscription.closed) this.subscriptions.set(id, subscription);
     return id;
   }
 
-  /** The object comlink exposes to the tab: every method answers an Outcome; nothing else is reachable. */
-  api(): TabApi & TabHandshake & { [finalizer]: () => void } {
-    const run = async <T>(body: () => T | Promise<T>): Promise<Outcome<T>> => {
-      try {
-        return { ok: true, value: await body() };
-      } catch (error) {
-        return { ok: false, error: serializeError(error) };
-      }
-    };
-    // The client's calls go to this tab's engine as they are, but for the three that act on the
-    // sharing: connect joins a running connection, disconnect forgets its url, cleanup detaches the tab.
-    const calls = Object.fromEntries(
-      SYNC_CLIENT_CALLS.map((name) => [name, (...args: unknown[]) => run(() => (this.engine()[name] as (...a: unknown[]) => unknown)(...args))]),
-    ) as unknown as TabCalls;
-    return {
-      ...calls,
-      connect: (url, options = {}) =>
-        run(() => {
-          try {
-            this.engine();
-          } catch (error) {
-            // A URL function came as a comlink proxy (its own channel): close it, it will never be asked.
-            if (typeof url === 'function') (url as Partial<Remote<() => string>>)[releaseProxy]?.();
-            throw error;
-          }
-          return this.host!.connect(url, options, this);
-        }),
-      disconnect: (reason) =>
-        run(() => {
-          this.engine().disconnect(reason);
-          this.host!.forgetTarget();
-        }),
-      hello: (tabVersion) =>
-        run(() => {
-          this.tabVersion = String(tabVersion);
-          return { version: VERSION, url: (globalThis as { location?: { href?: string } }).location?.href ?? '' };
-        }),
-      attach: (options, tabId, tokenSource) => run(() => this.attach(options, tabId, tokenSource)),
-      clientId: () =>
-        run(async () => {
-          const engine = this.engine();
-          await engine.initialize();
-          return engine.clientId;
-        }),
-      currentStatus: () => run(() => this.engine().currentStatus),
-      syncStatus: () => run(() => this.engine().syncStatus),
-      currentLsn: () => run(() => this.engine().currentLsn),
-      cleanup: () => run(() => this.detach()),
-      setAuthToken: (token) =>
-        run(() => {
-          this.engine();
-          this.host!.token = token;
-        }),
-      subscribe: (stream, args, observer) => run(() => this.subscribe(stream, args, observer)),
-      unsubscribe: (id) =>
-        run(() => {
-          this.subscriptions.get(id)?.stop();
-        }),
-      debug: () => run(() => this.core.debugInfo(this)),
-      offerHolder: (database, control) => run(() => this.core.broker.offer(String(database), control)),
-      // The port must be transferred, not cloned: comlink transfers what the answer is marked with.
-      holderPort: async (database) => {
-        const answer = await run(() => this.core.broker.portToHolder(String(database)));
-        return answer.ok ? transfer(answer, [answer.value]) : answer;
-      },
-      // comlink calls this when the tab releases its proxy (or it is garbage-collected there).
-      [finalizer]: () => void this.detach(),
-    };
+  /** Stops one of this tab's subscriptions; an unknown id (already finished) is ignored. */
+  unsubscribe(id: number): void {
+    this.subscriptions.get(id)?.stop();
   }
 }
