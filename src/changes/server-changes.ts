@@ -226,7 +226,7 @@ export class ServerChanges {
       for (let i = 0; i < types.length; i++) checkValue(types[i], ordered[i], labels[i]);
       return codec.arrayToParams(ordered);
     });
-    await tx.runMany(codec.upsertSql, params, { realColumns: codec.realPositions });
+    await tx.runMany(codec.upsertSql, params, { realColumns: codec.realPositions, batch: codec.upsertBatch });
     // Keys are only listed when some row is being rebased (rare): not 1000 JSON.stringify per chunk.
     await this.rebase.afterServerRows(tx, () => params.map((p) => [chunk.table, keyToJson(p[pk] as string | number)] as [string, string]));
   }

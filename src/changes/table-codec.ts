@@ -11,6 +11,8 @@ export class TableCodec {
   readonly columns: readonly string[];
   readonly primaryKey: string;
   readonly upsertSql: string;
+  /** `upsertSql` for many rows per statement: runMany's `batch`. */
+  readonly upsertBatch: { sql: string; rows: number };
   readonly deleteSql: string;
   readonly selectSql: string;
   /** 0-based positions of REAL columns in `columns`, for runMany. */
@@ -27,6 +29,7 @@ export class TableCodec {
     this.jsonPositions = this.columns.flatMap((c, i) => (spec.columns[c] === 'json' ? [i] : []));
     const sql = tableStatements(table, spec);
     this.upsertSql = sql.upsert;
+    this.upsertBatch = sql.upsertBatch;
     this.deleteSql = sql.delete;
     this.selectSql = sql.selectOne;
   }

@@ -20,7 +20,8 @@
 import { SQLITE_IOERR, SQLITE_MISUSE, SqliteError } from './errors.js';
 import { Lane } from './lane.js';
 import { StatementCache } from './statement-cache.js';
-import { execScript, queryRows, runManyRows, runStatement, type RunManyOptions, type RunResult, type UseStatement } from './statements.js';
+import { runManyRows, type RunManyOptions } from './run-many.js';
+import { execScript, queryRows, runStatement, type RunResult, type UseStatement } from './statements.js';
 import type { SqliteModule } from './wa-sqlite-types.js';
 
 /** The statements a database and a transaction handle both offer. */

@@ -2,20 +2,15 @@
  * SQL execution over one wa-sqlite connection (api + db handle): prepare, bind, step, read, finalize.
  * No queuing here: callers (SqliteDatabase) decide when these may run.
  */
-import { bindRow, readRow, realFlagsFor } from './binding.js';
-import { SQLITE_MISUSE, SqliteError, toSqliteError, withDetailPrefix } from './errors.js';
+import { bindRow, readRow } from './binding.js';
+import { SQLITE_MISUSE, SqliteError, toSqliteError } from './errors.js';
 import type { SqliteApi } from './wa-sqlite-types.js';
 
-const SQLITE_ROW = 100;
+export const SQLITE_ROW = 100;
 
 export interface RunResult {
   /** Rows inserted, updated or deleted (0 for statements that are not INSERT/UPDATE/DELETE/REPLACE). */
   changes: number;
-}
-
-export interface RunManyOptions {
-  /** 0-based parameter positions to bind as REAL even when the number is whole. */
-  realColumns?: readonly number[];
 }
 
 const LEADING_NOISE = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
@@ -113,37 +108,5 @@ export function queryRows<T>(api: SqliteApi, use: UseStatement, sql: string, par
     let columns: string[] | undefined;
     while (rows.length < limit && (await api.step(stmt)) === SQLITE_ROW) rows.push(readRow(api, stmt, (columns ??= api.column_names(stmt))) as T);
     return rows;
-  });
-}
-
-/**
- * The bulk path: ONE prepared statement, then bind/step/reset for each parameter row. The only
- * awaits per row are wa-sqlite's own (`step` and `reset` return promises even in the sync build).
- */
-export function runManyRows(
-  api: SqliteApi,
-  db: number,
-  use: UseStatement,
-  sql: string,
-  rows: readonly (readonly unknown[])[],
-  options: RunManyOptions = {},
-): Promise<RunResult> {
-  return use(sql, async (stmt) => {
-    const count = api.bind_parameter_count(stmt);
-    const realFlags = realFlagsFor(options.realColumns, count);
-    const countChanges = isDataChange(sql);
-    let changes = 0;
-    let index = 0;
-    try {
-      for (; index < rows.length; index++) {
-        bindRow(api, stmt, rows[index]!, count, realFlags);
-        await api.step(stmt);
-        if (countChanges) changes += api.changes(db);
-        await api.reset(stmt);
-      }
-    } catch (error) {
-      throw withDetailPrefix(error, `row ${index}: `, sql);
-    }
-    return { changes };
   });
 }
