@@ -1,15 +1,8 @@
 import { openDatabase, openMetaStore, SqliteError, type MetaStore, type SqliteDatabase, type StorageBackendKind } from '../storage/index.js';
 import { SQLITE_CANTOPEN } from '../storage/errors.js';
 import { defaultStorage } from '../storage/open.js';
+import { metaDatabaseName, STORAGE_FORMAT, STORAGE_KEY, type StorageRecord } from '../storage/meta-store-layout.js';
 import type { SyncClientOptions } from './options.js';
-
-/** What the small IndexedDB store remembers of where a named database lives. */
-interface StorageRecord {
-  backend: StorageBackendKind;
-  /** The layout of the data in that backend, for migrations between backends and layouts. */
-  format: number;
-}
-const FORMAT = 1;
 
 /**
  * Opens the client's database on the backend its options choose (see storage/open.ts: in Node
@@ -27,10 +20,10 @@ export async function openStorage(
   // A memory database keeps nothing, its client id included: each such client is a new client.
   const meta =
     (storage === 'indexeddb' || storage === 'opfs') && indexedDB && typeof (globalThis as { IDBRequest?: unknown }).IDBRequest === 'function'
-      ? await openMetaStore(indexedDB, `rxsync-meta:${name}`)
+      ? await openMetaStore(indexedDB, metaDatabaseName(name))
       : undefined;
   try {
-    const stored = await meta?.get<StorageRecord>('storage');
+    const stored = await meta?.get<StorageRecord>(STORAGE_KEY);
     if (stored && stored.backend !== storage) {
       throw new SqliteError(
         `database '${name}' lives in ${stored.backend} storage, not ${storage}: open it with storage: '${stored.backend}'`,
@@ -38,7 +31,7 @@ export async function openStorage(
       );
     }
     const db = await openDatabase({ name, storage, indexedDB, ...config.wasm });
-    if (meta && !stored) await meta.set('storage', { backend: storage, format: FORMAT } satisfies StorageRecord);
+    if (meta && !stored) await meta.set(STORAGE_KEY, { backend: storage, format: STORAGE_FORMAT } satisfies StorageRecord);
     return { db, meta };
   } catch (error) {
     meta?.close();

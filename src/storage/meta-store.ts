@@ -2,7 +2,8 @@
  * A small key-value store in IndexedDB (through the `idb` package) for what must be readable before
  * the SQLite database is: the client id, which storage backend holds the database (and its
  * format), and a copy of the last committed LSN (SQLite's value wins; guarantee 2 in
- * docs/architecture.md).
+ * docs/architecture.md). Its names, its record of the backend and its read are in
+ * meta-store-layout.ts, which the page reads too.
  *
  * `idb` relies on the IndexedDB globals (IDBRequest, IDBDatabase, ...) of the environment for its
  * wrappers; the factory itself is injected. The connection closes itself when another context
@@ -10,8 +11,8 @@
  */
 import { unwrap, wrap, type IDBPDatabase } from 'idb';
 import type { IndexedDbFactory } from './backend.js';
+import { META_STORE, readMetaValue } from './meta-store-layout.js';
 
-const STORE = 'meta';
 const VERSION = 1;
 
 export interface MetaStore {
@@ -28,13 +29,13 @@ export interface MetaStore {
  */
 function write(db: IDBDatabase, what: string, request: (store: IDBObjectStore) => void): Promise<void> {
   return new Promise((resolve, reject) => {
-    const tx = db.transaction(STORE, 'readwrite');
+    const tx = db.transaction(META_STORE, 'readwrite');
     tx.oncomplete = () => resolve();
     tx.onabort = () => {
       const cause = tx.error;
       reject(new Error(`cannot ${what} the meta store (${cause ? `${cause.name}: ${cause.message}` : 'the transaction was aborted'})`, { cause }));
     };
-    request(tx.objectStore(STORE));
+    request(tx.objectStore(META_STORE));
   });
 }
 
@@ -44,7 +45,7 @@ export async function openMetaStore(indexedDB: IndexedDbFactory, dbName: string)
   }
   const request = indexedDB.open(dbName, VERSION);
   request.addEventListener('upgradeneeded', () => {
-    if (!request.result.objectStoreNames.contains(STORE)) request.result.createObjectStore(STORE);
+    if (!request.result.objectStoreNames.contains(META_STORE)) request.result.createObjectStore(META_STORE);
   });
   const db = (await wrap(request)) as IDBPDatabase;
   let closed = false;
@@ -58,7 +59,7 @@ export async function openMetaStore(indexedDB: IndexedDbFactory, dbName: string)
   };
   return {
     async get<T>(key: string) {
-      return (await live().get(STORE, key)) as T | undefined;
+      return (await readMetaValue(unwrap(live()), key)) as T | undefined;
     },
     set(key: string, value: unknown) {
       return write(unwrap(live()), `save '${key}' in`, (store) => store.put(value, key));

@@ -2,17 +2,20 @@
  * Where a tab's named database lives when the app does not say (`storage` left out), decided in the
  * tab because it decides where the engine runs (browser.ts):
  *
- * - a database opened before stays where it is: its small IndexedDB meta store
- *   (`rxsync-meta:<name>`, client/open-storage.ts) says which backend holds it. So an IndexedDB
- *   database made by an earlier rxsync keeps working, its outbox and checkpoint included; moving it
- *   to OPFS is the app's choice (README, "Where the database lives in a browser");
+ * - a database opened before stays where it is: its small IndexedDB meta store (written by
+ *   client/open-storage.ts, laid out as storage/meta-store-layout.ts says) names the backend that
+ *   holds it. So an IndexedDB database made by an earlier rxsync keeps working, its outbox and
+ *   checkpoint included; moving it to OPFS is the app's choice (README, "Where the database lives
+ *   in a browser");
  * - a new database goes to OPFS where this tab can run a holder for it: a SharedWorker to broker
  *   between tabs, Web Locks to elect the holder, and an OPFS that opens (a private window's may not);
  * - else to IndexedDB (browsers without SharedWorker, such as Chrome on Android, or `shared: false`).
  *
- * No engine code: this runs in the page.
+ * No engine code: this runs in the page. It reads the meta store with plain IndexedDB calls, not
+ * through meta-store.ts, which would bring `idb` into the page's bundle.
  */
 import type { StorageBackendKind } from '../storage/backend.js';
+import { META_STORE, metaDatabaseName, readMetaValue, STORAGE_KEY, type StorageRecord } from '../storage/meta-store-layout.js';
 
 /** The parts of a page's global scope the choice reads (the page's own by default). */
 export interface BrowserEnvironment {
@@ -56,7 +59,7 @@ async function opfsOpens(env: BrowserEnvironment): Promise<boolean> {
 async function storedBackend(factory: IDBFactory, database: string): Promise<StorageBackendKind | undefined> {
   if (typeof factory.databases !== 'function') return undefined;
   const names = new Set((await factory.databases()).map((info) => info.name));
-  const metaName = `rxsync-meta:${database}`;
+  const metaName = metaDatabaseName(database);
   // IndexedDB data without a meta store: written by the IndexedDB VFS before there was one.
   if (!names.has(metaName)) return names.has(database) ? 'indexeddb' : undefined;
   const db = await new Promise<IDBDatabase>((resolve, reject) => {
@@ -65,13 +68,9 @@ async function storedBackend(factory: IDBFactory, database: string): Promise<Sto
     request.onerror = () => reject(request.error);
   });
   try {
-    if (!db.objectStoreNames.contains('meta')) return undefined;
-    const record = await new Promise<unknown>((resolve, reject) => {
-      const request = db.transaction('meta', 'readonly').objectStore('meta').get('storage');
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
-    const backend = (record as { backend?: unknown } | undefined)?.backend;
+    if (!db.objectStoreNames.contains(META_STORE)) return undefined;
+    const record = (await readMetaValue(db, STORAGE_KEY)) as Partial<StorageRecord> | undefined;
+    const backend: unknown = record?.backend;
     return backend === 'indexeddb' || backend === 'opfs' || backend === 'memory' ? backend : undefined;
   } finally {
     db.close();
