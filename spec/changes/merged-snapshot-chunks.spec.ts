@@ -81,12 +81,22 @@ describe('merged snapshot chunks', () => {
     expect(progress()).toEqual([2, 4, 6]);
   });
 
+  it('where the one transaction fails but each chunk alone goes in, a watch hears of each chunk once, as without merging', async () => {
+    // That transaction alone fails (nothing of it written); the chunks then go in one at a time.
+    jest.spyOn(db, 'transaction').mockRejectedValueOnce(new Error('transient'));
+    await data.apply({ type: 'snapshot_chunks', chunks: [chunk(1, ['a', 'b']), chunk(2, ['c', 'd']), chunk(3, ['e', 'f'])] });
+    expect((await stored()).map((row) => row.id)).toEqual(['a', 'b', 'c', 'd', 'e', 'f']);
+    expect(commits).toBe(3);
+    expect(progress()).toEqual([2, 4, 6]);
+  });
+
   it('where one is refused, commit those before it and fail with its error; a retry goes on from it, json values encoded once', async () => {
     const group: SnapshotChunks = { type: 'snapshot_chunks', chunks: [chunk(1, ['a', 'b']), chunk(2, ['c'], 'no_such_table'), chunk(3, ['e'])] };
     await expect(data.apply(group)).rejects.toThrow(/no_such_table/);
     expect((await stored()).map((row) => row.id)).toEqual(['a', 'b']);
     expect(progress()).toEqual([2]);
     expect(group.committed).toBe(1);
+    expect(commits).toBe(1);
 
     // The refused chunk comes right (as a retry after resumeSync would find it, were it transient).
     group.chunks[1] = chunk(2, ['c', 'd']);
@@ -96,5 +106,6 @@ describe('merged snapshot chunks', () => {
     // Chunk 1 was in the failed transaction and the one after it: its json went in as it came.
     for (const row of rows) expect(JSON.parse(row.meta)).toEqual({ of: row.id, list: [1, 'two'] });
     expect(progress()).toEqual([2, 4, 5]);
+    expect(commits).toBe(2);
   });
 });

@@ -115,10 +115,12 @@ export class SyncedData {
             for (const chunk of chunks) await this.server.applyChunk(tx, chunk);
           });
           for (const chunk of chunks) this.chunkApplied(chunk);
+          this.notify([...new Set(chunks.map((chunk) => chunk.table))]);
         } catch {
           // One of them is refused (nothing of the transaction was written). Applied one at a time,
           // the chunks before it are committed as they would have been alone, and the error is the
-          // refused chunk's: the same outcome, chunk for chunk, as without merging.
+          // refused chunk's: the same outcome, chunk for chunk, as without merging (notifications
+          // included: one per chunk committed).
           for (const chunk of chunks) {
             await this.db.transaction((tx) => this.server.applyChunk(tx, chunk));
             message.committed = (message.committed ?? 0) + 1;
@@ -126,7 +128,6 @@ export class SyncedData {
             this.notify([chunk.table]);
           }
         }
-        this.notify([...new Set(chunks.map((chunk) => chunk.table))]);
         return {};
       }
       case 'snapshot_end': {
