@@ -3,13 +3,12 @@
  * mergeSnapshotChunks): one transaction where all are good, and where one is refused, the same
  * outcome chunk for chunk as applying them one at a time. On a real wa-sqlite database.
  */
-import { asyncScheduler } from 'rxjs';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/index.js';
-import { Checkpoint } from '../../src/changes/checkpoint.js';
-import { mergeSnapshotChunks, SyncedData, type SnapshotChunks } from '../../src/changes/synced-data.js';
-import { EventBus, type SyncEventMessage } from '../../src/streams/events.js';
+import type { SqliteDatabase } from '../../src/storage/index.js';
+import { mergeSnapshotChunks, type SnapshotChunks, type SyncedData } from '../../src/changes/synced-data.js';
+import type { SyncEventMessage } from '../../src/streams/events.js';
 import type { SnapshotChunk } from '../../src/protocol/index.js';
 import { testSchema } from '../support/test-schema.js';
+import { openTestSyncedData } from '../support/test-synced-data.js';
 
 // In the schema's own column order (defineSchema sorts them), as the server sends them: the rows'
 // arrays are then bound as they are, the fast path.
@@ -28,26 +27,11 @@ const chunk = (seq: number, ids: string[], table = 'todos'): SnapshotChunk => ({
 describe('merged snapshot chunks', () => {
   let db: SqliteDatabase;
   let data: SyncedData;
-  const events: SyncEventMessage[] = [];
+  let events: SyncEventMessage[];
   let commits = 0;
 
   beforeEach(async () => {
-    db = await openDatabase();
-    const bus = new EventBus(() => Date.now());
-    events.length = 0;
-    bus.events$.subscribe((event) => events.push(event));
-    const options = { batchSize: 3, maxAttempts: 5, ackTimeoutMs: 100, keepSettled: 10, stallAfterMs: 250 };
-    data = new SyncedData(
-      db,
-      new Checkpoint(bus, asyncScheduler, () => undefined),
-      testSchema,
-      bus,
-      options,
-      () => 'me',
-      () => Date.now(),
-      () => 'id',
-    );
-    await data.initialize();
+    ({ db, data, events } = await openTestSyncedData());
     await data.apply({ type: 'snapshot_begin', lsn: '0/10', chunks: 3, tables: [{ table: 'todos', rows: 6, chunks: 3 }] });
     commits = 0;
     data.commits$.subscribe(() => commits++);

@@ -1,11 +1,10 @@
 import { asyncScheduler } from 'rxjs';
-import { openDatabase, type SqliteDatabase } from '../../src/storage/index.js';
-import { Checkpoint } from '../../src/changes/checkpoint.js';
+import type { SqliteDatabase } from '../../src/storage/index.js';
 import { OutboxSender, type PushTarget } from '../../src/changes/outbox-sender.js';
-import { SyncedData } from '../../src/changes/synced-data.js';
+import type { SyncedData } from '../../src/changes/synced-data.js';
 import type { ClientChange } from '../../src/protocol/index.js';
-import { EventBus } from '../../src/streams/events.js';
-import { testSchema } from '../support/test-schema.js';
+import type { SyncEventMessage } from '../../src/streams/events.js';
+import { openTestSyncedData } from '../support/test-synced-data.js';
 import { until } from '../support/until.js';
 
 /** A connection that takes pushes and answers nothing unless told to. */
@@ -20,36 +19,21 @@ class RecordingTarget implements PushTarget {
 describe('the outbox sender, on a real wa-sqlite database', () => {
   let db: SqliteDatabase;
   let data: SyncedData;
-  let bus: EventBus;
   let sender: OutboxSender;
   let target: RecordingTarget | undefined;
   let ids = 0;
-  const events: Array<{ type: string; data: any }> = [];
+  let events: SyncEventMessage[];
 
   beforeEach(async () => {
-    db = await openDatabase();
-    bus = new EventBus(() => Date.now());
-    bus.events$.subscribe((e) => events.push(e));
-    events.length = 0;
-    const options = { batchSize: 3, maxAttempts: 5, ackTimeoutMs: 100, keepSettled: 10, stallAfterMs: 250 };
-    data = new SyncedData(
-      db,
-      new Checkpoint(bus, asyncScheduler, () => undefined),
-      testSchema,
-      bus,
-      options,
-      () => 'me',
-      () => Date.now(),
-      () => `c${++ids}`,
-    );
-    await data.initialize();
+    const synced = await openTestSyncedData(() => `c${++ids}`);
+    ({ db, data, events } = synced);
     target = undefined;
     sender = new OutboxSender(
       data,
-      bus,
+      synced.bus,
       () => target,
       () => 'live',
-      options,
+      synced.options,
       asyncScheduler,
       (error) => {
         throw error;
