@@ -33,8 +33,12 @@ describe('SqliteDatabase.runMany with a batch statement', () => {
   });
 
   /** Runs `rows` through runMany both ways, each in a fresh database, and returns both outcomes. */
-  async function bothWays(rows: unknown[][], batchRows: number) {
-    const outcome = async (options: object) => {
+  interface Outcome {
+    result: { changes?: number; error?: string; code?: number };
+    rows: Record<string, unknown>[];
+  }
+  async function bothWays(rows: unknown[][], batchRows: number): Promise<{ alone: Outcome; batched: Outcome }> {
+    const outcome = async (options: object): Promise<Outcome> => {
       const db = await open();
       const result = await db.transaction((tx) => tx.runMany(ONE, rows, { realColumns: [2], ...options })).catch((e: Error) => e);
       return { result: result instanceof Error ? { error: result.message, code: (result as { code?: number }).code } : result, rows: await contents(db) };
@@ -75,7 +79,10 @@ describe('SqliteDatabase.runMany with a batch statement', () => {
   it('fails on the bad row of a group with its own error, the rows before it written as row by row', async () => {
     const rows = Array.from({ length: 12 }, (_, i) => [`k${String(i).padStart(2, '0')}`, i, i, i === 9 ? 'bad' : null]);
     const db = await open();
-    const error = await db.runMany(ONE, rows, { realColumns: [2], batch: batchOf(4) }).catch((e: unknown) => e as Error & { code: number; sql: string });
+    const error = (await db.runMany(ONE, rows, { realColumns: [2], batch: batchOf(4) }).then(
+      () => new Error('runMany succeeded'),
+      (e: unknown) => e,
+    )) as Error & { code: number; sql: string };
     expect(error).toMatchObject({ name: 'SqliteError', code: 19, sql: ONE });
     expect(error.message).toMatch(/row 9: CHECK constraint failed/);
     // Outside a transaction each row by itself is committed as it runs: rows 0-8 are there.
