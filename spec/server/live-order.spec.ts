@@ -31,6 +31,8 @@ describe('live streaming', () => {
     const seen = (peer: typeof a.peer) => peer.all('changes').flatMap((m) => m.changes);
     await a.peer.waitFor(() => seen(a.peer).length === total || undefined);
     await b.peer.waitFor(() => seen(b.peer).length === total || undefined);
+    // The writer's frames travel on their own socket: a and b having all of theirs says nothing of it.
+    await writer.peer.waitFor(() => seen(writer.peer).length === total || undefined);
 
     expect(seen(a.peer)).toEqual(seen(b.peer));
     const lsns = seen(a.peer).map((c) => c.lsn);
