@@ -11,8 +11,13 @@ export interface ServerLimits {
   snapshotWindow: number;
   /** `changes` messages sent but not yet acknowledged (`ack`) at most. */
   changesWindow: number;
-  /** Rows per snapshot chunk. */
+  /** Rows per snapshot chunk at most. */
   snapshotChunkRows: number;
+  /**
+   * About how many bytes of JSON a snapshot chunk holds: rows are cut to it from the size of the
+   * frames sent before (session/chunk-sizer.ts). Under 128 KiB, where V8's strings get slow.
+   */
+  snapshotChunkBytes: number;
   /** Changes per `changes` message at most. */
   changesPerMessage: number;
   /** The server pings every this many ms ... */
@@ -37,9 +42,10 @@ export interface ServerLimits {
 export const DEFAULT_LIMITS: ServerLimits = {
   maxMessageBytes: 4 * 1024 * 1024,
   maxChangesPerPush: 1000,
-  snapshotWindow: 4,
+  snapshotWindow: 8,
   changesWindow: 32,
   snapshotChunkRows: 1000,
+  snapshotChunkBytes: 96 * 1024,
   changesPerMessage: 500,
   heartbeatIntervalMs: 15_000,
   heartbeatTimeoutMs: 45_000,

@@ -111,7 +111,7 @@ export class DataPump {
       throw error;
     }
     if (this.out.isClosed) return reader.close();
-    this.snapshot = new SnapshotPump(reader, this.chunkWindow, this.out, limits.snapshotChunkRows, this.view?.setHash);
+    this.snapshot = new SnapshotPump(reader, this.chunkWindow, this.out, limits, this.view?.setHash);
     this.state = 'snapshot';
     return this.pump();
   }

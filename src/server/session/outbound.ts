@@ -21,7 +21,8 @@ export type SendKind = 'data' | 'reply';
 
 /** How the pumps send: through their session, which stops sending once it is closed. */
 export interface SessionOutput {
-  send(message: ServerMessage, kind: SendKind): void;
+  /** Sends `message`; returns its size in bytes (0 when the session is closed). */
+  send(message: ServerMessage, kind: SendKind): number;
   /** Room for one more data message: the socket holds less than `maxBufferedBytes` unsent. */
   readonly hasRoom: boolean;
   readonly isClosed: boolean;
@@ -57,7 +58,7 @@ export class OutboundBuffer {
     return this.bytes < this.maxBufferedBytes;
   }
 
-  send(message: ServerMessage, kind: SendKind): void {
+  send(message: ServerMessage, kind: SendKind): number {
     const bytes = this.transport.send(message, () => {
       const before = this.bytes;
       this.unwritten[kind] -= bytes;
@@ -65,5 +66,6 @@ export class OutboundBuffer {
     });
     this.unwritten[kind] += bytes;
     if (kind === 'reply' && this.unwritten.reply > this.maxBufferedBytes) this.events.onOverflow();
+    return bytes;
   }
 }

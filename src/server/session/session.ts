@@ -161,7 +161,7 @@ export class SyncSession {
     if (!message) return;
     if (message.type === 'ping') {
       // After the hello, a pong carries the LSN the client will reach: how it knows what "caught up" means now.
-      const pong = (lsn?: Lsn) => this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }), ...(lsn && { lsn }) });
+      const pong = (lsn?: Lsn) => void this.send({ type: 'pong', ...(message.id !== undefined && { id: message.id }), ...(lsn && { lsn }) });
       if (this.clientId === undefined || !this.data) return pong();
       if (!this.view) return pong(this.host.store.currentLsn());
       this.data.position().then(pong, (error) => this.onHandlerError(error, 'ping'));
@@ -373,8 +373,8 @@ export class SyncSession {
   }
 
   /** Every frame goes out here; see OutboundBuffer for why data waits and replies cannot. */
-  private send(message: ServerMessage, kind: SendKind = 'reply'): void {
-    if (this.closed) return;
-    this.outbound.send(message, kind);
+  private send(message: ServerMessage, kind: SendKind = 'reply'): number {
+    if (this.closed) return 0;
+    return this.outbound.send(message, kind);
   }
 }
