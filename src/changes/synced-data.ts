@@ -7,18 +7,19 @@ import type { Checkpoint } from './checkpoint.js';
 import { createLocalSchema, pruneSettledChanges } from './local-schema.js';
 import { Outbox, type OutboxOptions } from './outbox.js';
 import { ServerChanges } from './server-changes.js';
+import { SnapshotWriter } from './snapshot-writer.js';
 import { keyToJson } from './table-codec.js';
 
 /**
- * Snapshot chunks that queued up behind each other, applied in one transaction (session.ts merges
- * them: a commit costs a persistent VFS far more than a chunk's rows do). Not a protocol message.
+ * Snapshot chunks that queued up behind each other (session.ts merges them), applied as one
+ * message: each chunk still goes through the snapshot writer as if alone. Not a protocol message.
  */
 export interface SnapshotChunks {
   type: 'snapshot_chunks';
   chunks: SnapshotChunk[];
   /**
-   * How many of `chunks`, from the first, are committed already: where a try that fell back to
-   * one transaction per chunk stopped (see SyncedData.apply). A retry goes on from there.
+   * How many of `chunks`, from the first, are written already (see SyncedData.apply): where a
+   * try stopped at a refused chunk. A retry goes on from there.
    */
   committed?: number;
 }
@@ -52,7 +53,8 @@ export interface ApplyOutcome {
 
 /**
  * The bridge between the sync core and the changes system. Every server message that touches
- * data goes through `apply` (one SQLite transaction each); every local write through `write`.
+ * data goes through `apply` (one SQLite transaction each, but snapshot chunks, which share one held
+ * open across them: snapshot-writer.ts); every local write through `write`.
  * It tells the Checkpoint what each commit did to the LSN, tells watchers which tables changed,
  * and turns outcomes into events. It owns no socket and no timer.
  */
@@ -63,6 +65,8 @@ export class SyncedData {
   readonly tablesChanged$: Observable<ReadonlySet<string>> = this.commits$.pipe(map((commit) => commit.tables));
   readonly outbox: Outbox;
   private readonly server: ServerChanges;
+  /** Snapshot chunks go into a transaction held open across them (snapshot-writer.ts). */
+  private readonly snapshot: SnapshotWriter;
   private progress = new Map<string, { table: string; rowsDone: number; rowsTotal: number; chunksDone: number; chunksTotal: number }>();
 
   constructor(
@@ -77,6 +81,12 @@ export class SyncedData {
   ) {
     this.server = new ServerChanges(schema, clientId, now);
     this.outbox = new Outbox(db, schema, options, now, newId);
+    this.snapshot = new SnapshotWriter(
+      db,
+      (tx, chunk) => this.server.applyChunk(tx, chunk),
+      (chunks) => this.notify([...new Set(chunks.map((chunk) => chunk.table))]),
+      now,
+    );
   }
 
   /** Creates the local tables where they are missing and loads the checkpoint (`meta` keeps its mirror). */
@@ -91,8 +101,13 @@ export class SyncedData {
     return id;
   }
 
-  /** Applies one data message in its own transaction. A throw means nothing of it was written. */
+  /**
+   * Applies one data message in its own transaction (snapshot chunks: in the held one, committed
+   * before any other message). A throw means nothing of it was written.
+   */
   async apply(message: ApplyMessage): Promise<ApplyOutcome> {
+    // The chunks written so far are committed before anything else is applied.
+    if (message.type !== 'snapshot_chunk' && message.type !== 'snapshot_chunks') await this.snapshot.flush();
     switch (message.type) {
       case 'snapshot_begin': {
         await this.db.transaction((tx) => this.server.beginSnapshot(tx, message.lsn));
@@ -103,30 +118,16 @@ export class SyncedData {
         return {};
       }
       case 'snapshot_chunk': {
-        await this.db.transaction((tx) => this.server.applyChunk(tx, message));
+        await this.snapshot.write(message);
         this.chunkApplied(message);
-        this.notify([message.table]);
         return {};
       }
       case 'snapshot_chunks': {
-        const chunks = message.chunks.slice(message.committed ?? 0);
-        try {
-          await this.db.transaction(async (tx) => {
-            for (const chunk of chunks) await this.server.applyChunk(tx, chunk);
-          });
-          for (const chunk of chunks) this.chunkApplied(chunk);
-          this.notify([...new Set(chunks.map((chunk) => chunk.table))]);
-        } catch {
-          // One of them is refused (nothing of the transaction was written). Applied one at a time,
-          // the chunks before it are committed as they would have been alone, and the error is the
-          // refused chunk's: the same outcome, chunk for chunk, as without merging (notifications
-          // included: one per chunk committed).
-          for (const chunk of chunks) {
-            await this.db.transaction((tx) => this.server.applyChunk(tx, chunk));
-            message.committed = (message.committed ?? 0) + 1;
-            this.chunkApplied(chunk);
-            this.notify([chunk.table]);
-          }
+        // Each chunk as if alone; a retry goes on after the ones already written.
+        for (const chunk of message.chunks.slice(message.committed ?? 0)) {
+          await this.snapshot.write(chunk);
+          message.committed = (message.committed ?? 0) + 1;
+          this.chunkApplied(chunk);
         }
         return {};
       }
@@ -191,6 +192,7 @@ export class SyncedData {
 
   /** Drops every synced row and the checkpoint; pending local writes stay and are re-applied. */
   async resetData(): Promise<void> {
+    await this.snapshot.discard();
     await this.db.transaction((tx) => this.server.beginSnapshot(tx)); // it also sets the LSN to 0/0
     this.checkpoint.committed('0/0');
     this.notify([...this.schema.tableNames]);

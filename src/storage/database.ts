@@ -49,8 +49,25 @@ export interface SqliteDatabase extends SqliteExecutor {
   readonly closed: boolean;
   /** See the module comment: inside `fn`, use `tx`, never the database itself. */
   transaction<T>(fn: (tx: SqliteExecutor) => Promise<T>): Promise<T>;
+  /**
+   * A transaction that stays open across calls until `commit()` or `rollback()`, for work that
+   * comes in pieces (the snapshot's chunks) and is cheaper committed once (held-transaction.ts).
+   * Every other call waits behind it meanwhile; `onWaiting` runs when one starts to, so that the
+   * holder commits rather than make it wait.
+   */
+  holdTransaction(onWaiting: () => void): Promise<HeldTransaction>;
   /** Waits for queued calls, then closes the connection (and its storage: IndexedDB, or the file's lock). Idempotent. */
   close(): Promise<void>;
+}
+
+/** An open transaction from holdTransaction(). After commit() or rollback(), `tx` can no longer be used. */
+export interface HeldTransaction {
+  readonly tx: SqliteExecutor;
+  /** Whether another call waits for the connection now. */
+  readonly contended: boolean;
+  /** COMMIT; on failure, ROLLBACK, and the error. Either way the connection is free again. */
+  commit(): Promise<void>;
+  rollback(): Promise<void>;
 }
 
 /** The statements of one connection, each run under the module lane when there is one. */
@@ -101,6 +118,9 @@ class Connection implements SqliteExecutor {
     });
   }
 }
+
+/** How a held transaction's job is told to roll back (never seen outside holdTransaction). */
+const ROLLED_BACK = Symbol('rolled back');
 
 /** The `tx` given to a transaction's function: the connection, until the function settles. */
 class TransactionHandle implements SqliteExecutor {
@@ -245,6 +265,41 @@ export class Database implements SqliteDatabase {
         }
         throw error;
       }
+    });
+  }
+
+  holdTransaction(onWaiting: () => void): Promise<HeldTransaction> {
+    const lane = this.#lane;
+    let end!: (commit: boolean) => void;
+    const ended = new Promise<boolean>((resolve) => (end = resolve));
+    let opened!: (tx: SqliteExecutor) => void;
+    const open = new Promise<SqliteExecutor>((resolve) => (opened = resolve));
+    // One lane job from BEGIN to COMMIT: nothing else runs on the connection in between.
+    const job = this.transaction(async (tx) => {
+      opened(tx);
+      if (!(await ended)) throw ROLLED_BACK;
+    });
+    const settled = job.then(
+      () => undefined,
+      (error: unknown) => {
+        if (error !== ROLLED_BACK) throw error;
+      },
+    );
+    return Promise.race([open, settled.then(() => Promise.reject(new SqliteError('the held transaction did not open', SQLITE_MISUSE)))]).then((tx) => {
+      const unsubscribe = lane.onWait(onWaiting);
+      const finish = (commit: boolean) => {
+        unsubscribe();
+        end(commit);
+        return settled;
+      };
+      return {
+        tx,
+        get contended() {
+          return lane.pending > 1;
+        },
+        commit: () => finish(true),
+        rollback: () => finish(false),
+      };
     });
   }
 

@@ -6,6 +6,17 @@
 export class Lane {
   #tail: Promise<unknown> = Promise.resolve();
   #pending = 0;
+  #onWait = new Set<() => void>();
+
+  /**
+   * Calls `listener` whenever a job starts waiting behind another (or drain() is called): how a
+   * job that holds the lane on purpose (a held transaction) learns that it should let go.
+   * Returns the unsubscribe.
+   */
+  onWait(listener: () => void): () => void {
+    this.#onWait.add(listener);
+    return () => this.#onWait.delete(listener);
+  }
 
   /** Jobs queued or running. */
   get pending(): number {
@@ -15,6 +26,7 @@ export class Lane {
   /** Runs `job` after every job queued before it has settled; resolves or rejects as `job` does. */
   run<T>(job: () => Promise<T> | T): Promise<T> {
     this.#pending++;
+    if (this.#pending > 1) this.#waiting();
     const result = this.#tail.then(job);
     const settled = result.then(
       () => this.#pending--,
@@ -26,6 +38,11 @@ export class Lane {
 
   /** Resolves once every job queued so far has settled. */
   async drain(): Promise<void> {
+    if (this.#pending > 0) this.#waiting();
     while (this.#pending > 0) await this.#tail;
+  }
+
+  #waiting(): void {
+    for (const listener of [...this.#onWait]) listener();
   }
 }

@@ -36,7 +36,11 @@ export interface TableSyncProgress {
   chunksTotal: number;
 }
 
-/** `initial_sync_progress`: after each snapshot chunk, the totals so far (`rowsTotal` is the server's estimate, raised if exceeded). */
+/**
+ * `initial_sync_progress`: after each snapshot chunk is written, the totals so far (`rowsTotal` is
+ * the server's estimate, raised if exceeded). The chunks share a transaction, committed every
+ * 10,000 rows or 500 ms (snapshot-writer.ts): queries and watches see the rows from that commit on.
+ */
 export interface InitialSyncProgress {
   /** The table of the chunk just applied. */
   table: string;
