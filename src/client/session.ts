@@ -229,7 +229,8 @@ export class SocketSession implements PushTarget {
     const outcome = await this.ctx.data.apply(message);
     if (message.type === 'snapshot_chunk') this.send({ type: 'snapshot_ack', seq: message.seq });
     if (message.type === 'snapshot_chunks') {
-      for (const chunk of message.chunks) this.send({ type: 'snapshot_ack', seq: chunk.seq });
+      // Acks are cumulative: the last chunk's frees the server's window of all of them, in one write.
+      this.send({ type: 'snapshot_ack', seq: message.chunks[message.chunks.length - 1]!.seq });
       // The flow counts messages: the one outcome of merged chunks settles each of them (the
       // first below, after applyInOrder).
       for (let i = 1; i < message.chunks.length; i++) this.flow.done();
