@@ -32,6 +32,12 @@ export class ChunkSizer {
     return take;
   }
 
+  /** The rows a whole frame of `table` takes, from the frames sent so far (undefined before the first). */
+  rowsPerFrame(table: string): number | undefined {
+    const learnt = this.bytesPerRow.get(table);
+    return learnt === undefined ? undefined : this.fit(learnt, this.maxRows);
+  }
+
   /** A frame of `bytes` carrying `rows` rows of `table` was sent. */
   sent(table: string, rows: number, bytes: number): void {
     if (rows > 0 && bytes > 0) this.bytesPerRow.set(table, bytes / rows);

@@ -58,10 +58,11 @@ export class SnapshotPump {
       const progress = this.progress.get(chunk.table)!;
       progress.sent += 1;
       progress.rowsSent += take;
-      // The rows left at this chunk's size; rows added while the snapshot is read can make a
-      // table longer than announced.
+      // The rows left, in whole frames (not in the few rows that end a reader's chunk); rows added
+      // while the snapshot is read can make a table longer than announced.
       const rowsLeft = Math.max(0, progress.rows - progress.rowsSent);
-      progress.chunks = Math.max(progress.chunks, progress.sent + Math.ceil(rowsLeft / take));
+      const perFrame = Math.max(take, this.sizer.rowsPerFrame(chunk.table) ?? take);
+      progress.chunks = Math.max(progress.chunks, progress.sent + Math.ceil(rowsLeft / perFrame));
       const bytes = out.send(
         {
           type: 'snapshot_chunk',
