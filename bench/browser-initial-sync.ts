@@ -34,8 +34,11 @@
  *   commit included (`rawInsertRowsPerSec`). IndexedDB on the page; OPFS in a dedicated worker
  *   (bench/browser-opfs-worker.ts; sync access handles exist only there), one worker kept for all
  *   runs. Both run the one function in bench/browser-raw-insert.ts. Beside each, for reference
- *   only: one transaction per 1000 rows (`rawChunkedRowsPerSec`), how the client commits (one per
- *   snapshot chunk), which tells the VFS's cost per commit apart from the engine's own work.
+ *   only: one transaction per 1000 rows (`rawChunkedRowsPerSec`), which tells the VFS's cost per
+ *   commit apart from the engine's own work (the client commits every 10,000 rows or 500 ms).
+ * - Socket only (`socketOnlyRowsPerSec`, reference): a bare WebSocket on the page that parses and
+ *   acknowledges every frame and applies nothing (browser-socket-run.ts): what the server and
+ *   Chromium's socket path deliver alone, which the client's time can be no less than.
  * - Runs alternate: client IndexedDB, client OPFS, raw IndexedDB (1 tx, per chunk), raw OPFS
  *   (1 tx, per chunk), then again. Every headline figure is the MEDIAN of `--runs` (default 3); a
  *   ratio is the ratio of two medians, and each run's own ratios are recorded beside it for the
@@ -105,6 +108,7 @@ async function main(): Promise<void> {
     await warmUp(server.url);
 
     const sides: Record<BenchStorage, Side> = { indexeddb: { client: [], raw: [], rawChunked: [] }, opfs: { client: [], raw: [], rawChunked: [] } };
+    const socketOnly: number[] = [];
     const prefix = `bench-${Date.now().toString(36)}-`;
     const remove = (name: string) => page.evaluate((n) => window.rxsyncBench.removeDatabase(n), name);
     /** With --profile: where the next OPFS client run's holder profile goes (the page calls back before cleanup). */
@@ -127,6 +131,12 @@ async function main(): Promise<void> {
           `client ${LABEL[storage]} run ${i + 1}: complete ${fmtMs(run.completeMs)} (${fmtRate(rate(ROWS, run.completeMs))}), synced ${fmtMs(run.syncedMs)}, first chunk ${fmtMs(run.firstChunkMs)}, ${run.progressEvents} progress events${run.opfsBytes === undefined ? '' : `, ${(run.opfsBytes / 2 ** 20).toFixed(1)} MB in OPFS`}`,
         );
       }
+      const socket = await page.evaluate((url) => window.rxsyncBench.socketRun(url), server.url);
+      if (socket.rows !== ROWS) throw new Error(`the bare socket got ${socket.rows} rows, expected ${ROWS}`);
+      socketOnly.push(socket.ms);
+      console.log(
+        `socket only run ${i + 1}: ${fmtMs(socket.ms)} (${fmtRate(rate(ROWS, socket.ms))}), ${socket.frames} frames, parsed and acknowledged, nothing applied`,
+      );
       for (const storage of STORAGES) {
         const raw = async (label: string, chunkRows?: number) => {
           const database = `${prefix}raw-${label}-${storage}-${i}`;
@@ -177,6 +187,7 @@ async function main(): Promise<void> {
         rawChunked.map((r) => r.ms),
       );
     }
+    line('socket only, on the page: parse and ack every frame, apply nothing', socketOnly);
     console.log('');
     console.log(table(out));
 
@@ -226,6 +237,7 @@ async function main(): Promise<void> {
       // IndexedDB under the keys bench/report*.mjs have always read.
       ...indexedDb,
       opfs: { ...opfs, ratioToIndexedDb, runRatiosToIndexedDb, runRatiosToRaw },
+      socketOnlyRowsPerSec: rate(ROWS, median(socketOnly)),
       chromium: bench.chromium,
       profile: INCOGNITO ? 'incognito' : 'persistent',
       loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],

@@ -13,10 +13,12 @@
  *   the rows really are is checked before cleanup (browser-stored.ts).
  * - `rawRun`: the ceiling, the same rows inserted with no engine (browser-raw-insert.ts): on this
  *   page for IndexedDB, in a dedicated worker (bench-opfs-worker.js) for OPFS.
+ * - `socketRun`: the transport alone (browser-socket-run.ts): what the client's time can be no less than.
  * - `removeDatabase` / `leftovers`: what each run made goes, and the bench checks it did.
  */
 import type { RemoteSyncClient, WorkerSyncClientOptions } from '../src/worker/types.js';
 import { BUNDLE, rawInsert, type RawInsertRequest, type RawRunResult } from './browser-raw-insert.js';
+import { socketRun } from './browser-socket-run.js';
 import { assertStoredIn, leftovers, removeDatabase } from './browser-stored.js';
 import { benchSchema, TABLE } from './fixtures.js';
 
@@ -117,6 +119,7 @@ declare global {
     rxsyncBench: {
       clientRun: typeof clientRun;
       rawRun: typeof rawRun;
+      socketRun: typeof socketRun;
       removeDatabase: typeof removeDatabase;
       leftovers: typeof leftovers;
       userAgent: string;
@@ -124,4 +127,4 @@ declare global {
   }
 }
 
-window.rxsyncBench = { clientRun, rawRun, removeDatabase, leftovers, userAgent: navigator.userAgent };
+window.rxsyncBench = { clientRun, rawRun, socketRun, removeDatabase, leftovers, userAgent: navigator.userAgent };
