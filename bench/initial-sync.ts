@@ -550,7 +550,12 @@ async function main(): Promise<void> {
       loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
     };
     // A partial run (--only) has no ratio to record; a full one is the figure `npm run bench` reports.
-    recordAndPrint('initial-sync', 'initialSync', summary, { record: ONLY === undefined });
+    // A profiled run is slowed by the profiler: printed, not recorded.
+    recordAndPrint('initial-sync', 'initialSync', summary, {
+      record: ONLY === undefined && CLIENT_PROFILE === undefined,
+      notRecordedNote:
+        CLIENT_PROFILE === undefined ? undefined : 'not recorded in bench/results.json: the CPU profiler (--cpu-prof-client) slowed the client runs',
+    });
   } finally {
     await server?.close();
     rmSync(dir, { recursive: true, force: true });
