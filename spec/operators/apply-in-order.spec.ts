@@ -282,43 +282,4 @@ describe('applyInOrder', () => {
       expect(() => applyInOrder(() => of(1), { ...backoff, maxAttempts: 1, yieldAfterMs: -1 })).toThrow(RangeError);
     });
   });
-
-  describe('merge', () => {
-    /** Items merge when both are lower-case letters (into one string); 'X' never merges. */
-    const letters = (into: string, next: string) => (/^[a-z]+$/.test(into) && /^[a-z]+$/.test(next) ? into + next : undefined);
-
-    it('applies what queued behind a busy apply as one item, and retries it as one', () => {
-      const applied: string[] = [];
-      newScheduler().run(({ cold, expectObservable }) => {
-        const tries: Record<string, number> = {};
-        const apply = (item: string) => {
-          applied.push(item);
-          tries[item] = (tries[item] ?? 0) + 1;
-          // 'bcd' fails its first try.
-          if (item === 'bcd' && tries[item] === 1) return cold('--#', undefined, fail);
-          return cold('---(x|)', { x: item.toUpperCase() });
-        };
-        const source = cold('-abcdX|');
-        // a alone at 1 (done at 4); b, c, d queued meanwhile: 'bcd' at 4 fails at 6, again at 16
-        // (after 10 ms), done at 19; X does not merge: 19..22.
-        expectObservable(source.pipe(applyInOrder(apply, { ...backoff, maxAttempts: 2, merge: letters }))).toBe('----A--------------B--(X|)', {
-          A: 'A',
-          B: 'BCD',
-          X: 'X',
-        });
-      });
-      expect(applied).toEqual(['a', 'bcd', 'bcd', 'X']);
-    });
-
-    it('counts a merged item as the items it stands for when yielding', () => {
-      newScheduler().run(({ cold, expectObservable }) => {
-        const source = cold('(abcd)----e|');
-        // A yield takes 3 frames here, to be seen. a alone (0..2); b, c, d merged, after a yield
-        // (2..5), applied 5..7: the queue is then empty (all four counted out), so e, arriving at
-        // 10, starts a new slice and is applied at once (10..12), with no yield before it.
-        const config = { ...backoff, maxAttempts: 1, yieldAfterMs: 1, yieldTo: () => cold('---(t|)'), merge: letters };
-        expectObservable(source.pipe(applyInOrder((x: string) => cold('--(y|)', { y: x }), config))).toBe('--a----b----(e|)', { a: 'a', b: 'bcd', e: 'e' });
-      });
-    });
-  });
 });

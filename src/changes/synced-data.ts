@@ -10,39 +10,8 @@ import { ServerChanges } from './server-changes.js';
 import { SnapshotWriter } from './snapshot-writer.js';
 import { keyToJson } from './table-codec.js';
 
-/**
- * Snapshot chunks that queued up behind each other (session.ts merges them), applied as one
- * message: each chunk still goes through the snapshot writer as if alone. Not a protocol message.
- */
-export interface SnapshotChunks {
-  type: 'snapshot_chunks';
-  chunks: SnapshotChunk[];
-  /**
-   * How many of `chunks`, from the first, are written already (see SyncedData.apply): where a
-   * try stopped at a refused chunk. A retry goes on from there.
-   */
-  committed?: number;
-}
-
 /** The server messages that change the local database; they are applied one at a time, in order. */
-export type ApplyMessage = SnapshotBegin | SnapshotChunk | SnapshotChunks | SnapshotEnd | Changes | PushResult;
-
-/** The most rows merged snapshot chunks may hold: one transaction's worth of rows kept in memory. */
-const MAX_MERGED_CHUNK_ROWS = 10_000;
-
-/** `next` joined to `into` when both are snapshot chunks (and the rows stay within bounds), else undefined. */
-export function mergeSnapshotChunks<M extends { type: string }>(into: M, next: M): M | SnapshotChunks | undefined {
-  if (next.type !== 'snapshot_chunk') return undefined;
-  const chunk = next as unknown as SnapshotChunk;
-  if (into.type === 'snapshot_chunk') {
-    const first = into as unknown as SnapshotChunk;
-    return first.rows.length + chunk.rows.length <= MAX_MERGED_CHUNK_ROWS ? { type: 'snapshot_chunks', chunks: [first, chunk] } : undefined;
-  }
-  if (into.type !== 'snapshot_chunks') return undefined;
-  const { chunks } = into as unknown as SnapshotChunks;
-  const rows = chunks.reduce((n, c) => n + c.rows.length, 0);
-  return rows + chunk.rows.length <= MAX_MERGED_CHUNK_ROWS ? { type: 'snapshot_chunks', chunks: [...chunks, chunk] } : undefined;
-}
+export type ApplyMessage = SnapshotBegin | SnapshotChunk | SnapshotEnd | Changes | PushResult;
 
 export interface ApplyOutcome {
   /** The checkpoint this message committed, if it moved it. */
@@ -107,7 +76,7 @@ export class SyncedData {
    */
   async apply(message: ApplyMessage): Promise<ApplyOutcome> {
     // The chunks written so far are committed before anything else is applied.
-    if (message.type !== 'snapshot_chunk' && message.type !== 'snapshot_chunks') await this.snapshot.flush();
+    if (message.type !== 'snapshot_chunk') await this.snapshot.flush();
     switch (message.type) {
       case 'snapshot_begin': {
         await this.db.transaction((tx) => this.server.beginSnapshot(tx, message.lsn));
@@ -120,15 +89,6 @@ export class SyncedData {
       case 'snapshot_chunk': {
         await this.snapshot.write(message);
         this.chunkApplied(message);
-        return {};
-      }
-      case 'snapshot_chunks': {
-        // Each chunk as if alone; a retry goes on after the ones already written.
-        for (const chunk of message.chunks.slice(message.committed ?? 0)) {
-          await this.snapshot.write(chunk);
-          message.committed = (message.committed ?? 0) + 1;
-          this.chunkApplied(chunk);
-        }
         return {};
       }
       case 'snapshot_end': {
@@ -172,7 +132,7 @@ export class SyncedData {
     }
   }
 
-  /** Counts a committed chunk into the initial sync's progress, and says so. */
+  /** Counts a written chunk into the initial sync's progress, and says so. */
   private chunkApplied(message: SnapshotChunk): void {
     const progress = this.progress.get(message.table);
     if (progress) {

@@ -42,7 +42,7 @@ export class TableCodec {
   /**
    * Values already in `columns` order (a snapshot chunk's row) as bind parameters: a copy where a
    * json column is encoded, because the values are the message's own, and a chunk applied again (a
-   * retry, or merged chunks applied one by one after their transaction failed) must find them as
+   * retry, or chunks written again alone after their held transaction was lost) must find them as
    * they came, not encoded twice.
    */
   arrayToParams(values: unknown[]): unknown[] {

@@ -17,7 +17,7 @@ import {
 } from '../protocol/index.js';
 import { applyInOrder, checkpointLsn } from '../operators/index.js';
 import { ApplyError } from '../errors.js';
-import { mergeSnapshotChunks, type ApplyMessage, type ApplyOutcome, type SnapshotChunks, type SyncedData } from '../changes/synced-data.js';
+import type { ApplyMessage, ApplyOutcome, SyncedData } from '../changes/synced-data.js';
 import type { OutboxSender, PushTarget } from '../changes/outbox-sender.js';
 import type { EventBus } from '../streams/events.js';
 import { InboundFlow, type ReadControl } from '../streams/inbound-flow.js';
@@ -178,12 +178,10 @@ export class SocketSession implements PushTarget {
     // lower LSN), else the checkpoint at the welcome.
     const startLsn: Lsn = needsSnapshot(welcome.mode) ? '0/0' : checkpoint.current;
     return shared$.pipe(
-      filter((m): m is Exclude<ApplyMessage, SnapshotChunks> | SessionBroken => DATA_TYPES.has(m.type)),
+      filter((m): m is ApplyMessage | SessionBroken => DATA_TYPES.has(m.type)),
       tap(() => this.flow.queued()),
       applyInOrder((message: ApplyMessage | SessionBroken) => this.apply(message), {
         ...apply,
-        // Snapshot chunks waiting behind each other share one transaction (fewer commits).
-        merge: mergeSnapshotChunks,
         scheduler: this.ctx.scheduler,
         resume$: this.ctx.resume$,
         yieldTo: this.ctx.yieldTo,
@@ -228,13 +226,6 @@ export class SocketSession implements PushTarget {
     }
     const outcome = await this.ctx.data.apply(message);
     if (message.type === 'snapshot_chunk') this.send({ type: 'snapshot_ack', seq: message.seq });
-    if (message.type === 'snapshot_chunks') {
-      // Acks are cumulative: the last chunk's frees the server's window of all of them, in one write.
-      this.send({ type: 'snapshot_ack', seq: message.chunks[message.chunks.length - 1]!.seq });
-      // The flow counts messages: the one outcome of merged chunks settles each of them (the
-      // first below, after applyInOrder).
-      for (let i = 1; i < message.chunks.length; i++) this.flow.done();
-    }
     if (message.type === 'push_result') this.ctx.sender.answered();
     return outcome;
   }

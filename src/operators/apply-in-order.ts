@@ -1,7 +1,6 @@
 import { asyncScheduler, catchError, concat, concatMap, defer, EMPTY, finalize, ignoreElements, last, NEVER, retry, switchMap, take, tap, timer } from 'rxjs';
 import type { Observable, ObservableInput, OperatorFunction, SchedulerLike } from 'rxjs';
 import { assertBackoffConfig, backoffDelay } from './retry-backoff.js';
-import { concatMapMerged } from './concat-map-merged.js';
 
 export interface ApplyInOrderConfig<T> {
   /** Tries per item, the first one included, before the stream pauses on it. At least 1. */
@@ -38,13 +37,6 @@ export interface ApplyInOrderConfig<T> {
    * cheaper turn, such as `setImmediate`, passes it here).
    */
   yieldTo?: () => Observable<unknown>;
-  /**
-   * Merges items that queued up behind an apply in flight into one, applied (and retried) as one:
-   * when the apply in flight is done, the waiting items are folded left to right for as long as
-   * this returns a merged item (see {@link concatMapMerged}). An item that finds nothing in flight
-   * is applied at once, alone. Default: no merging.
-   */
-  merge?: (into: T, next: T) => T | undefined;
 }
 
 /**
@@ -88,10 +80,7 @@ export interface ApplyInOrderConfig<T> {
  * @param config attempts, backoff, yielding and hooks; see {@link ApplyInOrderConfig}.
  */
 export function applyInOrder<T, R>(apply: (item: T) => ObservableInput<R>, config: ApplyInOrderConfig<T>): OperatorFunction<T, R> {
-  const { maxAttempts, scheduler = asyncScheduler, onRetry, onFailed, resume$, yieldAfterMs = Infinity, merge } = config;
-  // concatMap, or its merging twin; `count`: how many source items an applied item stands for.
-  const inOrder = (project: (item: T, count: number) => Observable<R>): OperatorFunction<T, R> =>
-    merge ? concatMapMerged(project, merge) : concatMap((item: T) => project(item, 1));
+  const { maxAttempts, scheduler = asyncScheduler, onRetry, onFailed, resume$, yieldAfterMs = Infinity } = config;
   const yieldTo = config.yieldTo ?? (() => timer(0, scheduler));
   const backoff = { initialDelayMs: config.initialDelayMs, maxDelayMs: config.maxDelayMs, factor: config.factor };
   assertBackoffConfig(backoff);
@@ -119,7 +108,7 @@ export function applyInOrder<T, R>(apply: (item: T) => ObservableInput<R>, confi
       }),
     );
 
-  if (yieldAfterMs === Infinity) return inOrder(applyWithRetry);
+  if (yieldAfterMs === Infinity) return concatMap(applyWithRetry);
   return (source) =>
     defer(() => {
       // A slice is a run of applies with the queue never empty: it starts when an item arrives
@@ -139,7 +128,7 @@ export function applyInOrder<T, R>(apply: (item: T) => ObservableInput<R>, confi
         tap(() => {
           if (queued++ === 0) sliceStart = scheduler.now();
         }),
-        inOrder((item, count) => concat(breather, applyWithRetry(item)).pipe(finalize(() => (queued -= count)))),
+        concatMap((item) => concat(breather, applyWithRetry(item)).pipe(finalize(() => queued--))),
       );
     });
 }

@@ -4,4 +4,3 @@ export { applyInOrder, type ApplyInOrderConfig } from './apply-in-order.js';
 export { checkpointLsn, type CheckpointLsnOptions } from './checkpoint-lsn.js';
 export { heartbeat, type HeartbeatConfig } from './heartbeat.js';
 export { distinctRows, sameRows } from './distinct-rows.js';
-export { concatMapMerged } from './concat-map-merged.js';
