@@ -37,7 +37,7 @@ describe('acks of applied changes', () => {
     // What the client did, in order: its socket's sends (seen by wrapping the socket it opens) and the watch's emissions.
     const log: string[] = [];
     class LoggedWebSocket extends WebSocket {
-      send(data: string | Buffer): void {
+      override send(data: string | Buffer): void {
         const message = JSON.parse(String(data));
         if (message.type === 'ack') log.push(`ack ${message.lsn}`);
         super.send(data);

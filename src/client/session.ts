@@ -1,4 +1,20 @@
-import { audit, filter, first, ignoreElements, map, merge, NEVER, of, share, switchMap, tap, timer, type Observable, type SchedulerLike, type Subject } from 'rxjs';
+import {
+  audit,
+  filter,
+  first,
+  ignoreElements,
+  map,
+  merge,
+  NEVER,
+  of,
+  share,
+  switchMap,
+  tap,
+  timer,
+  type Observable,
+  type SchedulerLike,
+  type Subject,
+} from 'rxjs';
 import {
   compareLsn,
   defineSchema,
@@ -211,11 +227,20 @@ export class SocketSession implements PushTarget {
         { initialLsn: startLsn },
       ),
       tap(() => this.checkCaughtUp()),
+      (checkpointed$) => this.acks(checkpointed$),
+    );
+  }
+
+  /**
+   * One ack per host turn, of the latest LSN (acks are cumulative), sent once the turn's watches
+   * have run: writing to the socket wakes the server, and doing it before the live queries re-read
+   * put that wake-up (a third of a millisecond here) in every emission's way.
+   */
+  private acks(checkpointed$: Observable<ApplyOutcome & { lsn: Lsn }>): Observable<never> {
+    const yieldTo = this.ctx.yieldTo ?? (() => timer(0, this.ctx.scheduler));
+    return checkpointed$.pipe(
       filter((outcome) => outcome.ack === true),
-      // One ack per host turn, of the latest LSN (acks are cumulative), sent once the turn's
-      // watches have run: writing to the socket wakes the server, and doing it before the live
-      // queries re-read put that wake-up (a third of a millisecond here) in every emission's way.
-      audit(() => (this.ctx.yieldTo ?? (() => timer(0, this.ctx.scheduler)))()),
+      audit(() => yieldTo()),
       tap((outcome) => this.send({ type: 'ack', lsn: outcome.lsn })),
       ignoreElements(),
     );
