@@ -25,6 +25,8 @@ import { build } from 'esbuild';
 import { chromium as playwrightChromium, type BrowserContext, type Page } from 'playwright-core';
 import { serveStatic } from '../src/server/static-files.js';
 import { CHROMIUM_ARGS, chromiumPath, launchChromium } from '../spec/support/browser/chromium.js';
+import { launchBareChromium } from './bare-chromium.js';
+import { CommandChannel } from './browser-command-channel.js';
 import { benchCacheDir } from './cached-seed-server.js';
 import { resultsPath } from './results.js';
 
@@ -87,9 +89,10 @@ async function preparePage(): Promise<void> {
   );
 }
 
-function serveWeb(): Promise<{ url: string; server: Server }> {
+function serveWeb(channel?: CommandChannel): Promise<{ url: string; server: Server }> {
   const handler = serveStatic(webDir);
   const server = createServer((request, response) => {
+    if (channel?.handle(request, response)) return;
     if (!handler(request, response)) {
       response.statusCode = 404;
       response.end();
@@ -108,8 +111,13 @@ export interface BenchBrowser {
   chromiumPath: string;
   /** 'persistent profile' or 'off-the-record profile (incognito)'. */
   profile: string;
-  page: Page;
-  /** The page's uncaught errors and console errors, its workers' included. */
+  /** How the page is driven: with no DevTools client attached (the default), or by Playwright. */
+  driver: string;
+  /** Runs `window.rxsyncBench[name](...args)` on the page. */
+  call<T>(name: string, ...args: unknown[]): Promise<T>;
+  /** The Playwright page, when driven by Playwright (`devtools: true`): what a profiler needs. */
+  page?: Page;
+  /** The page's uncaught errors and console errors (under Playwright, its workers' included). */
   pageErrors: string[];
   close(): Promise<void>;
 }
@@ -141,11 +149,56 @@ async function newContext(incognito: boolean): Promise<{ context: BrowserContext
   }
 }
 
-/** Builds and serves the page, launches Chromium and opens the page in a fresh profile. */
-export async function openBenchBrowser({ incognito = false } = {}): Promise<BenchBrowser> {
+/**
+ * Builds and serves the page, launches Chromium and opens the page in a fresh profile. By default
+ * Chromium runs with no DevTools client and the page takes its commands over HTTP
+ * (browser-command-channel.ts says why); `devtools: true` drives it with Playwright instead, which
+ * a CPU profile of a worker needs.
+ */
+export async function openBenchBrowser({ incognito = false, devtools = false } = {}): Promise<BenchBrowser> {
   if (!chromiumPath) throw new Error('no Chromium found (apt-get install -y chromium, or set CHROMIUM_PATH)');
   const bundle = prepareBundle();
   await preparePage();
+  const profile = incognito ? 'off-the-record profile (incognito)' : 'persistent profile (a fresh user-data directory)';
+  return devtools ? openWithPlaywright(bundle, profile, incognito) : openBare(bundle, profile, incognito);
+}
+
+async function openBare(bundle: string, profile: string, incognito: boolean): Promise<BenchBrowser> {
+  const channel = new CommandChannel();
+  const web = await serveWeb(channel);
+  const chromiumProcess = launchBareChromium(chromiumPath!, `${web.url}?channel`, { incognito });
+  const close = async () => {
+    channel.close();
+    await chromiumProcess.close();
+    web.server.close();
+  };
+  try {
+    const userAgent = await Promise.race([
+      channel.call<string>('userAgent'),
+      new Promise<never>((_, reject) =>
+        setTimeout(
+          () => reject(new Error(`the bench page did not answer within 20 s; Chromium said: ${chromiumProcess.stderrTail() || '(nothing)'}`)),
+          20_000,
+        ).unref(),
+      ),
+    ]);
+    return {
+      bundle,
+      chromium: /Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? 'unknown',
+      chromiumPath: chromiumPath!,
+      profile,
+      driver: 'no DevTools client (the page takes its commands over HTTP)',
+      call: (name, ...args) => channel.call(name, ...args),
+      pageErrors: channel.errors,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+async function openWithPlaywright(bundle: string, profile: string, incognito: boolean): Promise<BenchBrowser> {
   const web = await serveWeb();
   let browser: { context: BrowserContext; close(): Promise<void> } | undefined;
   try {
@@ -160,13 +213,18 @@ export async function openBenchBrowser({ incognito = false } = {}): Promise<Benc
     await page.goto(web.url);
     await page.waitForFunction(() => Boolean(window.rxsyncBench), undefined, { timeout: 15_000 });
     const userAgent = await page.evaluate(() => window.rxsyncBench.userAgent);
-    const chromium = /Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? 'unknown';
     const opened = browser;
     return {
       bundle,
-      chromium,
-      chromiumPath,
-      profile: incognito ? 'off-the-record profile (incognito)' : 'persistent profile (a fresh user-data directory)',
+      chromium: /Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? 'unknown',
+      chromiumPath: chromiumPath!,
+      profile,
+      driver: 'Playwright (a DevTools client attached, its Network domain on)',
+      call: <T>(name: string, ...args: unknown[]) =>
+        page.evaluate(([n, a]) => (window.rxsyncBench as unknown as Record<string, (...args: unknown[]) => unknown>)[n](...a), [
+          name,
+          args,
+        ] as const) as Promise<T>,
       page,
       pageErrors,
       close: async () => {

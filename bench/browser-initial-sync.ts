@@ -4,10 +4,16 @@
  * into the same VFS. Issue 15's goal: OPFS at >= 2x the IndexedDB client of the same run, and at
  * >= 0.8 of direct inserts into OPFS.
  *
- *   node bench/run.mjs browser-initial-sync [--rows=100000] [--runs=3] [--incognito] [--profile=DIR]
+ *   node bench/run.mjs browser-initial-sync [--rows=100000] [--runs=3] [--incognito] [--devtools]
+ *                                           [--profile=DIR]
  *
- * - Browser: Chromium from /usr/bin/chromium (or CHROMIUM_PATH), driven by playwright-core, with
- *   the browser specs' flags, in a PERSISTENT profile (a fresh user-data directory), as a user's
+ * - Browser: Chromium from /usr/bin/chromium (or CHROMIUM_PATH), with the browser specs' flags, as
+ *   a process of its own with NO DevTools client attached, as a user's browser runs: the page takes
+ *   the bench's calls over HTTP (browser-command-channel.ts). Under Playwright (`--devtools`, and
+ *   `--profile`, which needs it) the DevTools Network domain is on and Chromium copies every
+ *   WebSocket frame to it: the same 20 MB transfer took 580-850 ms there against 230-310 ms
+ *   without, a tax on the client's side of the ratios only, so such runs are not recorded.
+ *   In a PERSISTENT profile (a fresh user-data directory), as a user's
  *   browser is: in an off-the-record one (the specs' browser.newContext(), or `--incognito` here)
  *   OPFS lives in the browser process's memory and each sync access handle call is an IPC to it,
  *   ~25-100x slower per call (browser-harness.ts has the figures); `--incognito` figures are
@@ -57,6 +63,7 @@ import { mkdirSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import type { BenchStorage, ClientRunResult, RawRunResult } from './browser-page.js';
+import type { SocketRunResult } from './browser-socket-run.js';
 import { openBenchBrowser } from './browser-harness.js';
 import { WorkerProfiler } from './browser-worker-profiler.js';
 import { cachedSeedServer } from './cached-seed-server.js';
@@ -72,6 +79,8 @@ const ROWS = Number(option('rows') ?? 100_000);
 const RUNS = Math.max(1, Number(option('runs') ?? 3));
 const INCOGNITO = option('incognito') === 'true';
 const PROFILE_DIR = option('profile');
+/** Drive the page with Playwright (a DevTools client, Network domain on) rather than over HTTP; --profile needs it. */
+const DEVTOOLS = option('devtools') === 'true' || PROFILE_DIR !== undefined;
 /** The server's default snapshotChunkRows: the client commits one transaction per chunk. */
 const CHUNK_ROWS = 1000;
 const VFS: Record<BenchStorage, string> = { indexeddb: 'IDBBatchAtomicVFS', opfs: 'AccessHandlePoolVFS' };
@@ -92,15 +101,14 @@ const ratio = (a: number, b: number) => round3(a / b);
 async function main(): Promise<void> {
   const started = performance.now();
   const loadBefore = loadavg()[0];
-  const bench = await openBenchBrowser({ incognito: INCOGNITO });
+  const bench = await openBenchBrowser({ incognito: INCOGNITO, devtools: DEVTOOLS });
   const server = await cachedSeedServer('browser-server', ROWS, 'browser-initial-sync');
   try {
-    const { page } = bench;
     console.log(
       `browser-initial-sync bench: ${ROWS.toLocaleString('en-US')} rows, ${RUNS} run(s) per side, ${cpus().length} CPU(s), load average ${loadAverage()}`,
     );
     console.log(`bundle: ${bench.bundle}`);
-    console.log(`chromium ${bench.chromium} (${bench.chromiumPath}), ${bench.profile}`);
+    console.log(`chromium ${bench.chromium} (${bench.chromiumPath}), ${bench.profile}, driven by ${bench.driver}`);
     console.log(
       `server: ${ROWS.toLocaleString('en-US')} rows ${server.seedMs > 100 ? `seeded in ${(server.seedMs / 1000).toFixed(1)} s` : 'reused from the cache'}, ${server.url}`,
     );
@@ -110,11 +118,12 @@ async function main(): Promise<void> {
     const sides: Record<BenchStorage, Side> = { indexeddb: { client: [], raw: [], rawChunked: [] }, opfs: { client: [], raw: [], rawChunked: [] } };
     const socketOnly: number[] = [];
     const prefix = `bench-${Date.now().toString(36)}-`;
-    const remove = (name: string) => page.evaluate((n) => window.rxsyncBench.removeDatabase(n), name);
+    const remove = (name: string) => bench.call<void>('removeDatabase', name);
     /** With --profile: where the next OPFS client run's holder profile goes (the page calls back before cleanup). */
     let profileTo: string | undefined;
     if (PROFILE_DIR) {
       mkdirSync(PROFILE_DIR, { recursive: true });
+      const page = bench.page!; // --profile drives the page with Playwright
       const profiler = await WorkerProfiler.attach(page, 'rxsync-worker.js');
       await page.exposeFunction('rxsyncBenchBeforeCleanup', async () => {
         if (profileTo) console.log(`  CPU profile of the OPFS holder: ${(await profiler.stop(profileTo)).join(', ')}`);
@@ -124,14 +133,14 @@ async function main(): Promise<void> {
       for (const storage of STORAGES) {
         const name = `${prefix}client-${storage}-${i}`;
         profileTo = PROFILE_DIR && storage === 'opfs' ? join(PROFILE_DIR, `opfs-client-run${i + 1}`) : undefined;
-        const run = await page.evaluate(([url, n, rows, s]) => window.rxsyncBench.clientRun(url, n, rows, s), [server.url, name, ROWS, storage] as const);
+        const run = await bench.call<ClientRunResult>('clientRun', server.url, name, ROWS, storage);
         await remove(name);
         sides[storage].client.push(run);
         console.log(
           `client ${LABEL[storage]} run ${i + 1}: complete ${fmtMs(run.completeMs)} (${fmtRate(rate(ROWS, run.completeMs))}), synced ${fmtMs(run.syncedMs)}, first chunk ${fmtMs(run.firstChunkMs)}, ${run.progressEvents} progress events${run.opfsBytes === undefined ? '' : `, ${(run.opfsBytes / 2 ** 20).toFixed(1)} MB in OPFS`}`,
         );
       }
-      const socket = await page.evaluate((url) => window.rxsyncBench.socketRun(url), server.url);
+      const socket = await bench.call<SocketRunResult>('socketRun', server.url);
       if (socket.rows !== ROWS) throw new Error(`the bare socket got ${socket.rows} rows, expected ${ROWS}`);
       socketOnly.push(socket.ms);
       console.log(
@@ -140,7 +149,7 @@ async function main(): Promise<void> {
       for (const storage of STORAGES) {
         const raw = async (label: string, chunkRows?: number) => {
           const database = `${prefix}raw-${label}-${storage}-${i}`;
-          const result = await page.evaluate((request) => window.rxsyncBench.rawRun(request), { database, storage, rows: ROWS, chunkRows });
+          const result = await bench.call<RawRunResult>('rawRun', { database, storage, rows: ROWS, chunkRows });
           await remove(database);
           return result;
         };
@@ -153,7 +162,7 @@ async function main(): Promise<void> {
         );
       }
     }
-    const left = await page.evaluate((p) => window.rxsyncBench.leftovers(p), prefix);
+    const left = await bench.call<string[]>('leftovers', prefix);
     if (left.length) throw new Error(`the bench left behind: ${left.join(', ')}`);
     if (bench.pageErrors.length) console.warn(`page errors: ${bench.pageErrors.join('; ')}`);
 
@@ -240,11 +249,18 @@ async function main(): Promise<void> {
       socketOnlyRowsPerSec: rate(ROWS, median(socketOnly)),
       chromium: bench.chromium,
       profile: INCOGNITO ? 'incognito' : 'persistent',
+      devtoolsAttached: DEVTOOLS,
       loadavg1m: [Number(loadBefore.toFixed(2)), Number(loadavg()[0].toFixed(2))],
     };
     recordAndPrint('browser-initial-sync', 'browser', data, {
-      record: !INCOGNITO && !PROFILE_DIR,
-      notRecordedNote: `not recorded in bench/results.json: ${INCOGNITO ? 'an off-the-record profile (--incognito) is not what the figures there measure' : 'the CPU profiler (--profile) slowed the OPFS runs'}`,
+      record: !INCOGNITO && !DEVTOOLS,
+      notRecordedNote: `not recorded in bench/results.json: ${
+        INCOGNITO
+          ? 'an off-the-record profile (--incognito) is not what the figures there measure'
+          : PROFILE_DIR
+            ? 'the CPU profiler (--profile) slowed the OPFS runs'
+            : 'a DevTools client (--devtools) taxes every WebSocket frame'
+      }`,
     });
   } finally {
     await bench.close();

@@ -77,8 +77,8 @@ async function main(): Promise<void> {
     const raw = async ({ storage, setup }: Setting, chunkRows?: number) => {
       const database = `${prefix}${serial++}`;
       const request = { database, storage, rows: ROWS, chunkRows, setup, countIo: storage === 'opfs' };
-      const result = await bench.page.evaluate((r) => window.rxsyncBench.rawRun(r), request);
-      await bench.page.evaluate((name) => window.rxsyncBench.removeDatabase(name), database);
+      const result = await bench.call<RawRunResult>('rawRun', request);
+      await bench.call<void>('removeDatabase', database);
       return result;
     };
     // Untimed: the first insert of a worker runs on a cold JIT (up to 2x slower), whichever setting it has.
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
         );
       }
     }
-    const left = await bench.page.evaluate((p) => window.rxsyncBench.leftovers(p), prefix);
+    const left = await bench.call<string[]>('leftovers', prefix);
     if (left.length) throw new Error(`the bench left behind: ${left.join(', ')}`);
     if (bench.pageErrors.length) console.warn(`page errors: ${bench.pageErrors.join('; ')}`);
 

@@ -15,9 +15,13 @@
  *   page for IndexedDB, in a dedicated worker (bench-opfs-worker.js) for OPFS.
  * - `socketRun`: the transport alone (browser-socket-run.ts): what the client's time can be no less than.
  * - `removeDatabase` / `leftovers`: what each run made goes, and the bench checks it did.
+ *
+ * With `?channel` in its URL the page takes these calls from the bench over HTTP
+ * (browser-page-commands.ts), so that no DevTools client is attached while it measures.
  */
 import type { RemoteSyncClient, WorkerSyncClientOptions } from '../src/worker/types.js';
 import { BUNDLE, rawInsert, type RawInsertRequest, type RawRunResult } from './browser-raw-insert.js';
+import { serveBenchCommands } from './browser-page-commands.js';
 import { socketRun } from './browser-socket-run.js';
 import { assertStoredIn, leftovers, removeDatabase } from './browser-stored.js';
 import { benchSchema, TABLE } from './fixtures.js';
@@ -128,3 +132,5 @@ declare global {
 }
 
 window.rxsyncBench = { clientRun, rawRun, socketRun, removeDatabase, leftovers, userAgent: navigator.userAgent };
+// Driven without DevTools (browser-command-channel.ts): the bench's commands come over HTTP.
+if (new URLSearchParams(location.search).has('channel')) serveBenchCommands({ ...window.rxsyncBench, userAgent: () => navigator.userAgent });
