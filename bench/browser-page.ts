@@ -88,11 +88,24 @@ async function clientRun(url: string, database: string, rows: number, storage: B
 }
 
 let opfsWorker: Worker | undefined;
+const newOpfsWorker = () => new Worker('/bench-opfs-worker.js', { type: 'module', name: 'rxsync-bench-opfs-raw' });
 
-/** The raw insert in the one dedicated worker that serves every OPFS raw run (kept warm, as this page is). */
-function rawInOpfsWorker(request: RawInsertRequest): Promise<RawRunResult> {
-  opfsWorker ??= new Worker('/bench-opfs-worker.js', { type: 'module', name: 'rxsync-bench-opfs-raw' });
-  const worker = opfsWorker;
+/**
+ * The raw insert in a dedicated worker: the one that serves every OPFS raw run (kept warm, as this
+ * page is), or with `fresh` a new one, ended after the run: a cold JIT, as the OPFS client's
+ * holder worker has in every run.
+ */
+async function rawInOpfsWorker(request: RawInsertRequest, fresh: boolean): Promise<RawRunResult> {
+  if (!fresh) return rawInWorker((opfsWorker ??= newOpfsWorker()), request);
+  const worker = newOpfsWorker();
+  try {
+    return await rawInWorker(worker, request);
+  } finally {
+    worker.terminate();
+  }
+}
+
+function rawInWorker(worker: Worker, request: RawInsertRequest): Promise<RawRunResult> {
   return new Promise((resolve, reject) => {
     const settle = (event: MessageEvent<{ result?: RawRunResult; error?: string }>) => {
       worker.removeEventListener('message', settle);
@@ -111,10 +124,11 @@ function rawInOpfsWorker(request: RawInsertRequest): Promise<RawRunResult> {
   });
 }
 
-/** The ceiling: see browser-raw-insert.ts. `chunkRows` and `setup` as there. */
-async function rawRun(request: RawInsertRequest): Promise<RawRunResult> {
-  const result = request.storage === 'opfs' ? await rawInOpfsWorker(request) : await rawInsert(request);
-  await assertStoredIn(request.database, request.storage, request.rows);
+/** The ceiling: see browser-raw-insert.ts. `chunkRows` and `setup` as there; `freshWorker` (OPFS): see rawInOpfsWorker. */
+async function rawRun(request: RawInsertRequest & { freshWorker?: boolean }): Promise<RawRunResult> {
+  const { freshWorker = false, ...insert } = request;
+  const result = insert.storage === 'opfs' ? await rawInOpfsWorker(insert, freshWorker) : await rawInsert(insert);
+  await assertStoredIn(insert.database, insert.storage, insert.rows);
   return result;
 }
 
