@@ -25,6 +25,7 @@ import { configure, ensureSchema } from './ddl.js';
 import { formatLsn, parseLsn, StoreLog } from './log.js';
 import { openSqliteSnapshot } from './snapshot.js';
 import { SyncedTable } from './tables.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
   schema: SyncSchema;
@@ -74,6 +75,8 @@ class SqliteSyncStore implements SyncStore {
   private lastLsn = 0;
   private resumableFrom = 0;
   private closed = false;
+  /** A file database's WAL checkpoints, in a worker thread (none for ':memory:'). */
+  private checkpointer: WalCheckpointer | undefined;
   private readonly writeTx: (write: BackendWrite, table: SyncedTable) => Commit;
   private readonly applyTx: (clientId: string, changes: ClientChange[], access: CallerAccess | undefined) => { results: WriteResult[]; commit: Commit };
   /** One client change inside a SAVEPOINT: an SQLite error rolls back that change alone. */
@@ -111,6 +114,9 @@ class SqliteSyncStore implements SyncStore {
       this.registerTx = this.db.transaction((clientId: string) => this.log.registerClient(clientId, Date.now()));
       // A store reopened with a smaller retention prunes at once.
       this.afterCommit(this.db.transaction(() => this.finish([], this.lastLsn))());
+      if (!this.db.memory) {
+        this.checkpointer = new WalCheckpointer(this.db, { onError: (error) => console.warn(`rxsync: ${error.message}`) });
+      }
     } catch (error) {
       this.db.close();
       throw error;
@@ -210,6 +216,7 @@ class SqliteSyncStore implements SyncStore {
     if (this.closed) return;
     this.closed = true;
     this.listeners.clear();
+    await this.checkpointer?.close();
     this.db.close();
   }
 
