@@ -55,4 +55,28 @@ describe('SqliteDatabase.holdTransaction', () => {
     await db.close();
     expect(db.closed).toBe(true);
   });
+
+  it('close() called while the transaction is still opening is heard too: the holder lets go once it has it', async () => {
+    // The model test's client cleanup hung here: the holder was only told of waits from the moment
+    // its transaction had opened, and a close() in between waited for a transaction nothing ended.
+    let asked = 0;
+    const holding = db.holdTransaction(() => {
+      asked++;
+      void holding.then((held) => held.commit());
+    });
+    const closed = db.close();
+    const outcome = await Promise.race([closed.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still open after 2 s'), 2000))]);
+    expect(outcome).toBe('closed');
+    expect(asked).toBe(1);
+    expect(db.closed).toBe(true);
+  });
+
+  it('does not hear its own wait behind a job before it', async () => {
+    let asked = 0;
+    const reading = db.all('SELECT v FROM t');
+    const held = await db.holdTransaction(() => asked++);
+    await reading;
+    expect(asked).toBe(0);
+    await held.commit();
+  });
 });

@@ -279,14 +279,18 @@ export class Database implements SqliteDatabase {
       opened(tx);
       if (!(await ended)) throw ROLLED_BACK;
     });
+    // Listening from the moment the job is queued, not from when it opens: a close() (or a call)
+    // that starts waiting in between would otherwise never be heard, and wait for a transaction that
+    // nothing ends. Waits queued before this job are not ours to answer, and are not heard.
+    const unsubscribe = lane.onWait(onWaiting);
     const settled = job.then(
       () => undefined,
       (error: unknown) => {
         if (error !== ROLLED_BACK) throw error;
       },
     );
+    settled.catch(() => undefined).finally(unsubscribe);
     return Promise.race([open, settled.then(() => Promise.reject(new SqliteError('the held transaction did not open', SQLITE_MISUSE)))]).then((tx) => {
-      const unsubscribe = lane.onWait(onWaiting);
       const finish = (commit: boolean) => {
         unsubscribe();
         end(commit);
