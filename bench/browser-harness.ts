@@ -149,6 +149,9 @@ async function newContext(incognito: boolean): Promise<{ context: BrowserContext
   }
 }
 
+/** Chromium's version from its user agent. */
+const chromiumVersion = (userAgent: string): string => /Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? 'unknown';
+
 /**
  * Builds and serves the page, launches Chromium and opens the page in a fresh profile. By default
  * Chromium runs with no DevTools client and the page takes its commands over HTTP
@@ -184,7 +187,7 @@ async function openBare(bundle: string, profile: string, incognito: boolean): Pr
     ]);
     return {
       bundle,
-      chromium: /Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? 'unknown',
+      chromium: chromiumVersion(userAgent),
       chromiumPath: chromiumPath!,
       profile,
       driver: 'no DevTools client (the page takes its commands over HTTP)',
@@ -216,7 +219,7 @@ async function openWithPlaywright(bundle: string, profile: string, incognito: bo
     const opened = browser;
     return {
       bundle,
-      chromium: /Chrome\/([\d.]+)/.exec(userAgent)?.[1] ?? 'unknown',
+      chromium: chromiumVersion(userAgent),
       chromiumPath: chromiumPath!,
       profile,
       driver: 'Playwright (a DevTools client attached, its Network domain on)',

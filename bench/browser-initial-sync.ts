@@ -45,7 +45,7 @@
  *   And for OPFS, like for like with the client (`freshRawInsertRowsPerSec`, `ratioToFreshRaw`):
  *   the same one-transaction insert in a NEW dedicated worker each run, ended after it, so that
  *   both sides start on a cold JIT, as the client's holder worker does in every run (measured
- *   here: 0.82-1.1 s in a fresh worker against 0.54-0.7 s in the kept one).
+ *   here: 0.68-1.1 s in a fresh worker against 0.50-0.71 s in the kept one once warm).
  * - Socket only (`socketOnlyRowsPerSec`, reference): a bare WebSocket on the page that parses and
  *   acknowledges every frame and applies nothing (browser-socket-run.ts): what the server and
  *   Chromium's socket path deliver alone, which the client's time can be no less than.

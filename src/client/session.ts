@@ -91,6 +91,9 @@ export class SocketSession implements PushTarget {
 
   constructor(private readonly ctx: SessionContext) {}
 
+  /** The host's next turn: the context's yieldTo, else a tick of the scheduler (virtual in tests). */
+  private readonly hostTurn = (): Observable<unknown> => (this.ctx.yieldTo ?? (() => timer(0, this.ctx.scheduler)))();
+
   /** Welcomed and still open: pushes may go. */
   get active(): boolean {
     return this.open && this.welcome !== undefined;
@@ -200,7 +203,7 @@ export class SocketSession implements PushTarget {
         ...apply,
         scheduler: this.ctx.scheduler,
         resume$: this.ctx.resume$,
-        yieldTo: this.ctx.yieldTo,
+        yieldTo: this.hostTurn,
         onRetry: (error, attempt, message) => this.ctx.emitError(error, { retrying: true, attempt, message: message.type, lsn: lsnOf(message) }),
         onFailed: (error, message) => {
           const lsn = lsnOf(message);
@@ -237,10 +240,9 @@ export class SocketSession implements PushTarget {
    * put that wake-up (a third of a millisecond here) in every emission's way.
    */
   private acks(checkpointed$: Observable<ApplyOutcome & { lsn: Lsn }>): Observable<never> {
-    const yieldTo = this.ctx.yieldTo ?? (() => timer(0, this.ctx.scheduler));
     return checkpointed$.pipe(
       filter((outcome) => outcome.ack === true),
-      audit(() => yieldTo()),
+      audit(this.hostTurn),
       tap((outcome) => this.send({ type: 'ack', lsn: outcome.lsn })),
       ignoreElements(),
     );

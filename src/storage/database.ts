@@ -51,7 +51,7 @@ export interface SqliteDatabase extends SqliteExecutor {
   transaction<T>(fn: (tx: SqliteExecutor) => Promise<T>): Promise<T>;
   /**
    * A transaction that stays open across calls until `commit()` or `rollback()`, for work that
-   * comes in pieces (the snapshot's chunks) and is cheaper committed once (held-transaction.ts).
+   * comes in pieces (the snapshot's chunks) and is cheaper committed once (snapshot-writer.ts).
    * Every other call waits behind it meanwhile; `onWaiting` runs when one starts to, so that the
    * holder commits rather than make it wait.
    */
